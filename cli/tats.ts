@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The tats command line: registers commands; each handler maps arguments to lib/ calls.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+
+import { infoCommand } from './commands/info.js';
+import { EXIT_USAGE } from './exit.js';
+
+await yargs(hideBin(process.argv))
+  .scriptName('tats')
+  .usage('$0 <command> [options]\n\nVideo MAE pretraining with a trajectory-aware, PPO-trained token sampler.')
+  .command(infoCommand)
+  .demandCommand(1, 'name a command (see --help)')
+  .strict()
+  .recommendCommands()
+  .help()
+  .alias('h', 'help')
+  .version()
+  .fail((msg, err, y) => {
+    if (err) throw err;
+    process.stderr.write(`tats: ${msg}\nRun 'tats --help' for usage.\n`);
+    process.exit(EXIT_USAGE);
+  })
+  .parseAsync();

@@ -1,0 +1,5 @@
+export { TatsError } from './TatsError.js';
+export { ConfigError, describeValue } from './ConfigError.js';
+export { NativeLoadError, type LoadAttempt } from './NativeLoadError.js';
+export { NativeError, rethrowNative } from './NativeError.js';
+export { DisposedError } from './DisposedError.js';

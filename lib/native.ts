@@ -1,0 +1,110 @@
+/**
+ * The only module that loads the native addon. Everything else imports `native()` from here.
+ * @internal
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+import { NativeLoadError, type LoadAttempt } from './errors/index.js';
+import { packageRoot } from './paths.js';
+
+/** What the addon's info() reports. */
+export interface NativeInfo {
+  torch: string;
+  torchSource: string;
+  cudaCompiled: boolean;
+  cudaAvailable: boolean;
+  cudaArchitectures: string;
+  napiVersion: number;
+  cppAbi: number;
+  threads: number;
+  devices: { index: number; name: string; capability: string; memoryGiB: number; multiprocessors: number }[];
+}
+
+export interface NativeParityReport {
+  kernel: string;
+  output: string;
+  dtype: string;
+  numel: number;
+  maxAbsDiff: number;
+  maxRelDiff: number;
+  atol: number;
+  rtol: number;
+  mismatches: number;
+  firstMismatches: string;
+  ok: boolean;
+}
+
+export interface PatchifyShape {
+  batch: number;
+  frames: number;
+  height: number;
+  width: number;
+  tubelet?: number;
+  patch?: number;
+}
+
+/** Every native export, typed once. */
+export interface NativeAddon {
+  info(): NativeInfo;
+  patchify(clips: Uint8Array, shape: PatchifyShape): { patches: Float32Array; targets: Float32Array; tokens: number };
+  kernelNames(): string[];
+  kernelParity(name: string, seed: number): Promise<NativeParityReport[]>;
+}
+
+let loaded: { addon: NativeAddon; path: string } | undefined;
+
+/** Candidate binaries, most specific first. */
+function candidates(): string[] {
+  const out: string[] = [];
+  if (process.env.TATS_NATIVE) out.push(process.env.TATS_NATIVE);
+  out.push(join(packageRoot, 'build', 'Release', 'tats.node'), join(packageRoot, 'build', 'Debug', 'tats.node'));
+  const prebuildDir = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
+  if (existsSync(prebuildDir)) {
+    for (const f of readdirSync(prebuildDir).sort()) if (f.endsWith('.node')) out.push(join(prebuildDir, f));
+  }
+  return out;
+}
+
+function explain(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/cannot open shared object file/.test(msg)) {
+    const lib = /([\w.+-]+\.so[\w.]*): cannot open shared object/.exec(msg)?.[1];
+    return `a library it needs is missing (${lib ?? msg}); is libtorch installed and on the loader path?`;
+  }
+  if (/undefined symbol/.test(msg)) return `built against another libtorch (undefined symbol): ${msg.split('\n')[0]}`;
+  if (/GLIBC/.test(msg)) return `built for a newer C library: ${msg.split('\n')[0]}`;
+  return msg.split('\n')[0] ?? msg;
+}
+
+/** Loads the addon once and returns it; throws NativeLoadError listing every path tried. */
+export function native(): NativeAddon {
+  if (loaded) return loaded.addon;
+  const require = createRequire(import.meta.url);
+  const attempts: LoadAttempt[] = [];
+  for (const path of candidates()) {
+    if (!existsSync(path)) {
+      attempts.push({ path, reason: 'not found' });
+      continue;
+    }
+    try {
+      const addon = require(path) as NativeAddon;
+      loaded = { addon, path };
+      return addon;
+    } catch (err) {
+      attempts.push({ path, reason: explain(err) });
+    }
+  }
+  throw new NativeLoadError(
+    attempts,
+    'Build it from the package folder with `npm run build:native` (needs cmake, g++ and libtorch; on Debian/Ubuntu ' +
+      '`sudo bash scripts/setup.sh` installs them), or point TATS_NATIVE at a built tats.node.',
+  );
+}
+
+/** The path of the loaded binary (loads it if needed). */
+export function nativePath(): string {
+  native();
+  return loaded!.path;
+}

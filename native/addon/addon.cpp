@@ -1,0 +1,16 @@
+// Module entry: only the export table. Each concern registers its functions from its own file.
+#include <napi.h>
+
+#include "addon/exports.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tats::addon::register_info(env, exports);
+  tats::addon::register_kernels(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tats, Init)

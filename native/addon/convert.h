@@ -1,0 +1,34 @@
+// Typed readers for JS arguments. They check types and throw a TypeError naming the field;
+// the lib layer validates ranges and meaning before it calls native code.
+#pragma once
+#include <napi.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tats::addon {
+
+Napi::Object arg_object(const Napi::CallbackInfo& info, size_t index, const char* name);
+std::string arg_string(const Napi::CallbackInfo& info, size_t index, const char* name);
+int64_t arg_int(const Napi::CallbackInfo& info, size_t index, const char* name);
+
+int64_t get_int(const Napi::Object& obj, const char* key, const char* where);
+int64_t get_int_or(const Napi::Object& obj, const char* key, int64_t fallback, const char* where);
+double get_number(const Napi::Object& obj, const char* key, const char* where);
+double get_number_or(const Napi::Object& obj, const char* key, double fallback, const char* where);
+bool get_bool_or(const Napi::Object& obj, const char* key, bool fallback, const char* where);
+std::string get_string(const Napi::Object& obj, const char* key, const char* where);
+std::string get_string_or(const Napi::Object& obj, const char* key, const std::string& fallback, const char* where);
+
+// A Uint8Array/Buffer seen as a uint8 tensor of `shape` without copying. Throws a TypeError when
+// the value is not a Uint8Array or its length is not the product of `shape`. The caller keeps
+// the JS value referenced for as long as the tensor is used.
+torch::Tensor uint8_view(Napi::Env env, const Napi::Value& value, const std::vector<int64_t>& shape,
+                         const char* name);
+
+// Copies a float tensor (any device, any float dtype) into a new Float32Array.
+Napi::Float32Array to_float32_array(Napi::Env env, const torch::Tensor& tensor);
+
+}  // namespace tats::addon

@@ -1,0 +1,10 @@
+// The export table: each binding file contributes one registration function.
+#pragma once
+#include <napi.h>
+
+namespace tats::addon {
+
+void register_info(Napi::Env env, Napi::Object exports);
+void register_kernels(Napi::Env env, Napi::Object exports);
+
+}  // namespace tats::addon

@@ -1,0 +1,56 @@
+// Bad arguments of every kind at every exported native function: each must throw (or reject)
+// a JS error with a code; none may crash the process. A new export without a row here fails.
+import { describe, expect, it } from 'vitest';
+
+import { native } from '../lib/native.js';
+
+type Fn = (...args: unknown[]) => unknown;
+
+const junk: unknown[] = [undefined, null, 0, -1, 1.5, NaN, 'x', true, {}, [], () => 0, Symbol('s'), 10n];
+
+/** For each export: argument lists that must fail. */
+const badCalls: Record<string, unknown[][]> = {
+  info: [],
+  kernelNames: [],
+  patchify: [
+    [],
+    ...junk.map((j) => [j, { batch: 1, frames: 2, height: 16, width: 16 }]),
+    ...junk.map((j) => [new Uint8Array(2 * 16 * 16 * 3), j]),
+    ...junk.map((j) => [new Uint8Array(2 * 16 * 16 * 3), { batch: j, frames: 2, height: 16, width: 16 }]),
+    [new Uint8Array(10), { batch: 1, frames: 2, height: 16, width: 16 }],
+    [new Float32Array(2 * 16 * 16 * 3), { batch: 1, frames: 2, height: 16, width: 16 }],
+    [new Uint8Array(2 * 16 * 16 * 3), { batch: 1, frames: 2, height: 16, width: 16, patch: 0 }],
+    [new Uint8Array(2 * 16 * 16 * 3), { batch: 1, frames: 2, height: 16, width: 16, patch: 5 }],
+    [new Uint8Array(0), { batch: 0, frames: 2, height: 16, width: 16 }],
+  ],
+  kernelParity: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['patchify', j]), ['nope', 1], ['patchify', -3]],
+};
+
+async function expectJsError(fn: Fn, args: unknown[]): Promise<void> {
+  let err: unknown;
+  try {
+    await fn(...args);
+  } catch (e) {
+    err = e;
+  }
+  expect(err, `expected an error for ${String(args.map((a) => typeof a))}`).toBeInstanceOf(Error);
+  expect(typeof (err as { code?: unknown }).code).toBe('string');
+}
+
+describe('native argument checking', () => {
+  const addon = native() as unknown as Record<string, unknown>;
+
+  it('covers every exported function', () => {
+    const exported = Object.keys(addon).filter((k) => typeof addon[k] === 'function');
+    for (const name of exported) expect(Object.keys(badCalls), `no bad-argument cases for ${name}`).toContain(name);
+  });
+
+  for (const [name, calls] of Object.entries(badCalls)) {
+    if (calls.length === 0) continue;
+    it(`${name} rejects bad arguments with coded errors`, async () => {
+      const fn = addon[name] as Fn;
+      expect(typeof fn).toBe('function');
+      for (const args of calls) await expectJsError(fn, args);
+    });
+  }
+});
