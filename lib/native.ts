@@ -156,6 +156,17 @@ export interface NativeAddon {
   cudaMemory(): { allocatedGiB: number; peakGiB: number };
   cudaResetPeak(): void;
   Session: new (config: NativeSessionConfig) => NativeSession;
+  /** The fixed masking strategies on their own (see native/core/masking.h for the counts). */
+  drawMasks(options: {
+    strategy: 'random' | 'tube' | 'frame';
+    ratio: number;
+    frames: number;
+    size: number;
+    tubelet: number;
+    patch: number;
+    batch: number;
+    seed: number;
+  }): { visible: Int32Array; masked: Int32Array; visibleCount: number; maskedCount: number; tokens: number };
 }
 
 let loaded: { addon: NativeAddon; path: string } | undefined;
