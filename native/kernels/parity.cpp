@@ -2,6 +2,10 @@
 
 #include <sstream>
 
+#include "kernels/decoder_assemble_op.h"
+#include "kernels/gather_visible_op.h"
+#include "kernels/gumbel_topk_op.h"
+#include "kernels/masked_mse_op.h"
 #include "kernels/patchify_op.h"
 
 namespace tats::ops {
@@ -40,6 +44,19 @@ ParityReport compare(const std::string& kernel, const std::string& output, const
 const std::vector<std::pair<std::string, ParityFn>>& parity_registry() {
   static const std::vector<std::pair<std::string, ParityFn>> registry = {
       {"patchify", patchify_parity},
+      {"gumbel_topk", gumbel_topk_parity},
+      {"masked_mse", masked_mse_parity},
+      {"gather_visible", gather_visible_parity},
+      {"decoder_assemble", decoder_assemble_parity},
+  };
+  return registry;
+}
+
+const std::vector<std::pair<std::string, ParityFn>>& check_registry() {
+  static const std::vector<std::pair<std::string, ParityFn>> registry = {
+      {"masked_mse", masked_mse_check},
+      {"gather_visible", gather_visible_check},
+      {"decoder_assemble", decoder_assemble_check},
   };
   return registry;
 }
