@@ -20,7 +20,7 @@ function key(logit: number, tau: number, seed: number, offset: number, row: numb
   h = splitmix64(h ^ BigInt(offset));
   h = splitmix64(h ^ BigInt(row));
   h = splitmix64(h ^ BigInt(i));
-  const u = (Number(h >> 11n) + 0.5) / 2 ** 53;
+  const u = (Number(h >> 12n) + 0.5) / 2 ** 52;
   return logit / tau - Math.log(-Math.log(u));
 }
 

@@ -27,7 +27,8 @@ TATS_HD uint64_t counter_bits(uint64_t seed, uint64_t offset, uint64_t row, uint
   return splitmix64(h ^ i);
 }
 
-// Uniform in the open interval (0, 1): the top 53 bits, centred in their cell.
-TATS_HD double counter_uniform(uint64_t bits) { return ((bits >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+// Uniform in the open interval (0, 1): the top 52 bits, centred in their cell. (52, not 53: with
+// 53 bits the largest cell's centre, 2^53 - 0.5, would round to 2^53 and give u = 1.)
+TATS_HD double counter_uniform(uint64_t bits) { return ((bits >> 12) + 0.5) * (1.0 / 4503599627370496.0); }
 
 }  // namespace tats::kernels

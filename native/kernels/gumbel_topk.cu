@@ -114,6 +114,10 @@ void gumbel_topk_cuda(const float* logits, int64_t* masked, int64_t* visible, co
   int n_pad = 1;
   while (n_pad < s.tokens) n_pad <<= 1;
   const size_t smem = (sizeof(double) + sizeof(int)) * n_pad;
+  // Beyond 48 KB of static + dynamic shared memory a kernel must opt in (up to 227 KB on sm_90).
+  if (smem + sizeof(int) * kThreads > 48 * 1024)
+    cuda::check(cudaFuncSetAttribute(gumbel_topk_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
+                "gumbel_topk_cuda (shared memory limit)");
   gumbel_topk_kernel<<<(unsigned)s.batch, kThreads, smem, static_cast<cudaStream_t>(stream)>>>(
       logits, masked, visible, (int)s.tokens, n_pad, (int)s.k, s.tau, s.seed, s.offset);
   cuda::check_launch("gumbel_topk_cuda");

@@ -7,6 +7,7 @@
 #include "kernels/gumbel_topk_op.h"
 #include "kernels/masked_mse_op.h"
 #include "kernels/patchify_op.h"
+#include "kernels/ppo_loss_op.h"
 
 namespace tats::ops {
 
@@ -48,6 +49,7 @@ const std::vector<std::pair<std::string, ParityFn>>& parity_registry() {
       {"masked_mse", masked_mse_parity},
       {"gather_visible", gather_visible_parity},
       {"decoder_assemble", decoder_assemble_parity},
+      {"ppo_loss", ppo_loss_parity},
   };
   return registry;
 }
@@ -57,6 +59,7 @@ const std::vector<std::pair<std::string, ParityFn>>& check_registry() {
       {"masked_mse", masked_mse_check},
       {"gather_visible", gather_visible_check},
       {"decoder_assemble", decoder_assemble_check},
+      {"ppo_loss", ppo_loss_check},
   };
   return registry;
 }
