@@ -7,7 +7,9 @@ import { native } from '../lib/native.js';
 
 describe('kernel CPU references vs composed libtorch', () => {
   it('has a check for every kernel with a backward or a composed equivalent', () => {
-    expect(native().kernelCheckNames()).toEqual(expect.arrayContaining(['masked_mse', 'gather_visible', 'decoder_assemble']));
+    expect(native().kernelCheckNames()).toEqual(
+      expect.arrayContaining(['masked_mse', 'gather_visible', 'decoder_assemble', 'ppo_loss', 'trajectory_temporal']),
+    );
   });
   for (const name of native().kernelCheckNames()) {
     it.each([1, 2, 3])(`${name} (seed %i)`, (seed) => {

@@ -8,6 +8,7 @@
 #include "kernels/masked_mse_op.h"
 #include "kernels/patchify_op.h"
 #include "kernels/ppo_loss_op.h"
+#include "kernels/trajectory_temporal_op.h"
 
 namespace tats::ops {
 
@@ -50,6 +51,7 @@ const std::vector<std::pair<std::string, ParityFn>>& parity_registry() {
       {"gather_visible", gather_visible_parity},
       {"decoder_assemble", decoder_assemble_parity},
       {"ppo_loss", ppo_loss_parity},
+      {"trajectory_temporal", trajectory_temporal_parity},
   };
   return registry;
 }
@@ -60,6 +62,7 @@ const std::vector<std::pair<std::string, ParityFn>>& check_registry() {
       {"gather_visible", gather_visible_check},
       {"decoder_assemble", decoder_assemble_check},
       {"ppo_loss", ppo_loss_check},
+      {"trajectory_temporal", trajectory_temporal_check},
   };
   return registry;
 }
