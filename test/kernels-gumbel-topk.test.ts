@@ -39,6 +39,7 @@ function expected(logits: Float32Array, B: number, N: number, k: number, tau: nu
 describe('gumbelTopk (CPU reference)', () => {
   it.each([
     { B: 3, N: 98, k: 88, tau: 1, seed: 7, offset: 0 },
+    { B: 1, N: 1568, k: 1411, tau: 1, seed: 2 ** 40 + 5, offset: 1000 },
     { B: 2, N: 37, k: 9, tau: 0.5, seed: 123456789, offset: 41 },
     { B: 1, N: 10, k: 0, tau: 2, seed: 1, offset: 2 },
     { B: 2, N: 10, k: 10, tau: 1, seed: 1, offset: 3 },

@@ -1,5 +1,7 @@
 #include "kernels/ppo_loss_op.h"
 
+#include <cmath>
+
 #include "kernels/op_util.h"
 #include "kernels/ppo_loss.h"
 
