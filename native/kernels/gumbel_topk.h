@@ -32,8 +32,10 @@ void gumbel_topk_cpu(const float* logits, int64_t* masked, int64_t* visible, con
 
 #ifdef TATS_WITH_CUDA
 // One block per row: keys in shared memory, bitonic sort, then a block scan writes both lists.
+// `device_offset` (nullable): an int64 on the device added to s.offset when the kernel runs, so a
+// captured CUDA graph can draw anew on each replay by bumping it.
 void gumbel_topk_cuda(const float* logits, int64_t* masked, int64_t* visible, const GumbelTopkShape& s,
-                      void* stream);
+                      const int64_t* device_offset, void* stream);
 #endif
 
 }  // namespace tats::kernels

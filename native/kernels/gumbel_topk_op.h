@@ -17,6 +17,12 @@ struct MaskDraw {
 // offset (e.g. the step number) for each draw. Never syncs with the host on CUDA.
 MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_t seed, uint64_t offset);
 
+// The same draw with the offset read from an int64 scalar tensor on logits' device when the kernel
+// runs (draw number = offset + *device_offset): for CUDA graphs, whose replays must not bake in a
+// host value. On CPU the tensor is read directly.
+MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_t seed, uint64_t offset,
+                     const torch::Tensor& device_offset);
+
 // GPU kernel vs CPU reference (index sets must match exactly).
 std::vector<ParityReport> gumbel_topk_parity(uint64_t seed);
 
