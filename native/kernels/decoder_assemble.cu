@@ -1,5 +1,5 @@
-// CUDA version of decoder_assemble.h. Forward: one thread per output element, coalesced along C;
-// a row is either a visible row (read vis + pos) or a mask row (mask_token + pos, both cached).
+// CUDA version of decoder_assemble.h. Forward: one block per output row, threads along C
+// (coalesced); a row is either a visible row (vis + pos) or a mask row (mask_token + pos).
 // Backward: the mask-token gradient is a column sum over B*Nm rows of dout. Pass 1: a 2-D grid
 // (C/32 column tiles x kAssembleChunks row blocks) of 32x8 threads, each block summing its rows in
 // fixed order into partial[chunk, c]; pass 2: one thread per column sums the chunk partials.
@@ -18,26 +18,24 @@ using cuda::to_f32;
 
 constexpr int kThreads = 256;
 
+// One block per output row (b, l): a visible row (vis + pos) or a mask row (mask_token + pos).
 template <typename T>
 __global__ void assemble_kernel(const T* __restrict__ vis, const float* __restrict__ mask_token,
                                 const float* __restrict__ pos, const int64_t* __restrict__ vis_idx,
-                                const int64_t* __restrict__ mask_idx, T* __restrict__ out, int64_t total, int n_vis,
-                                int n_mask, int C) {
+                                const int64_t* __restrict__ mask_idx, T* __restrict__ out, int n_vis, int n_mask,
+                                int C) {
   const int L = n_vis + n_mask;
-  for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total; e += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t row = e / C;  // b * L + l
-    const int c = (int)(e % C);
-    const int64_t b = row / L;
-    const int l = (int)(row % L);
-    float v;
-    if (l < n_vis) {
-      const int64_t n = vis_idx[b * n_vis + l];
-      v = to_f32(vis[(b * n_vis + l) * C + c]) + pos[n * C + c];
-    } else {
-      const int64_t n = mask_idx[b * n_mask + (l - n_vis)];
-      v = mask_token[c] + pos[n * C + c];
-    }
-    out[e] = from_f32<T>(v);
+  const int64_t row = blockIdx.x;  // b * L + l
+  const int64_t b = row / L;
+  const int l = (int)(row - b * L);
+  T* dst = out + row * C;
+  if (l < n_vis) {
+    const T* src = vis + (b * n_vis + l) * C;
+    const float* p = pos + vis_idx[b * n_vis + l] * C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) dst[c] = from_f32<T>(to_f32(src[c]) + p[c]);
+  } else {
+    const float* p = pos + mask_idx[b * n_mask + (l - n_vis)] * C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) dst[c] = from_f32<T>(mask_token[c] + p[c]);
   }
 }
 
@@ -75,27 +73,25 @@ __global__ void mask_grad_final_kernel(const float* __restrict__ partial, float*
   d_mask_token[c] = s;
 }
 
-unsigned blocks_for(int64_t total) {
-  const int64_t want = (total + kThreads - 1) / kThreads;
-  return (unsigned)(want < 65535 * 8 ? want : 65535 * 8);
-}
+int threads_for(int64_t C) { return (int)(C >= kThreads ? kThreads : ((C + 31) / 32) * 32); }
 
 }  // namespace
 
 void decoder_assemble_cuda(const void* vis, bool bf16, const float* mask_token, const float* pos,
                            const int64_t* vis_idx, const int64_t* mask_idx, void* out, const DecoderAssembleShape& s,
                            void* stream) {
-  const int64_t total = s.batch * (s.visible + s.masked) * s.channels;
-  if (total == 0) return;
+  const int64_t rows = s.batch * (s.visible + s.masked);
+  if (rows == 0 || s.channels == 0) return;
   auto st = static_cast<cudaStream_t>(stream);
+  const int threads = threads_for(s.channels);
   if (bf16)
-    assemble_kernel<<<blocks_for(total), kThreads, 0, st>>>(
-        static_cast<const __nv_bfloat16*>(vis), mask_token, pos, vis_idx, mask_idx, static_cast<__nv_bfloat16*>(out),
-        total, (int)s.visible, (int)s.masked, (int)s.channels);
+    assemble_kernel<<<(unsigned)rows, threads, 0, st>>>(static_cast<const __nv_bfloat16*>(vis), mask_token, pos,
+                                                        vis_idx, mask_idx, static_cast<__nv_bfloat16*>(out),
+                                                        (int)s.visible, (int)s.masked, (int)s.channels);
   else
-    assemble_kernel<<<blocks_for(total), kThreads, 0, st>>>(static_cast<const float*>(vis), mask_token, pos, vis_idx,
-                                                            mask_idx, static_cast<float*>(out), total, (int)s.visible,
-                                                            (int)s.masked, (int)s.channels);
+    assemble_kernel<<<(unsigned)rows, threads, 0, st>>>(static_cast<const float*>(vis), mask_token, pos, vis_idx,
+                                                        mask_idx, static_cast<float*>(out), (int)s.visible,
+                                                        (int)s.masked, (int)s.channels);
   cuda::check_launch("decoder_assemble_cuda");
 }
 

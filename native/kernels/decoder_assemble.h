@@ -29,7 +29,7 @@ void decoder_assemble_cpu(const float* vis, const float* mask_token, const float
 void decoder_assemble_backward_cpu(const float* dout, float* d_mask_token, const DecoderAssembleShape& s);
 
 #ifdef TATS_WITH_CUDA
-// Elementwise over [B, Nv+Nm, C]. `bf16` selects bf16 vis/out.
+// One block per output row, threads along C. `bf16` selects bf16 vis/out.
 void decoder_assemble_cuda(const void* vis, bool bf16, const float* mask_token, const float* pos,
                            const int64_t* vis_idx, const int64_t* mask_idx, void* out, const DecoderAssembleShape& s,
                            void* stream);

@@ -23,7 +23,7 @@ void gather_visible_cpu(const float* x, const float* pos, const int64_t* idx, fl
 void gather_visible_backward_cpu(const float* dout, const int64_t* idx, float* dx, const GatherVisibleShape& s);
 
 #ifdef TATS_WITH_CUDA
-// Elementwise over [B, Nv, C] (coalesced along C). `bf16` selects bf16 x/out (dout/dx).
+// One block per visible row, threads along C (coalesced). `bf16` selects bf16 x/out (dout/dx).
 void gather_visible_cuda(const void* x, bool bf16, const float* pos, const int64_t* idx, void* out,
                          const GatherVisibleShape& s, void* stream);
 void gather_visible_backward_cuda(const void* dout, bool bf16, const int64_t* idx, void* dx,
