@@ -90,7 +90,8 @@ namespace {
 
 torch::Tensor random_rows(int64_t B, int64_t N, int64_t k, torch::Generator& gen) {
   std::vector<torch::Tensor> rows;
-  for (int64_t b = 0; b < B; ++b) rows.push_back(std::get<0>(torch::randperm(N, gen, torch::kLong).slice(0, 0, k).sort()));
+  for (int64_t b = 0; b < B; ++b)
+    rows.push_back(std::get<0>(torch::randperm(N, gen, torch::kLong).slice(0, 0, k).sort()));
   return torch::stack(rows);
 }
 
@@ -135,7 +136,8 @@ std::vector<ParityReport> gather_visible_check(uint64_t seed) {
   const auto got = gather_visible(xb, pos, idx);
   (got * w).sum().backward();
   // fp32, the same single add: exact; the gradient is a scatter of w: exact.
-  return {compare("gather_visible", "out", got, want, 0, 0), compare("gather_visible", "dx", xb.grad(), xa.grad(), 0, 0)};
+  return {compare("gather_visible", "out", got, want, 0, 0),
+          compare("gather_visible", "dx", xb.grad(), xa.grad(), 0, 0)};
 }
 
 }  // namespace tats::ops

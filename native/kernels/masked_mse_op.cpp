@@ -143,7 +143,8 @@ std::vector<ParityReport> masked_mse_parity(uint64_t seed) {
   const auto got16 = masked_mse(pred16.to(cuda), target.to(cuda), idx.to(cuda));
   reports.push_back(compare("masked_mse", "err_bf16", got16.err, want16.err, 1e-5, 1e-5));
   const auto want16_d = masked_mse_backward(pred16, target, idx, g_loss, g_err);
-  const auto got16_d = masked_mse_backward(pred16.to(cuda), target.to(cuda), idx.to(cuda), g_loss.to(cuda), g_err.to(cuda));
+  const auto got16_d =
+      masked_mse_backward(pred16.to(cuda), target.to(cuda), idx.to(cuda), g_loss.to(cuda), g_err.to(cuda));
   reports.push_back(compare("masked_mse", "dpred_bf16", got16_d, want16_d, 1e-6, 8e-3));
   return reports;
 }

@@ -152,7 +152,8 @@ std::vector<ParityReport> ppo_loss_parity(uint64_t seed) {
   const auto g = torch::rand({}, gen) + 0.5;
   const torch::Device cuda(torch::kCUDA);
   const auto want = ppo_loss(in.lpn, in.lpo, in.adv, in.v, in.ret, eps, coef);
-  const auto got = ppo_loss(in.lpn.to(cuda), in.lpo.to(cuda), in.adv.to(cuda), in.v.to(cuda), in.ret.to(cuda), eps, coef);
+  const auto got =
+      ppo_loss(in.lpn.to(cuda), in.lpo.to(cuda), in.adv.to(cuda), in.v.to(cuda), in.ret.to(cuda), eps, coef);
   const auto [want_lp, want_v] = ppo_loss_backward(in.lpn, in.lpo, in.adv, in.v, in.ret, g, eps, coef);
   const auto [got_lp, got_v] = ppo_loss_backward(in.lpn.to(cuda), in.lpo.to(cuda), in.adv.to(cuda), in.v.to(cuda),
                                                  in.ret.to(cuda), g.to(cuda), eps, coef);
