@@ -9,7 +9,7 @@
  * probing then parses `ffmpeg -i`).
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -171,10 +171,38 @@ function errorLine(stderr: string, file: string): string {
   return last.startsWith(file + ': ') ? last.slice(file.length + 2) : last;
 }
 
+/** True when the file starts like a video container (mp4/mov, Matroska/WebM, AVI, Ogg, FLV, MPEG-TS). */
+function containerMagic(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const b = Buffer.alloc(12);
+    const n = readSync(fd, b, 0, 12, 0);
+    if (n < 4) return false;
+    const tag = b.toString('latin1', 4, 8);
+    return (
+      ['ftyp', 'moov', 'mdat', 'free', 'wide', 'skip'].includes(tag) ||
+      b.readUInt32BE(0) === 0x1a45dfa3 ||
+      b.toString('latin1', 0, 4) === 'RIFF' ||
+      b.toString('latin1', 0, 4) === 'OggS' ||
+      b.toString('latin1', 0, 3) === 'FLV' ||
+      (b[0] === 0x47 && n >= 1)
+    );
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * A failed ffmpeg/ffprobe run: 'truncated' when the file starts like a container but ffmpeg cannot
+ * finish it (cut-off downloads: no moov atom, early end of file), 'undecodable' otherwise.
+ */
 function classify(file: string, stderr: string): DecodeFailure {
   const line = errorLine(stderr, file);
-  const truncated = /moov atom not found|partial file|End of file|Truncat|invalid NAL|corrupt/i.test(stderr);
-  return fail(file, truncated ? 'truncated' : 'undecodable', line);
+  const truncated = containerMagic(file) && /moov atom not found|partial file|End of file|Truncat|invalid NAL|corrupt|Invalid data/i.test(stderr);
+  return fail(file, truncated ? 'truncated' : 'undecodable', truncated ? `incomplete file: ${line}` : line);
 }
 
 interface RunOut {
