@@ -47,6 +47,23 @@ describe('DataLoader', () => {
     for (let i = 0; i < 4; i++) expect(Buffer.from(b[i]!.clips).equals(Buffer.from(a[i]!.clips))).toBe(true);
   });
 
+  it('recycled buffers are reused by the worker and still give the right clips', async () => {
+    const dir = tempDir('ldrecycle');
+    packSynthetic({ synthetic: syn, out: dir });
+    const ds = new SyntheticMotionDataset(syn);
+    const l = new DataLoader({ source: { kind: 'shards', dir }, batchSize: 4, workers: 1, shuffle: false, epochs: 2, prefetch: 1 });
+    const firsts: number[] = [];
+    for await (const b of l) {
+      const want = ds.get((b.step % 6) * 4).clip;
+      expect(Buffer.from(b.clips.subarray(0, ds.clipBytes)).equals(Buffer.from(want))).toBe(true);
+      firsts.push(b.labels[0]!);
+      l.recycle(b);
+      expect(b.clips.byteLength).toBe(0); // transferred back
+    }
+    await l.close();
+    expect(firsts).toHaveLength(12);
+  });
+
   it('reads shards, optionally resized by multi-scale crops', async () => {
     const dir = tempDir('ldshards');
     packSynthetic({ synthetic: syn, out: dir });

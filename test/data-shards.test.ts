@@ -77,6 +77,16 @@ describe('shards from synthetic clips', () => {
     expect((err as DataError).code).toBe('ERR_SHARD_CHECKSUM');
     expect((err as Error).message).toMatch(/shard .*shard-00000\.bin: clip 2 \(synthetic:4:train:4x32:2, offset \d+\) fails its checksum/);
     expect(() => new ShardReader(out, { verify: false }).read(2)).not.toThrow();
+    // 'once' trusts a clip after its first good read; 'always' catches later damage
+    const once = new ShardReader(out);
+    const always = new ShardReader(out, { verify: 'always' });
+    once.read(3);
+    always.read(3);
+    const fd2 = openSync(join(out, 'shard-00000.bin'), 'r+');
+    writeSync(fd2, Buffer.from([1, 2, 3]), 0, 3, idx.clips[3]!.offset);
+    closeSync(fd2);
+    expect(() => once.read(3)).not.toThrow();
+    expect(() => always.read(3)).toThrow(/clip 3 .* fails its checksum/);
   });
 
   it('rejects a malformed index with the field named', () => {

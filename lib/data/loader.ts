@@ -111,6 +111,7 @@ export class DataLoader implements AsyncIterable<LoaderBatch> {
           const p = this.pending.get(m.id);
           if (!p) return;
           this.pending.delete(m.id);
+          if (this.pending.size === 0) for (const x of this.workers) x.unref();
           if (m.type === 'batch') p.resolve(m.batch!);
           else p.reject(new DataError('ERR_DATA_LOADER', `loader worker: ${m.message}`));
         });
@@ -152,6 +153,8 @@ export class DataLoader implements AsyncIterable<LoaderBatch> {
   private submit(job: Job): Promise<BuiltBatch> {
     if (this.local) return buildBatch(this.local, job.indices, job.epoch);
     const worker = this.workers[job.step % this.workers.length]!;
+    // Keep the process alive while a batch is awaited; idle workers do not hold it open.
+    for (const x of this.workers) x.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(job.step, { resolve, reject });
       worker.postMessage({ type: 'batch', id: job.step, indices: job.indices, epoch: job.epoch });
@@ -198,6 +201,18 @@ export class DataLoader implements AsyncIterable<LoaderBatch> {
     } finally {
       if (this.local === undefined) await Promise.allSettled(inflight.map((x) => x.p));
     }
+  }
+
+  /**
+   * Hands a consumed batch's clip buffer back for reuse (optional; it is transferred back to the
+   * worker that built it, so `batch.clips` is detached afterwards). Saves allocating and
+   * page-faulting a fresh buffer per batch.
+   */
+  recycle(batch: LoaderBatch): void {
+    if (this.closed || this.workers.length === 0 || batch.clips.byteLength === 0) return;
+    if (batch.clips.byteOffset !== 0 || batch.clips.byteLength !== batch.clips.buffer.byteLength) return;
+    const worker = this.workers[batch.step % this.workers.length]!;
+    worker.postMessage({ type: 'recycle', clips: batch.clips }, [batch.clips.buffer as ArrayBuffer]);
   }
 
   /** Stops the workers; safe to call twice. */

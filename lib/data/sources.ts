@@ -6,7 +6,7 @@
 import type { VideoEntry } from './annotations/index.js';
 import { DecodePool, type VideoInfo } from './decode.js';
 import { sampleIndices, type SamplingRecipe } from './sampling.js';
-import { ShardReader } from './shards.js';
+import { ShardReader, type ShardVerify } from './shards.js';
 import { SyntheticMotionDataset, type SyntheticOptions } from './synthetic.js';
 import { pretrainAugment, seededRand } from './transforms.js';
 
@@ -15,8 +15,8 @@ export type SourceDescriptor =
   | {
       kind: 'shards';
       dir: string;
-      /** Check each clip's crc32. Defaults to true. */
-      verify?: boolean;
+      /** crc32 checks (see ShardVerify). Defaults to 'once'. */
+      verify?: ShardVerify;
       /** Output side; when it differs from the shard's, a multi-scale crop is resized to it. */
       size?: number;
       /** Seed for the crop draws (with size). */
@@ -89,7 +89,7 @@ class ShardSource implements Source {
   private readonly scratch: Uint8Array | undefined;
   private readonly seed: number;
   constructor(d: Extract<SourceDescriptor, { kind: 'shards' }>) {
-    this.reader = new ShardReader(d.dir, { verify: d.verify ?? true });
+    this.reader = new ShardReader(d.dir, { verify: d.verify ?? 'once' });
     this.length = this.reader.length;
     const first = this.reader.index.clips[0];
     this.srcShape = first ? first.shape : [1, 1, 1, 3];
@@ -173,6 +173,11 @@ export function openSource(d: SourceDescriptor): Source {
   }
 }
 
+function uninitialised(n: number): Uint8Array {
+  const buf = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(buf.buffer, buf.byteOffset, n);
+}
+
 export interface BuiltBatch {
   clips: Uint8Array;
   motion?: Uint8Array;
@@ -184,12 +189,15 @@ export interface BuiltBatch {
 }
 
 /**
- * Fills one batch from `indices`. A bad sample is replaced by another index (deterministic walk),
- * up to `maxRetries` per slot; the failures are returned, not thrown.
+ * Fills one batch from `indices` (into `reuse` when it has the right size). A bad sample is
+ * replaced by another index (deterministic walk), up to `maxRetries` per slot; the failures are
+ * returned, not thrown.
  */
-export async function buildBatch(src: Source, indices: number[], epoch: number, maxRetries = 16): Promise<BuiltBatch> {
+export async function buildBatch(src: Source, indices: number[], epoch: number, maxRetries = 16, reuse?: Uint8Array): Promise<BuiltBatch> {
   const b = indices.length;
-  const clips = new Uint8Array(b * src.clipBytes);
+  // A recycled buffer, else one that is not zero-filled (every byte is written below) and not from
+  // Buffer's pool, so it can be transferred.
+  const clips = reuse && reuse.length === b * src.clipBytes ? reuse : uninitialised(b * src.clipBytes);
   const motion = src.motionBytes ? new Uint8Array(b * src.motionBytes) : undefined;
   const labels = new Int32Array(b);
   const bad: Array<{ file: string; reason: string }> = [];
