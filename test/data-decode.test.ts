@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { DecodePool, decodeFrames, findFfmpeg, outputGeometry, probe } from '../lib/data/decode.js';
+import { DecodePool, decodeFrames, findFfmpeg, outputGeometry, probe, setFfmpeg } from '../lib/data/decode.js';
 import { frameIndexAt, makeBadFiles, makeVideo, tempDir } from './data-fixtures.js';
 
 describe('decode', () => {
@@ -68,6 +68,21 @@ describe('decode', () => {
       if (r.ok) continue;
       expect(r.file).toMatch(/bad\//);
       expect(r.reason.length).toBeGreaterThan(3);
+    }
+  });
+
+  it('works without ffprobe (as with the static npm ffmpeg), parsing ffmpeg -i', async () => {
+    const system = findFfmpeg()!;
+    setFfmpeg({ ffmpeg: system.ffmpeg, source: 'env' });
+    try {
+      const p = await probe(video);
+      expect(p).toMatchObject({ ok: true, frames: 60, fps: 25, width: 64, height: 48, codec: 'h264' });
+      const r = await decodeFrames(video, { indices: [7, 50] });
+      expect(r.ok && [frameIndexAt(r.data, 0, 64, 48), frameIndexAt(r.data, 1, 64, 48)]).toEqual([7, 50]);
+      const g = await probe(bad.garbage);
+      expect(g).toMatchObject({ ok: false, kind: 'undecodable' });
+    } finally {
+      setFfmpeg(undefined);
     }
   });
 

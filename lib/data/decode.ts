@@ -73,6 +73,14 @@ export function findFfmpeg(): FfmpegBinaries | undefined {
   return found;
 }
 
+/**
+ * Overrides the binaries findFfmpeg() returns (undefined: search again). For a `--ffmpeg` flag or
+ * to run without ffprobe.
+ */
+export function setFfmpeg(b: FfmpegBinaries | undefined): void {
+  cached = b;
+}
+
 /** findFfmpeg() or a DataError saying how to get one. */
 export function requireFfmpeg(): FfmpegBinaries {
   const b = findFfmpeg();
