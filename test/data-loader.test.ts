@@ -4,7 +4,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { writeFileSync } from 'node:fs';
+
 import { DataLoader } from '../lib/data/loader.js';
+import { datasetSource, parseDatasetSpec } from '../lib/data/spec.js';
 import { packSynthetic } from '../lib/data/pack.js';
 import { recipeFor } from '../lib/data/sampling.js';
 import { SyntheticMotionDataset } from '../lib/data/synthetic.js';
@@ -101,6 +104,21 @@ describe('DataLoader', () => {
       expect(l.stats.bad).toBeGreaterThanOrEqual(2);
       expect(l.stats.attempts).toBe(8 + l.stats.bad);
       expect(l.stats.errors.map((e) => e.file.split('/').pop()).sort()).toEqual(expect.arrayContaining(['garbage.mp4', 'missing.mp4']));
+    });
+
+    it('runs a list:FILE spec end to end (VideoMAE list file -> decoded, cropped batches)', async () => {
+      const dir = tempDir('ldlist');
+      const list = join(dir, 'train.csv');
+      writeFileSync(list, entries.slice(0, 4).map((e) => `${e.path} ${e.label}`).join('\n') + '\n');
+      const { source, classNames } = datasetSource(parseDatasetSpec(`list:${list}`), { frames: 4, size: 16, seed: 3 });
+      expect(source).toMatchObject({ kind: 'videos', recipe: { kind: 'dense', rate: 4, frames: 4, flip: false } });
+      expect(classNames).toEqual(['0', '1', '2']);
+      const bs = await collect(new DataLoader({ source, batchSize: 2, workers: 0 }));
+      expect(bs).toHaveLength(2);
+      expect(bs[0]!.clips.length).toBe(2 * 4 * 16 * 16 * 3);
+      const syn = datasetSource(parseDatasetSpec('synthetic'), { frames: 4, size: 32, seed: 1, length: 16 });
+      expect(syn.classNames).toHaveLength(8);
+      expect(syn.source).toMatchObject({ kind: 'synthetic', options: { frames: 4, size: 32, seed: 1, length: 16 } });
     });
 
     it('fails the run once more than maxBadShare of samples are bad', async () => {

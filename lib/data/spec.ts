@@ -6,6 +6,10 @@ import { resolve } from 'node:path';
 
 import { ConfigError } from '../errors/index.js';
 import { readHmdb51, readKinetics, readSsv2, readUcf101, readVideoList, type Annotation } from './annotations/index.js';
+import { recipeFor } from './sampling.js';
+import { readShardIndex } from './shards.js';
+import type { SourceDescriptor } from './sources.js';
+import { SyntheticMotionDataset, type SyntheticOptions } from './synthetic.js';
 
 export type VideoDatasetKind = 'ucf101' | 'hmdb51' | 'k400' | 'ssv2';
 
@@ -62,4 +66,54 @@ export function readAnnotation(spec: DatasetSpec, choice: AnnotationChoice = {})
     default:
       throw new ConfigError('--dataset', spec.spec, 'a video dataset (list, ucf101, hmdb51, k400 or ssv2) here');
   }
+}
+
+export interface SourceChoice extends AnnotationChoice {
+  /** Frames per clip. */
+  frames: number;
+  /** Output side in pixels. */
+  size: number;
+  /** Seed for synthetic clips, sampling and crops. */
+  seed: number;
+  /** Pre-training or fine-tuning sampling recipe (VideoMAE's, per dataset). Defaults to 'pretrain'. */
+  phase?: 'pretrain' | 'finetune';
+  /** Motion-map geometry for synthetic data. Defaults to 2 and 16. */
+  tubelet?: number;
+  patch?: number;
+  /** Synthetic set size and classes. */
+  length?: number;
+  numClasses?: number;
+}
+
+/**
+ * The loader source for a dataset spec: synthetic clips, shards (resized to `size` by multi-scale
+ * crops when packed at another size), or decoded videos of a list/official layout with VideoMAE's
+ * sampling recipe. Also returns the class names and the annotation's skipped lines.
+ */
+export function datasetSource(spec: DatasetSpec, choice: SourceChoice): { source: SourceDescriptor; classNames: string[]; annotation?: Annotation } {
+  if (spec.kind === 'synthetic') {
+    const options: SyntheticOptions = {
+      seed: choice.seed,
+      frames: choice.frames,
+      size: choice.size,
+      split: choice.subset === 'test' ? 'test' : choice.subset === 'val' ? 'val' : 'train',
+      ...(choice.tubelet !== undefined ? { tubelet: choice.tubelet } : {}),
+      ...(choice.patch !== undefined ? { patch: choice.patch } : {}),
+      ...(choice.length !== undefined ? { length: choice.length } : {}),
+      ...(choice.numClasses !== undefined ? { numClasses: choice.numClasses } : {}),
+    };
+    const ds = new SyntheticMotionDataset(options);
+    return { source: { kind: 'synthetic', options }, classNames: [...ds.classNames] };
+  }
+  if (spec.kind === 'shards') {
+    const index = readShardIndex(spec.dir);
+    return { source: { kind: 'shards', dir: spec.dir, size: choice.size, seed: choice.seed }, classNames: index.classNames };
+  }
+  const annotation = readAnnotation(spec, choice);
+  const recipe = recipeFor(spec.kind, choice.phase ?? 'pretrain', choice.frames);
+  return {
+    source: { kind: 'videos', entries: annotation.entries, size: choice.size, recipe, seed: choice.seed },
+    classNames: annotation.classNames,
+    annotation,
+  };
 }
