@@ -128,7 +128,7 @@ const commit = (() => {
     return 'unknown';
   }
 })();
-const ffmpeg = execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0];
+const ffmpeg = execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0].replace(/ Copyright.*/, '');
 const device = `${cpus()[0]?.model ?? 'cpu'} x ${cpus().length} cores, node ${process.version}, ${ffmpeg}`;
 const date = new Date().toISOString();
 const summary = { date, commit, device, frames: FRAMES, size: SIZE, ...results };
