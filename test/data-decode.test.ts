@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { DecodePool, decodeFrames, findFfmpeg, outputGeometry, probe, setFfmpeg } from '../lib/data/decode.js';
+import { testClipIndices, testPlan } from '../lib/data/sampling.js';
+import { cutTestViews } from '../lib/data/transforms.js';
 import { frameIndexAt, makeBadFiles, makeVideo, tempDir } from './data-fixtures.js';
 
 describe('decode', () => {
@@ -83,6 +85,21 @@ describe('decode', () => {
       expect(g).toMatchObject({ ok: false, kind: 'undecodable' });
     } finally {
       setFfmpeg(undefined);
+    }
+  });
+
+  it('multi-view test: one decode, 5 clips x 3 crops cut from it', async () => {
+    const plan = testPlan(60, { dataset: 'ucf101', frames: 4, rate: 2 });
+    expect(plan.views).toHaveLength(15);
+    const r = await decodeFrames(video, { indices: plan.indices, shortSide: 16 });
+    if (!r.ok) throw new Error(r.reason);
+    expect([r.width, r.height]).toEqual([22, 16]);
+    const views = cutTestViews(r.data, r.height, r.width, plan.views, 16);
+    expect(views.length).toBe(15 * 4 * 16 * 16 * 3);
+    const want = testClipIndices(60, 4, 2, 5);
+    for (let v = 0; v < 15; v++) {
+      const got = [0, 1, 2, 3].map((t) => frameIndexAt(views.subarray(v * 4 * 16 * 16 * 3), t, 16, 16));
+      expect(got).toEqual(want[Math.floor(v / 3)]);
     }
   });
 

@@ -141,3 +141,37 @@ export function sampleIndices(n: number, recipe: SamplingRecipe, rand: Rand): nu
       return segmentIndices(n, recipe.frames, rand);
   }
 }
+
+/** One test view: positions into the decoded frame list, and which spatial crop. */
+export interface TestView {
+  /** Positions into `TestPlan.indices` (length = frames). */
+  frames: number[];
+  /** Spatial crop number in [0, crops). */
+  crop: number;
+}
+
+/** All test views of a video from one decode: the union of frame indices, and each view's frames. */
+export interface TestPlan {
+  /** Sorted unique source frame indices to decode once. */
+  indices: number[];
+  /** clips x crops views, clip-major. */
+  views: TestView[];
+}
+
+/**
+ * VideoMAE's multi-view test protocol, planned so the video is decoded once and every view is cut
+ * from that buffer: K400/UCF101/HMDB51 5 clips x 3 crops (testClipIndices), SSv2 2 x 3
+ * (ssv2TestIndices).
+ */
+export function testPlan(n: number, opts: { dataset: string; frames?: number; rate?: number; clips?: number; crops?: number }): TestPlan {
+  const frames = opts.frames ?? 16;
+  const ssv2 = opts.dataset === 'ssv2';
+  const clips = opts.clips ?? (ssv2 ? 2 : 5);
+  const crops = opts.crops ?? 3;
+  const temporal = ssv2 ? ssv2TestIndices(n, frames, clips) : testClipIndices(n, frames, opts.rate ?? 4, clips);
+  const indices = [...new Set(temporal.flat())].sort((a, b) => a - b);
+  const pos = new Map(indices.map((v, i) => [v, i]));
+  const views: TestView[] = [];
+  for (const t of temporal) for (let c = 0; c < crops; c++) views.push({ frames: t.map((i) => pos.get(i)!), crop: c });
+  return { indices, views };
+}

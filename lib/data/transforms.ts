@@ -182,3 +182,30 @@ export function pretrainAugment(
   if (opts.flip && rand() < 0.5) flipHorizontal(out, frames, size, size);
   return out;
 }
+
+/**
+ * Cuts every test view from one decoded buffer (uint8 [F, H, W, 3] holding `plan.indices` in order,
+ * decoded with the short side at `size`): each view's frames, cropped by threeCropBoxes (crop c of
+ * 3; with 1 crop the centre) and resized to size x size. Returns uint8 [V, T, size, size, 3].
+ */
+export function cutTestViews(
+  decoded: Uint8Array,
+  h: number,
+  w: number,
+  views: ReadonlyArray<{ frames: number[]; crop: number }>,
+  size: number,
+  crops = 3,
+): Uint8Array {
+  const T = views[0]?.frames.length ?? 0;
+  const frameBytes = h * w * 3;
+  const outClip = T * size * size * 3;
+  const out = new Uint8Array(views.length * outClip);
+  const boxes = crops === 1 ? [centerBox(w, h)] : threeCropBoxes(w, h);
+  const gathered = new Uint8Array(T * frameBytes);
+  views.forEach((v, k) => {
+    v.frames.forEach((f, t) => gathered.set(decoded.subarray(f * frameBytes, (f + 1) * frameBytes), t * frameBytes));
+    const box = boxes[Math.min(v.crop, boxes.length - 1)]!;
+    cropResize(gathered, T, h, w, box, size, size, out.subarray(k * outClip, (k + 1) * outClip));
+  });
+  return out;
+}
