@@ -103,6 +103,13 @@ describe('decode', () => {
     }
   });
 
+  it('kills a process that runs past its timeout and says so', async () => {
+    const info = await probe(video);
+    if (!info.ok) throw new Error(info.reason);
+    const r = await decodeFrames(video, { indices: [0, 59], info, timeoutMs: 1 });
+    expect(r).toMatchObject({ ok: false, kind: 'timeout', reason: 'decoding took longer than 1 ms' });
+  });
+
   it('a pool bounds concurrency and keeps results per file', async () => {
     const pool = new DecodePool(2);
     const files = [video, bad.garbage, webm, bad.missing, video];

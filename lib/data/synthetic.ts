@@ -8,9 +8,10 @@
  *   colours) that all move along one straight line at constant speed. The **class is the motion**:
  *   the direction (and, for classes 8..15, a doubled speed). Appearance, sprite count, size and
  *   colours are drawn from the same distribution for every class. Each sprite's path is centred on a
- *   midpoint drawn uniformly from the positions that keep the whole path inside the frame, so no
- *   class ends near an edge more often than its opposite class (left vs right have identical
- *   position marginals over the clip).
+ *   midpoint drawn uniformly from one range for every direction (the positions that keep a path of
+ *   that speed inside the frame whatever its direction), so the midpoint distribution is the same
+ *   in every class and opposite classes (left vs right) have identical bag-of-frames position
+ *   marginals.
  * - Clips are uint8 [T, H, W, 3] RGB, frames rendered at integer pixel positions (no blur).
  *
  * The motion map (uint8 [N], N = (T/tubelet) * (H/patch) * (W/patch), tokens in (t, h, w) order as
@@ -424,16 +425,14 @@ export class SyntheticMotionDataset {
       const ys = new Int32Array(T);
       const room = S - side; // top-left positions 0..room keep the sprite inside
       const half = (T - 1) / 2;
-      // If the path is longer than the room, the speed along that axis is capped.
-      let vx = cls.dx * speed;
-      let vy = cls.dy * speed;
-      if (T > 1) {
-        const cap = room / (T - 1);
-        if (Math.abs(vx) > cap) vx = Math.sign(vx) * cap;
-        if (Math.abs(vy) > cap) vy = Math.sign(vy) * cap;
-      }
-      const mx = sr.range(Math.abs(vx) * half, room - Math.abs(vx) * half);
-      const my = sr.range(Math.abs(vy) * half, room - Math.abs(vy) * half);
+      // A path longer than the room is slowed down to fit (rare: only for very long clips).
+      const v = T > 1 ? Math.min(speed, room / (T - 1)) : 0;
+      const vx = cls.dx * v;
+      const vy = cls.dy * v;
+      // The midpoint range uses the speed magnitude on both axes, whatever the direction, so the
+      // midpoint (and the position averaged over the clip) has the same distribution in every class.
+      const mx = sr.range(v * half, room - v * half);
+      const my = sr.range(v * half, room - v * half);
       for (let t = 0; t < T; t++) {
         xs[t] = Math.min(room, Math.max(0, Math.round(mx + vx * (t - half))));
         ys[t] = Math.min(room, Math.max(0, Math.round(my + vy * (t - half))));
