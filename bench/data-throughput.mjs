@@ -2,7 +2,7 @@
 // Data throughput: clips/s decoding video files with ffmpeg (per process = per core) and clips/s
 // reading uint8 clip shards (pread + crc32, one thread and through the worker loader).
 // Runs on the compiled package: `npm run build:ts && node bench/data-throughput.mjs [--record]`.
-// Options: --clips N (decode clips per setting, default 24), --shard-clips N (default 240),
+// Options: --clips N (decode clips per setting, default 24), --shard-clips N (default 240), --no-decode,
 //          --size PX (default 224), --frames N (default 16), --record (write bench/records/<date>-data-throughput.md)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const data = await import(join(root, 'dist', 'lib', 'data', 'index.js'));
-const { DecodePool, DataLoader, ShardReader, denseIndices, packSynthetic, pretrainAugment, seededRand } = data;
+const { DecodePool, DataLoader, ShardReader, denseIndices, findFfmpeg, packSynthetic, pretrainAugment, seededRand } = data;
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,13 +30,17 @@ const log = (s) => process.stderr.write(s + '\n');
 
 // ---- decode ------------------------------------------------------------------------------------
 // K400-like source: 426x320 (VideoMAE's 320p), 30 fps, 10 s, H.264 CRF 23, two GOP lengths.
+// Skipped with --no-decode or when there is no ffmpeg (shards need none).
+const ff = findFfmpeg();
+const doDecode = !process.argv.includes('--no-decode') && ff !== undefined;
+if (!doDecode) log(ff ? 'decode: skipped (--no-decode)' : 'decode: skipped (no ffmpeg found)');
 const videos = {};
-for (const gop of [60, 16]) {
+for (const gop of doDecode ? [60, 16] : []) {
   const p = join(work, `src-g${gop}.mp4`);
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=426x320:r=30:d=10', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-g', String(gop), '-pix_fmt', 'yuv420p', p]);
+  execFileSync(ff.ffmpeg, ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=426x320:r=30:d=10', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-g', String(gop), '-pix_fmt', 'yuv420p', p]);
   videos[gop] = p;
 }
-for (const gop of [60, 16]) {
+for (const gop of doDecode ? [60, 16] : []) {
   for (const conc of [1, 2]) {
     const pool = new DecodePool(conc);
     const info = await pool.probe(videos[gop]);
@@ -128,7 +132,7 @@ const commit = (() => {
     return 'unknown';
   }
 })();
-const ffmpeg = execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0].replace(/ Copyright.*/, '');
+const ffmpeg = ff ? execFileSync(ff.ffmpeg, ['-version'], { encoding: 'utf8' }).split('\n')[0].replace(/ Copyright.*/, '') : 'no ffmpeg';
 const device = `${cpus()[0]?.model ?? 'cpu'} x ${cpus().length} cores, node ${process.version}, ${ffmpeg}`;
 const date = new Date().toISOString();
 const summary = { date, commit, device, frames: FRAMES, size: SIZE, ...results };
