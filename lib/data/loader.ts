@@ -26,13 +26,13 @@ export interface LoaderOptions {
   shuffle?: boolean;
   /** Seed of the shuffle. Defaults to 0. */
   seed?: number;
-  /** Passes over the data. Defaults to 1; Infinity loops until `steps` or close(). */
+  /** Passes over the data. Defaults to 1, or Infinity when `steps` is given (loop until `steps` or close()). */
   epochs?: number;
   /** Stop after this many batches. */
   steps?: number;
   /** Largest tolerated share of bad load attempts (0..1). Defaults to 0.05. */
   maxBadShare?: number;
-  /** Attempts before the bad share is checked (too few say nothing). Defaults to 50. */
+  /** Attempts before the bad share is checked mid-run (it is always checked at the end). Defaults to 50. */
   minAttemptsForBadCheck?: number;
 }
 
@@ -91,7 +91,7 @@ export class DataLoader implements AsyncIterable<LoaderBatch> {
       prefetch: Math.max(1, opts.prefetch ?? 2),
       shuffle: opts.shuffle ?? true,
       seed: opts.seed ?? 0,
-      epochs: opts.epochs ?? 1,
+      epochs: opts.epochs ?? (opts.steps !== undefined ? Infinity : 1),
       steps: opts.steps ?? Infinity,
       maxBadShare: share,
       minAttemptsForBadCheck: opts.minAttemptsForBadCheck ?? 50,
@@ -166,8 +166,13 @@ export class DataLoader implements AsyncIterable<LoaderBatch> {
     this.stats.attempts += b.attempts;
     this.stats.bad += b.bad.length;
     for (const e of b.bad) if (this.stats.errors.length < 100) this.stats.errors.push(e);
+    this.checkBad(false);
+  }
+
+  /** Throws when the bad share is over the limit (mid-run only after enough attempts; always at the end). */
+  private checkBad(final: boolean): void {
     const { attempts, bad } = this.stats;
-    if (bad > 0 && attempts >= this.opts.minAttemptsForBadCheck && bad / attempts > this.opts.maxBadShare) {
+    if (bad > 0 && (final || attempts >= this.opts.minAttemptsForBadCheck) && bad / attempts > this.opts.maxBadShare) {
       const first = this.stats.errors.slice(0, 5).map((e) => `  ${e.file}: ${e.reason}`).join('\n');
       throw new DataError(
         'ERR_DATA_TOO_MANY_BAD',
@@ -198,6 +203,7 @@ export class DataLoader implements AsyncIterable<LoaderBatch> {
         fill();
         yield b.motion ? { clips: b.clips, motion: b.motion, labels: b.labels, epoch: job.epoch, step: job.step } : { clips: b.clips, labels: b.labels, epoch: job.epoch, step: job.step };
       }
+      if (!this.closed) this.checkBad(true);
     } finally {
       if (this.local === undefined) await Promise.allSettled(inflight.map((x) => x.p));
     }
