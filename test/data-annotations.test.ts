@@ -1,12 +1,12 @@
 // Annotation readers on each official layout (files written here), bad lines reported with file:line.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { formatIssue, readHmdb51, readKinetics, readSsv2, readUcf101, readVideoList } from '../lib/data/annotations/index.js';
 import { readAnnotation, parseDatasetSpec } from '../lib/data/spec.js';
 import { ConfigError, DataError } from '../lib/errors/index.js';
-import { tempDir } from './data-fixtures.js';
+import { tempDir, cleanTemp } from './data-fixtures.js';
 
 function write(path: string, text: string): void {
   mkdirSync(join(path, '..'), { recursive: true });
@@ -173,3 +173,5 @@ describe('dataset specs', () => {
     expect(() => readAnnotation(parseDatasetSpec('synthetic'))).toThrow(ConfigError);
   });
 });
+
+afterAll(cleanTemp);

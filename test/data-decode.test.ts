@@ -1,11 +1,11 @@
 // ffmpeg decoding on real files made here: frame-exact selection, resizing, typed failures.
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DecodePool, decodeFrames, findFfmpeg, outputGeometry, probe, setFfmpeg } from '../lib/data/decode.js';
 import { testClipIndices, testPlan } from '../lib/data/sampling.js';
 import { cutTestViews } from '../lib/data/transforms.js';
-import { frameIndexAt, makeBadFiles, makeVideo, tempDir } from './data-fixtures.js';
+import { frameIndexAt, makeBadFiles, makeVideo, tempDir, cleanTemp } from './data-fixtures.js';
 
 describe('decode', () => {
   let dir: string;
@@ -118,3 +118,5 @@ describe('decode', () => {
     expect(rs.map((r) => r.file)).toEqual(files);
   });
 });
+
+afterAll(cleanTemp);

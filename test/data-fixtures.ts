@@ -1,13 +1,23 @@
 // Real video fixtures for the data tests, made with the system ffmpeg (no mocks).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { packageRoot } from '../lib/paths.js';
 
+const made: string[] = [];
+
+/** A fresh temporary folder; removed by cleanTemp(). */
 export function tempDir(tag: string): string {
-  return mkdtempSync(join(tmpdir(), `tats-${tag}-`));
+  const d = mkdtempSync(join(tmpdir(), `tats-${tag}-`));
+  made.push(d);
+  return d;
+}
+
+/** Removes every folder tempDir() made in this process (call from afterAll). */
+export function cleanTemp(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /**

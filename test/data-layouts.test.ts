@@ -1,12 +1,12 @@
 // Every official layout end to end on real (tiny) videos made here: annotation -> decode -> shards.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { packVideos } from '../lib/data/pack.js';
 import { ShardReader } from '../lib/data/shards.js';
 import { parseDatasetSpec, readAnnotation } from '../lib/data/spec.js';
-import { makeVideo, tempDir } from './data-fixtures.js';
+import { makeVideo, tempDir, cleanTemp } from './data-fixtures.js';
 
 function write(path: string, text: string): void {
   mkdirSync(join(path, '..'), { recursive: true });
@@ -86,3 +86,5 @@ describe('layouts on real videos', () => {
     expect(Math.abs(got[0]!.blue - 20)).toBeLessThan(12);
   });
 });
+
+afterAll(cleanTemp);

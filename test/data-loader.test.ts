@@ -2,7 +2,7 @@
 // threads (transferred buffers) and on the main thread.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { writeFileSync } from 'node:fs';
 
@@ -12,7 +12,7 @@ import { packSynthetic } from '../lib/data/pack.js';
 import { recipeFor } from '../lib/data/sampling.js';
 import { SyntheticMotionDataset } from '../lib/data/synthetic.js';
 import { DataError } from '../lib/errors/index.js';
-import { buildDist, makeBadFiles, makeVideo, tempDir } from './data-fixtures.js';
+import { buildDist, makeBadFiles, makeVideo, tempDir, cleanTemp } from './data-fixtures.js';
 
 const syn = { seed: 2, frames: 4, size: 32, length: 24 };
 
@@ -142,3 +142,5 @@ describe('DataLoader', () => {
     });
   });
 });
+
+afterAll(cleanTemp);

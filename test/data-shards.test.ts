@@ -1,7 +1,7 @@
 // Clip shards: round trip, resume, checksum refusal, and packing real videos with bad files mixed in.
 import { copyFileSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync, closeSync, statSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { readUcf101 } from '../lib/data/annotations/index.js';
 import { packSynthetic, packVideos } from '../lib/data/pack.js';
@@ -9,7 +9,7 @@ import { ShardReader, readShardIndex } from '../lib/data/shards.js';
 import { SyntheticMotionDataset } from '../lib/data/synthetic.js';
 import { DataError } from '../lib/errors/index.js';
 import { runCli } from './helpers.js';
-import { buildDist, frameIndexAt, makeBadFiles, makeVideo, tempDir } from './data-fixtures.js';
+import { buildDist, frameIndexAt, makeBadFiles, makeVideo, tempDir, cleanTemp } from './data-fixtures.js';
 
 const syn = { seed: 4, frames: 4, size: 32, length: 40 };
 
@@ -160,3 +160,5 @@ describe('packing real videos (UCF101 layout) with bad files mixed in', () => {
     expect(bad.stderr).toMatch(/--dataset: expected a known dataset kind/);
   });
 });
+
+afterAll(cleanTemp);
