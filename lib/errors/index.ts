@@ -4,3 +4,4 @@ export { NativeLoadError, type LoadAttempt } from './NativeLoadError.js';
 export { NativeError, rethrowNative } from './NativeError.js';
 export { DisposedError } from './DisposedError.js';
 export { CheckpointError } from './CheckpointError.js';
+export { DataError } from './DataError.js';

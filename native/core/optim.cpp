@@ -1,8 +1,7 @@
 #include "core/optim.h"
 
-#include <c10/util/string_utils.h>
-
 #include <cmath>
+#include <sstream>
 #include <type_traits>
 
 namespace tats::core {
@@ -79,7 +78,10 @@ template <typename Map>
 typename Map::key_type state_key(const torch::Tensor& p) {
   using Key = typename Map::key_type;
   if constexpr (std::is_same_v<Key, std::string>) {
-    return c10::guts::to_string(p.unsafeGetTensorImpl());
+    // c10::guts::to_string of the pointer, which libtorch 1.x uses: operator<< of a pointer.
+    std::ostringstream key;
+    key << p.unsafeGetTensorImpl();
+    return key.str();
   } else {
     return static_cast<Key>(p.unsafeGetTensorImpl());
   }
