@@ -1,5 +1,8 @@
 #include "core/videomae.h"
 
+#include "kernels/decoder_assemble_op.h"
+#include "kernels/gather_visible_op.h"
+
 namespace tats::core {
 
 torch::Tensor take_rows(const torch::Tensor& table, const torch::Tensor& index) {
@@ -37,8 +40,9 @@ EncoderImpl::EncoderImpl(const ModelConfig& cfg) {
 }
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor& tokens, const torch::Tensor& visible) {
-  // VideoMAE adds positions to all tokens and then keeps the visible ones; same thing, fewer adds.
-  auto x = take_tokens(tokens, visible) + take_rows(pos, visible).to(tokens.scalar_type());
+  // VideoMAE adds positions to all tokens and then keeps the visible ones; same thing, one fused
+  // gather + add (kernels/gather_visible).
+  auto x = ops::gather_visible(tokens, pos, visible);
   for (const auto& block : *blocks) x = block->as<Block>()->forward(x);
   return norm(x);
 }
@@ -76,13 +80,11 @@ torch::Tensor VideoMAEImpl::embed(const torch::Tensor& patches) { return encoder
 
 torch::Tensor VideoMAEImpl::forward(const torch::Tensor& tokens, const torch::Tensor& visible,
                                     const torch::Tensor& masked) {
-  auto x_vis = encoder_to_decoder(encoder(tokens, visible));  // [B, Nv, Cd]
-  const auto dtype = x_vis.scalar_type();
-  const int64_t B = x_vis.size(0), Nm = masked.size(1);
-  auto x_mask = mask_token.to(dtype).expand({B, Nm, cfg.decoder_dim}) + take_rows(pos, masked).to(dtype);
-  // VideoMAE order: visible tokens first, then the masked ones; predict the last Nm.
-  auto x_full = torch::cat({x_vis + take_rows(pos, visible).to(dtype), x_mask}, /*dim=*/1);
-  return decoder(x_full, Nm);
+  const auto x_vis = encoder_to_decoder(encoder(tokens, visible));  // [B, Nv, Cd]
+  // VideoMAE order: [visible + pos ; mask_token + pos], one fused pass (kernels/decoder_assemble);
+  // the decoder predicts the last Nm rows.
+  const auto x_full = ops::decoder_assemble(x_vis, mask_token, pos, visible, masked);
+  return decoder(x_full, masked.size(1));
 }
 
 void VideoMAEImpl::to_device(const torch::Device& device) {
