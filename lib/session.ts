@@ -67,12 +67,18 @@ export class Session {
     return this.#call((s) => s.trainStep(clips, motion));
   }
 
-  /** The loss on a batch without an update; masks come from the evaluation generator. */
+  /**
+   * The loss on clips without an update (any whole number of clips); masks come from the
+   * evaluation generator, so evaluating never changes the training draws.
+   */
   async evalStep(clips: Uint8Array, motion?: Uint8Array): Promise<EvalMetrics> {
     return this.#call((s) => s.evalStep(clips, motion));
   }
 
-  /** Predictions and targets for the masked tokens; `mask` (uint8 `[B, N]`, 1 = masked) overrides the sampler. */
+  /**
+   * Predictions and targets for the masked tokens of any whole number of clips B; `mask`
+   * (uint8 `[B, N]`, 1 = masked, the same count in every clip) overrides the sampler.
+   */
   async reconstruct(clips: Uint8Array, mask?: Uint8Array): Promise<Reconstruction> {
     return this.#call((s) => s.reconstruct(clips, mask));
   }

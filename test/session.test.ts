@@ -88,6 +88,18 @@ describe('Session', () => {
     expect(got).toEqual(want);
   });
 
+  it('evaluates and reconstructs any number of clips; trains on exactly batchSize', async () => {
+    const s = await Session.create(config());
+    const one = movingSquares(1, T, S, 3);
+    const r = await s.reconstruct(one);
+    expect(r.mask.length).toBe(N);
+    expect(r.pred.length).toBe(r.maskedPerClip * r.valuesPerToken);
+    expect(Number.isFinite((await s.evalStep(movingSquares(3, T, S, 4))).loss)).toBe(true);
+    await expect(s.trainStep(one)).rejects.toThrow(/bytes, expected/);
+    await expect(s.reconstruct(one, new Uint8Array(2 * N))).rejects.toThrow(TypeError);
+    s.dispose();
+  });
+
   it('reports the warmup + cosine learning rate, the step and finite gradient norms', async () => {
     const cfg = config({ lr: 1e-3, warmupSteps: 2, totalSteps: 4 });
     const s = await Session.create(cfg);

@@ -158,16 +158,27 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     return Napi::Value();
   }
 
-  torch::Tensor clip_view(const Napi::CallbackInfo& info, const char* what) {
-    if (info.Length() < 1) throw_type_error(info.Env(), std::string(what) + ": clips must be a Uint8Array, received undefined");
+  // clips as [B, T, H, W, 3]: B = batchSize for training; any whole number of clips otherwise.
+  torch::Tensor clip_view(const Napi::CallbackInfo& info, const char* what, bool any_batch) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1) throw_type_error(env, std::string(what) + ": clips must be a Uint8Array, received undefined");
     const auto& m = config().model;
-    return uint8_view(info.Env(), info[0], {batch(), m.frames, m.size, m.size, 3}, "clips");
+    const int64_t clip_bytes = m.frames * m.size * m.size * 3;
+    int64_t b = batch();
+    if (any_batch && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+      const auto bytes = static_cast<int64_t>(info[0].As<Napi::Uint8Array>().ElementLength());
+      if (bytes == 0 || bytes % clip_bytes != 0)
+        throw_type_error(env, std::string(what) + ": clips has " + std::to_string(bytes) +
+                                  " bytes, expected a positive multiple of " + std::to_string(clip_bytes) + " (one clip)");
+      b = bytes / clip_bytes;
+    }
+    return uint8_view(env, info[0], {b, m.frames, m.size, m.size, 3}, "clips");
   }
 
   // Optional [B, N] uint8 argument (motion or mask); undefined tensor when absent.
-  torch::Tensor token_map(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  torch::Tensor token_map(const Napi::CallbackInfo& info, size_t index, int64_t b, const char* name) {
     if (info.Length() <= index || info[index].IsUndefined()) return {};
-    return uint8_view(info.Env(), info[index], {batch(), tokens_}, name);
+    return uint8_view(info.Env(), info[index], {b, tokens_}, name);
   }
 
   Napi::Value TrainStep(const Napi::CallbackInfo& info);
@@ -389,8 +400,8 @@ std::map<std::string, torch::Tensor> read_state(Napi::Env env, const Napi::Objec
 Napi::Value SessionWrap::TrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (auto busy = check_ready(env, "trainStep"); !busy.IsEmpty()) return busy;
-  auto clips = clip_view(info, "trainStep");
-  auto motion = token_map(info, 1, "motion");
+  auto clips = clip_view(info, "trainStep", /*any_batch=*/false);
+  auto motion = token_map(info, 1, clips.size(0), "motion");
   auto* worker = new TrainWorker(env, this, clips, motion);
   worker->keep(info[0]);
   if (motion.defined()) worker->keep(info[1]);
@@ -401,8 +412,8 @@ Napi::Value SessionWrap::TrainStep(const Napi::CallbackInfo& info) {
 Napi::Value SessionWrap::EvalStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (auto busy = check_ready(env, "evalStep"); !busy.IsEmpty()) return busy;
-  auto clips = clip_view(info, "evalStep");
-  auto motion = token_map(info, 1, "motion");
+  auto clips = clip_view(info, "evalStep", /*any_batch=*/true);
+  auto motion = token_map(info, 1, clips.size(0), "motion");
   auto* worker = new EvalWorker(env, this, clips, motion);
   worker->keep(info[0]);
   if (motion.defined()) worker->keep(info[1]);
@@ -413,8 +424,8 @@ Napi::Value SessionWrap::EvalStep(const Napi::CallbackInfo& info) {
 Napi::Value SessionWrap::Reconstruct(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (auto busy = check_ready(env, "reconstruct"); !busy.IsEmpty()) return busy;
-  auto clips = clip_view(info, "reconstruct");
-  auto mask = token_map(info, 1, "mask");
+  auto clips = clip_view(info, "reconstruct", /*any_batch=*/true);
+  auto mask = token_map(info, 1, clips.size(0), "mask");
   auto* worker = new ReconstructWorker(env, this, clips, mask);
   worker->keep(info[0]);
   if (mask.defined()) worker->keep(info[1]);
