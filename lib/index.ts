@@ -5,3 +5,5 @@
 export { info, type TatsInfo } from './info.js';
 export * from './errors/index.js';
 export { packageVersion as version } from './paths.js';
+export * from './config/index.js';
+export * from './train/index.js';

@@ -45,12 +45,24 @@ export interface PatchifyShape {
   patch?: number;
 }
 
+/** A timed square matmul loop: bf16 on CUDA, fp32 on CPU (the peak that MFU is reported against). */
+export interface MatmulPeak {
+  tflops: number;
+  /** Milliseconds per matmul. */
+  ms: number;
+  size: number;
+  iters: number;
+  dtype: 'bf16' | 'fp32';
+  device: 'cpu' | 'cuda';
+}
+
 /** Every native export, typed once. */
 export interface NativeAddon {
   info(): NativeInfo;
   patchify(clips: Uint8Array, shape: PatchifyShape): { patches: Float32Array; targets: Float32Array; tokens: number };
   kernelNames(): string[];
   kernelParity(name: string, seed: number): Promise<NativeParityReport[]>;
+  matmulPeak(options: { device: 'cpu' | 'cuda'; size: number; iters: number }): Promise<MatmulPeak>;
 }
 
 let loaded: { addon: NativeAddon; path: string } | undefined;

@@ -3,3 +3,5 @@ export { ConfigError, describeValue } from './ConfigError.js';
 export { NativeLoadError, type LoadAttempt } from './NativeLoadError.js';
 export { NativeError, rethrowNative } from './NativeError.js';
 export { DisposedError } from './DisposedError.js';
+export { NotImplementedError } from './NotImplementedError.js';
+export { TrainError } from './TrainError.js';
