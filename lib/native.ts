@@ -56,10 +56,26 @@ export interface MatmulPeak {
   device: 'cpu' | 'cuda';
 }
 
+/** Options of the Gumbel-top-k mask draw (the CPU reference; see native/kernels/gumbel_topk.h). */
+export interface GumbelTopkOptions {
+  batch: number;
+  tokens: number;
+  /** Tokens drawn (masked) per row, 0..tokens. */
+  k: number;
+  /** Temperature: keys are logits / tau + Gumbel noise. */
+  tau: number;
+  /** Noise stream and draw number (non-negative integers). */
+  seed: number;
+  offset: number;
+}
+
 /** Every native export, typed once. */
 export interface NativeAddon {
   info(): NativeInfo;
   patchify(clips: Uint8Array, shape: PatchifyShape): { patches: Float32Array; targets: Float32Array; tokens: number };
+  gumbelTopk(logits: Float32Array, options: GumbelTopkOptions): { masked: Int32Array; visible: Int32Array };
+  kernelCheckNames(): string[];
+  kernelCheck(name: string, seed: number): NativeParityReport[];
   kernelNames(): string[];
   kernelParity(name: string, seed: number): Promise<NativeParityReport[]>;
   matmulPeak(options: { device: 'cpu' | 'cuda'; size: number; iters: number }): Promise<MatmulPeak>;
