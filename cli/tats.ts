@@ -8,6 +8,7 @@ import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
 import { finetuneCommand } from './commands/finetune.js';
 import { infoCommand } from './commands/info.js';
+import { packCommand } from './commands/pack.js';
 import { pretrainCommand } from './commands/pretrain.js';
 import { visualizeCommand } from './commands/visualize.js';
 import { EXIT_USAGE } from './exit.js';
@@ -18,6 +19,7 @@ await yargs(hideBin(process.argv))
   .command(pretrainCommand)
   .command(finetuneCommand)
   .command(evalCommand)
+  .command(packCommand)
   .command(benchCommand)
   .command(visualizeCommand)
   .command(compareCommand)

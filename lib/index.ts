@@ -7,3 +7,4 @@ export * from './errors/index.js';
 export { packageVersion as version } from './paths.js';
 export * from './config/index.js';
 export * from './train/index.js';
+export * from './data/index.js';

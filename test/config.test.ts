@@ -111,7 +111,7 @@ describe('invalid configs: one message format naming field, value and what is al
     ['steps and epochs', { steps: 3, epochs: 1 }, 'epochs', /not both/],
     ['unknown preset', { preset: 'fast' }, 'preset', /one of cpu-demo, /],
     ['preset needs its dataset', { preset: 'videomae-ssv2' }, 'dataset', /ssv2:DIR, shards:DIR or list:FILE/],
-    ['bad dataset spec', { dataset: 'k400' }, 'dataset', /synthetic, shards:DIR/],
+    ['bad dataset spec', { dataset: 'k400' }, 'dataset', /"synthetic", "shards:DIR"/],
     ['warmup as long as the schedule', { steps: 10, optim: { warmupSteps: 10 } }, 'optim.warmupSteps', /\[0, 9\]/],
     ['minLr above lr', { optim: { lr: 1e-4, minLr: 1e-3 } }, 'optim.minLr', /\[0, 0\.0001\]/],
     ['cuda without a GPU', { device: 'cuda' }, 'device', /no CUDA device/],

@@ -3,4 +3,3 @@ export { DEFAULTS, DERIVED, MODEL_PRESETS } from './defaults.js';
 export { PRESETS, PRESET_NAMES, DATASET_LAYOUTS, type Preset, type DatasetLayout } from './presets.js';
 export { resolveConfig, mergeOptions, toSessionConfig, tokensPerClip, type ResolveContext } from './resolve.js';
 export { loadConfigFile } from './load.js';
-export { parseDatasetSpec, DATASET_KINDS, type DatasetKind, type DatasetSpec } from './dataset.js';

@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../errors/index.js';
 import { boolean, integer, knownKeys, nonEmptyString, number, oneOf, plainObject } from './check.js';
-import { parseDatasetSpec } from './dataset.js';
+import { parseDatasetSpec } from '../data/spec.js';
 import { DEFAULTS, DERIVED, MODEL_PRESETS } from './defaults.js';
 import { PRESETS, PRESET_NAMES } from './presets.js';
 import {
@@ -135,7 +135,7 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
   // Run length and batch.
   const batchSize = integer('batchSize', pick(o.batchSize, DEFAULTS.batchSize), 1, 4096);
   const nprocPerNode = integer('nprocPerNode', pick(o.nprocPerNode, DEFAULTS.nprocPerNode), 1, 64);
-  const dataset = parseDatasetSpec(pick(o.dataset, DEFAULTS.dataset));
+  const dataset = parseDatasetSpec(pick(o.dataset, DEFAULTS.dataset), 'dataset');
   if (preset?.layout && ![preset.layout, 'shards', 'list'].includes(dataset.kind)) {
     throw new ConfigError('dataset', pick(o.dataset, DEFAULTS.dataset), `a ${preset.layout}:DIR, shards:DIR or list:FILE spec for preset ${presetName}`);
   }

@@ -5,3 +5,4 @@ export { NativeError, rethrowNative } from './NativeError.js';
 export { DisposedError } from './DisposedError.js';
 export { NotImplementedError } from './NotImplementedError.js';
 export { TrainError } from './TrainError.js';
+export { DataError } from './DataError.js';

@@ -86,7 +86,7 @@ export async function bench(options: PretrainOptions = {}, settings: BenchSettin
   if (config.dataset !== 'synthetic') throw new ConfigError('dataset', config.dataset, 'synthetic (bench times steps on synthetic data)');
 
   const source = await openClipSource(config);
-  const batch = await source.read(Array.from({ length: config.batchSize }, (_, i) => i % source.length));
+  const batch = await source.read(Array.from({ length: config.batchSize }, (_, i) => i % source.length), 0);
   await source.close();
   const session = await createSession(toSessionConfig(config));
   const times: number[] = [];

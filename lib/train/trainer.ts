@@ -170,7 +170,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   private readBatch(step: number): Promise<ClipBatch> {
     // The batch of step `step` (1-based) starts at position (step - 1) * global batch.
-    return this.source.read(this.order.indices((step - 1) * this.globalBatch, this.config.batchSize));
+    const position = (step - 1) * this.globalBatch;
+    return this.source.read(this.order.indices(position, this.config.batchSize), Math.floor(this.order.epochAt(position)));
   }
 
   /**
@@ -268,7 +269,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   async picture(path: string = this.paths.picture, clips = 2): Promise<string> {
     this.assertUsable();
-    const batch = await this.source.read(Array.from({ length: this.config.batchSize }, (_, i) => i % this.source.length));
+    const batch = await this.source.read(Array.from({ length: this.config.batchSize }, (_, i) => i % this.source.length), 0);
     const r = await this.session.reconstruct(batch.clips);
     const shown = Math.min(clips, this.config.batchSize);
     const N = tokensPerClip(this.config.model);
