@@ -27,27 +27,31 @@ export function runPaths(out: string): RunPaths {
   };
 }
 
-const CHECKPOINT = /^step-(\d{8,})\.safetensors$/;
+const CHECKPOINT = /^step-(\d{8,})$/;
 
-/** The file name of the checkpoint written after `step`. */
+/** The folder name of the checkpoint written after `step` (lib/checkpoint's layout inside). */
 export function checkpointName(step: number): string {
-  return `step-${String(step).padStart(8, '0')}.safetensors`;
+  return `step-${String(step).padStart(8, '0')}`;
 }
 
-/** Checkpoints in a run, oldest first. Temporary files of an interrupted write are ignored. */
+/**
+ * Complete checkpoints in a run, oldest first. lib/checkpoint writes meta.json last, so a folder
+ * without one is a write that was interrupted: it is ignored (and overwritten if that step is
+ * reached again).
+ */
 export function listCheckpoints(paths: RunPaths): { step: number; path: string }[] {
   if (!existsSync(paths.checkpoints)) return [];
   return readdirSync(paths.checkpoints)
     .map((f) => ({ m: CHECKPOINT.exec(f), f }))
-    .filter((x): x is { m: RegExpExecArray; f: string } => x.m !== null)
+    .filter((x): x is { m: RegExpExecArray; f: string } => x.m !== null && existsSync(join(paths.checkpoints, x.f, 'meta.json')))
     .map(({ m, f }) => ({ step: Number(m[1]), path: join(paths.checkpoints, f) }))
     .sort((a, b) => a.step - b.step);
 }
 
-/** Removes all but the newest `keep` checkpoints. */
+/** Removes all but the newest `keep` complete checkpoints. */
 export function pruneCheckpoints(paths: RunPaths, keep: number): void {
   const all = listCheckpoints(paths);
-  for (const c of all.slice(0, Math.max(0, all.length - keep))) rmSync(c.path, { force: true });
+  for (const c of all.slice(0, Math.max(0, all.length - keep))) rmSync(c.path, { recursive: true, force: true });
 }
 
 /** Whether `out` already holds a run (a config.json or a checkpoint). */

@@ -123,8 +123,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       if (config.nprocPerNode !== 1) {
         throw new ConfigError('nprocPerNode', config.nprocPerNode, '1 (data-parallel ranks are not implemented in this version)');
       }
-      if (!resuming) initRun(paths, config);
       const session = await createSession(toSessionConfig(config));
+      if (!resuming) initRun(paths, config);
       let startStep = 0;
       let lastCheckpoint: { path: string; step: number } | null = null;
       try {
