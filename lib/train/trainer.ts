@@ -8,6 +8,7 @@
  * masks and the same learning rates as one that never stopped.
  */
 import { EventEmitter } from 'node:events';
+import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
 import { info } from '../info.js';
@@ -15,7 +16,6 @@ import {
   mergeOptions,
   resolveConfig,
   toSessionConfig,
-  tokensPerClip,
   type PretrainConfig,
   type PretrainOptions,
 } from '../config/index.js';
@@ -27,7 +27,6 @@ import { createSession, loadCheckpoint, saveCheckpoint, type TrainSession } from
 import { openClipSource, type ClipBatch, type ClipSource } from './source.js';
 import type { OpenOptions, PretrainResult, RunHooks, StepRecord, TrainProgress } from './types.js';
 import { reconstructionPng } from '../viz/reconstruction.js';
-import { writeFile } from 'node:fs/promises';
 
 /** Events a Trainer emits. */
 export interface TrainerEvents {
@@ -269,20 +268,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   async picture(path: string = this.paths.picture, clips = 2): Promise<string> {
     this.assertUsable();
-    const batch = await this.source.read(Array.from({ length: this.config.batchSize }, (_, i) => i % this.source.length), 0);
+    const shown = Math.max(1, Math.min(clips, this.source.length));
+    const batch = await this.source.read(Array.from({ length: shown }, (_, i) => i), 0);
     const r = await this.session.reconstruct(batch.clips);
-    const shown = Math.min(clips, this.config.batchSize);
-    const N = tokensPerClip(this.config.model);
-    const png = reconstructionPng(
-      {
-        clips: batch.clips,
-        mask: r.mask,
-        pred: r.pred,
-        policy: r.policy ? r.policy.subarray(0, shown * N) : undefined,
-        batch: shown,
-      },
-      this.config.model,
-    );
+    const png = reconstructionPng({ clips: batch.clips, mask: r.mask, pred: r.pred, policy: r.policy, batch: shown }, this.config.model);
     await writeFile(path, png);
     return path;
   }
