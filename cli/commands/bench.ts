@@ -24,8 +24,8 @@ function human(r: BenchResult): string {
       `enc ${f.inputs.encoder.dim}x${f.inputs.encoder.depth}, dec ${f.inputs.decoder.dim}x${f.inputs.decoder.depth}` +
       (f.inputs.sampler ? `, sampler ${f.inputs.sampler.strategy} C=${f.inputs.sampler.dim} K=${f.inputs.sampler.ppoEpochs}` : '') +
       `, backward = ${f.inputs.backwardFactor} x forward`,
-    `model TFLOP/s ${r.model_tflops.toFixed(3)}`,
-    `matmul peak   ${r.matmul_peak ? `${r.matmul_peak.tflops.toFixed(2)} TFLOP/s (${r.matmul_peak.dtype} ${r.matmul_peak.size}^2 mm)` : 'skipped'}`,
+    `model TFLOP/s ${r.model_tflops.toPrecision(3)}`,
+    `matmul peak   ${r.matmul_peak ? `${r.matmul_peak.tflops.toPrecision(3)} TFLOP/s (${r.matmul_peak.dtype} ${r.matmul_peak.size}^2 mm)` : 'skipped'}`,
     `MFU           ${r.mfu === null ? 'n/a' : `${(r.mfu * 100).toFixed(1)}%`}`,
     `commit        ${r.commit}`,
   ].join('\n');
