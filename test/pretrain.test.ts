@@ -30,6 +30,7 @@ const cpu = { cudaAvailable: false };
 const tiny: PretrainOptions = {
   preset: 'cpu-demo',
   model: { encoderDepth: 2, decoderDepth: 1 },
+  masking: { strategy: 'random' },
   sampler: { dim: 48, heads: 2, ppoEpochs: 2 },
   batchSize: 2,
   data: { syntheticClips: 16 },
