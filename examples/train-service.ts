@@ -10,12 +10,13 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
-import { Trainer, type TrainProgress } from 'tats';
+import { Trainer, type Strategy, type TrainProgress } from 'tats';
 
 const { values: args } = parseArgs({
   options: {
     port: { type: 'string', default: '8080' },
     preset: { type: 'string', default: 'cpu-demo' },
+    strategy: { type: 'string' },
     steps: { type: 'string' },
     out: { type: 'string', default: 'runs/service' },
     resume: { type: 'boolean', default: false },
@@ -24,7 +25,12 @@ const { values: args } = parseArgs({
 });
 
 const trainer = await Trainer.open(
-  { preset: args.preset, out: args.out, ...(args.steps ? { steps: Number(args.steps) } : {}) },
+  {
+    preset: args.preset,
+    out: args.out,
+    ...(args.steps ? { steps: Number(args.steps) } : {}),
+    ...(args.strategy ? { masking: { strategy: args.strategy as Strategy } } : {}),
+  },
   { resume: args.resume },
 );
 const stop = new AbortController();

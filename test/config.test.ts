@@ -116,7 +116,8 @@ describe('invalid configs: one message format naming field, value and what is al
     ['minLr above lr', { optim: { lr: 1e-4, minLr: 1e-3 } }, 'optim.minLr', /\[0, 0\.0001\]/],
     ['cuda without a GPU', { device: 'cuda' }, 'device', /no CUDA device/],
     ['bf16 on cpu', { precision: 'bf16' }, 'precision', /fp32 or auto/],
-    ['frame masking off the frame grid', { masking: { strategy: 'frame', ratio: 0.9 } }, 'masking.ratio', /whole number of the 8 token frames/],
+    ['frame masking of every frame', { masking: { strategy: 'frame', ratio: 0.95 } }, 'masking.ratio', /at most 1567 of the 1568 tokens with strategy frame \(8 frame slots\)/],
+    ['tube masking of no position', { masking: { strategy: 'tube', ratio: 0.004 } }, 'masking.ratio', /at least 1 .* strategy tube \(196 positions per frame slot\)/],
     ['a section that is not an object', { model: 3 as never }, 'model', /an object, received 3/],
   ];
   for (const [what, options, field, message] of cases) {

@@ -119,17 +119,12 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
     strategy: oneOf('masking.strategy', pick(mk.strategy, DEFAULTS.masking.strategy), STRATEGIES),
     ratio: number('masking.ratio', pick(mk.ratio, DEFAULTS.masking.ratio), 0, 1, { min: true, max: true }),
   };
-  const masked = Math.round(masking.ratio * tokens);
+  const slots = model.frames / model.tubelet;
+  const perSlot = tokens / slots;
+  const masked = maskedTokens(model, masking);
   if (masked < 1 || masked > tokens - 1) {
-    throw new ConfigError('masking.ratio', masking.ratio, `a ratio that masks at least 1 and at most ${tokens - 1} of the ${tokens} tokens`);
-  }
-  if (masking.strategy === 'frame') {
-    const perFrame = tokens / (model.frames / model.tubelet);
-    if (masked % perFrame !== 0 || masked === tokens) {
-      const framesT = model.frames / model.tubelet;
-      const ok = Array.from({ length: framesT - 1 }, (_, i) => ((i + 1) / framesT).toFixed(4)).join(', ');
-      throw new ConfigError('masking.ratio', masking.ratio, `for strategy frame, a whole number of the ${framesT} token frames: ${ok}`);
-    }
+    const unit = masking.strategy === 'tube' ? ` (${perSlot} positions per frame slot)` : masking.strategy === 'frame' ? ` (${slots} frame slots)` : '';
+    throw new ConfigError('masking.ratio', masking.ratio, `a ratio that masks at least 1 and at most ${tokens - 1} of the ${tokens} tokens with strategy ${masking.strategy}${unit}`);
   }
 
   // Run length and batch.
@@ -259,4 +254,21 @@ export function toSessionConfig(c: PretrainConfig): SessionConfig {
 /** Tokens per clip of a model config. */
 export function tokensPerClip(m: { frames: number; size: number; tubelet: number; patch: number }): number {
   return (m.frames / m.tubelet) * (m.size / m.patch) ** 2;
+}
+
+/**
+ * Masked tokens per clip, counted as the engine counts them (native/core/masking.h): `tube` masks
+ * int(ratio * S) of the S positions in every frame slot, `frame` round(ratio * slots) whole
+ * slots, the others round(ratio * N) tokens.
+ */
+export function maskedTokens(
+  m: { frames: number; size: number; tubelet: number; patch: number },
+  masking: { strategy: string; ratio: number },
+): number {
+  const tokens = tokensPerClip(m);
+  const slots = m.frames / m.tubelet;
+  const perSlot = tokens / slots;
+  if (masking.strategy === 'tube') return Math.floor(masking.ratio * perSlot) * slots;
+  if (masking.strategy === 'frame') return Math.round(masking.ratio * slots) * perSlot;
+  return Math.round(masking.ratio * tokens);
 }

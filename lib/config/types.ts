@@ -65,7 +65,8 @@ export interface MaskingConfig {
   strategy: Strategy;
   /**
    * Share of tokens masked, rho. Number in (0, 1); at least one token must stay visible and one
-   * masked. The TATS paper uses >= 0.85 (0.9 on UCF101), AdaMAE 0.95, VideoMAE 0.9 (0.75 on
+   * masked. `tube` masks int(rho * S) of the S positions of a frame slot in every slot, `frame`
+   * round(rho * slots) whole slots, the others round(rho * N) tokens. The TATS paper uses >= 0.85 (0.9 on UCF101), AdaMAE 0.95, VideoMAE 0.9 (0.75 on
    * UCF101). Defaults to 0.9.
    */
   ratio: number;

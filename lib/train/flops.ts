@@ -17,7 +17,7 @@
  * AdaMAE sampler: one self-attention block at width C on N tokens, trained jointly (3 forwards).
  */
 import type { PretrainConfig } from '../config/index.js';
-import { tokensPerClip } from '../config/index.js';
+import { maskedTokens, tokensPerClip } from '../config/index.js';
 
 export interface FlopCount {
   /** What the count was computed from. */
@@ -49,7 +49,7 @@ function blockMacs(tokens: number, dim: number, mlpRatio: number): number {
 export function trainStepFlops(config: PretrainConfig): FlopCount {
   const m = config.model;
   const N = tokensPerClip(m);
-  const Nm = Math.round(config.masking.ratio * N);
+  const Nm = maskedTokens(m, config.masking);
   const Nv = N - Nm;
   const Tp = m.frames / m.tubelet;
   const S = N / Tp;
