@@ -60,6 +60,16 @@ describe('pretrain (API)', () => {
     expect([...readFileSync(paths.picture).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
   });
 
+  it('reads the same data on worker threads as on the main thread', async () => {
+    const main = await pretrain({ ...tiny, steps: 4, out: join(root, 'workers-0'), picture: false, data: { ...tiny.data, workers: 0 } }, cpu);
+    const threads = await pretrain({ ...tiny, steps: 4, out: join(root, 'workers-2'), picture: false, data: { ...tiny.data, workers: 2, prefetch: 3 } }, cpu);
+    expect(threads.config.data.workers).toBe(2);
+    const a = readMetrics(main.metrics);
+    const b = readMetrics(threads.metrics);
+    expect(b.map((l) => l.loss)).toEqual(a.map((l) => l.loss));
+    expect(b.map((l) => l.moving_share)).toEqual(a.map((l) => l.moving_share));
+  });
+
   it('rejects an invalid config before creating anything', async () => {
     const out = join(root, 'invalid');
     await expect(pretrain({ ...tiny, masking: { ratio: 1 }, out }, cpu)).rejects.toThrow(ConfigError);

@@ -34,7 +34,7 @@ export const DEFAULTS = {
     adamaeWeight: 1e-4,
   },
   optim: { baseLr: 1.5e-4, weightDecay: 0.05, beta1: 0.9, beta2: 0.95, clipGrad: 0 },
-  data: { syntheticClips: 1024, stride: 4, prefetch: 2 },
+  data: { syntheticClips: 1024, stride: 4 },
   dataset: 'synthetic',
   steps: 1000,
   epochs: null,
@@ -60,6 +60,10 @@ export const DERIVED = {
   warmupSteps: (totalSteps: number) => Math.round(totalSteps * 0.05),
   /** `auto` device: CUDA when usable. */
   device: (cudaAvailable: boolean) => (cudaAvailable ? 'cuda' : 'cpu') as 'cuda' | 'cpu',
+  /** Data threads: none on the CPU device (libtorch uses every core), most of the cores on CUDA. */
+  workers: (device: 'cpu' | 'cuda', cores: number) => (device === 'cuda' ? Math.max(1, Math.min(8, cores - 2)) : 0),
+  /** Batches in flight: two per reader. */
+  prefetch: (workers: number) => 2 * Math.max(1, workers),
   /** `auto` precision: bf16 autocast on CUDA, fp32 on CPU. */
   precision: (device: 'cpu' | 'cuda') => (device === 'cuda' ? 'bf16' : 'fp32') as 'bf16' | 'fp32',
 };

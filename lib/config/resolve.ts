@@ -2,6 +2,8 @@
  * Options -> resolved config: preset, then the caller's options over it, then defaults and the
  * derived rules for what is left; every field checked before any work starts.
  */
+import { availableParallelism } from 'node:os';
+
 import { ConfigError } from '../errors/index.js';
 import { boolean, integer, knownKeys, nonEmptyString, number, oneOf, plainObject } from './check.js';
 import { parseDatasetSpec } from '../data/spec.js';
@@ -30,7 +32,7 @@ const SECTION_KEYS = {
   masking: ['strategy', 'ratio'],
   sampler: ['dim', 'heads', 'temperature', 'ppoEpochs', 'clipEps', 'valueCoef', 'entropyCoef', 'lr', 'weightDecay', 'detachInput', 'adamaeWeight'],
   optim: ['baseLr', 'lr', 'minLr', 'warmupSteps', 'totalSteps', 'weightDecay', 'beta1', 'beta2', 'clipGrad'],
-  data: ['syntheticClips', 'stride', 'prefetch'],
+  data: ['syntheticClips', 'stride', 'prefetch', 'workers'],
 } as const;
 const TOP_KEYS = [
   ...Object.keys(SECTION_KEYS),
@@ -137,7 +139,8 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
   const data = {
     syntheticClips: integer('data.syntheticClips', pick(d.syntheticClips, DEFAULTS.data.syntheticClips), 1, 2 ** 31 - 1),
     stride: integer('data.stride', pick(d.stride, DEFAULTS.data.stride), 1, 32),
-    prefetch: integer('data.prefetch', pick(d.prefetch, DEFAULTS.data.prefetch), 0, 16),
+    prefetch: 0,
+    workers: 0,
   };
   const globalBatch = batchSize * nprocPerNode;
   // Length: the caller's steps or epochs (not both) beat the preset's; else the default steps.
@@ -209,6 +212,9 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
   const precisionChoice = oneOf('precision', pick(o.precision, DEFAULTS.precision), PRECISION_CHOICES);
   const precision = precisionChoice === 'auto' ? DERIVED.precision(device) : precisionChoice;
   if (precision === 'bf16' && device === 'cpu') throw new ConfigError('precision', precision, 'fp32 or auto on the cpu device');
+
+  data.workers = integer('data.workers', pick(d.workers, DERIVED.workers(device, availableParallelism())), 0, 64);
+  data.prefetch = integer('data.prefetch', pick(d.prefetch, DERIVED.prefetch(data.workers)), 1, 64);
 
   const out = nonEmptyString('out', pick(o.out, DEFAULTS.out));
   const checkpointEvery = integer('checkpointEvery', pick(o.checkpointEvery, DEFAULTS.checkpointEvery), 1);

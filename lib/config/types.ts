@@ -126,8 +126,14 @@ export interface DataConfig {
   syntheticClips: number;
   /** Frame stride (sampling rate) when cutting clips from videos. Integer 1..32. Defaults to 4 (VideoMAE on K400/UCF101; 2 on SSv2). */
   stride: number;
-  /** Batches prepared ahead of the step that uses them. Integer 0..16. Defaults to 2. */
+  /** Batches prepared ahead of the step that uses them. Integer 1..64. Defaults to 2, or 2 per worker. */
   prefetch: number;
+  /**
+   * Threads that read and decode clips (0: the main thread, between steps, one clip per event-loop
+   * turn). Results do not depend on it. Integer 0..64. Defaults to 0 on the CPU device (libtorch
+   * wants the cores) and to min(8, cores - 2), at least 1, on CUDA.
+   */
+  workers: number;
 }
 
 /** The resolved pretraining configuration: every field set. Written to `<out>/config.json`. */

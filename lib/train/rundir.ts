@@ -77,7 +77,9 @@ export function initRun(paths: RunPaths, config: PretrainConfig): void {
 }
 
 /** Fields a resumed run may change: none of them alters the schedule, the weights or the data order. */
-export const RESUMABLE_CHANGES = ['logEvery', 'checkpointEvery', 'keepCheckpoints', 'picture', 'device', 'precision', 'steps', 'out'] as const;
+export const RESUMABLE_CHANGES = [
+  'logEvery', 'checkpointEvery', 'keepCheckpoints', 'picture', 'device', 'precision', 'steps', 'out', 'data.workers', 'data.prefetch',
+] as const;
 
 /** Throws a ConfigError naming the first field where `next` differs from the stored run in a way resume cannot honour. */
 export function checkResumable(stored: PretrainConfig, next: PretrainConfig): void {

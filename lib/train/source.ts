@@ -4,11 +4,16 @@
  * video lists); this file maps a config to one and reads batches from it without holding the
  * event loop for more than one clip at a time.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 import type { PretrainConfig } from '../config/index.js';
 import { datasetSource, openSource, parseDatasetSpec, type Source, type SourceDescriptor } from '../data/index.js';
 import { ConfigError, DataError } from '../errors/index.js';
+import { packageRoot } from '../paths.js';
 
 export interface ClipBatch {
   /** uint8 [B, T, H, W, 3]. */
@@ -110,7 +115,82 @@ class IndexedSource implements ClipSource {
   }
 }
 
-/** Opens the dataset named by `config.dataset`. */
+/** lib/data's loader worker script (the built copy when running from TypeScript sources). */
+function workerScript(): URL {
+  const here = new URL('../data/loader-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  const dist = join(packageRoot, 'dist', 'lib', 'data', 'loader-worker.js');
+  if (existsSync(dist)) return pathToFileURL(dist);
+  throw new DataError('ERR_DATA_LAYOUT', `the loader worker script is not built (looked for ${fileURLToPath(here)} and ${dist}); run 'npm run build:ts' or set data.workers to 0`);
+}
+
+interface BuiltBatchMessage {
+  type: 'batch' | 'error';
+  id: number;
+  batch?: { clips: Uint8Array; motion?: Uint8Array; labels: Int32Array; bad: unknown[] };
+  message?: string;
+}
+
+/**
+ * Reads batches on worker threads (lib/data's loader worker, which builds a batch from the
+ * indices it is sent and transfers the buffers back). Batches are still addressed by index, so
+ * the data order, and resume, are the same as on the main thread.
+ */
+class WorkerSource implements ClipSource {
+  readonly length: number;
+  readonly hasMotion: boolean;
+  bad = 0;
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, { resolve: (b: ClipBatch) => void; reject: (e: Error) => void }>();
+  private next = 0;
+  private closed = false;
+
+  constructor(descriptor: SourceDescriptor, probe: IndexedSource, count: number) {
+    this.length = probe.length;
+    this.hasMotion = probe.hasMotion;
+    const url = workerScript();
+    for (let i = 0; i < count; i++) {
+      const w = new Worker(url, { workerData: { source: descriptor } });
+      w.on('message', (m: BuiltBatchMessage) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.type !== 'batch' || !m.batch) return p.reject(new DataError('ERR_DATA_LOADER', `loader worker: ${m.message ?? 'no batch'}`));
+        this.bad += m.batch.bad.length;
+        const { clips, motion, labels } = m.batch;
+        p.resolve(this.hasMotion && motion ? { clips, motion, labels } : { clips, labels });
+      });
+      w.on('error', (err) => {
+        for (const [, p] of this.pending) p.reject(new DataError('ERR_DATA_LOADER', `loader worker failed: ${err.message}`));
+        this.pending.clear();
+      });
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  read(indices: readonly number[], epoch: number): Promise<ClipBatch> {
+    if (this.closed) return Promise.reject(new DataError('ERR_DATA_LOADER', 'the clip source is closed'));
+    const id = this.next++;
+    const worker = this.workers[id % this.workers.length]!;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ type: 'batch', id, indices: [...indices], epoch });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Opens the dataset named by `config.dataset`, read on `config.data.workers` threads (0: this one). */
 export async function openClipSource(config: PretrainConfig): Promise<ClipSource> {
-  return new IndexedSource(openSource(sourceDescriptor(config)), config);
+  const descriptor = sourceDescriptor(config);
+  const local = new IndexedSource(openSource(descriptor), config);
+  if (config.data.workers === 0) return local;
+  await local.close();
+  return new WorkerSource(descriptor, local, config.data.workers);
 }

@@ -184,16 +184,26 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.running = true;
     const total = this.config.steps;
     let step = this.session.step;
-    let next: Promise<ClipBatch> | undefined = step < total ? this.readBatch(step + 1) : undefined;
-    next?.catch(() => undefined); // surfaced when awaited
+    // Batches of the next `prefetch` steps are read while the current step trains.
+    const ahead: Promise<ClipBatch>[] = [];
+    let queued = step; // last step whose batch is being read
+    let taken = step; // last step whose batch was handed to the session
+    const fill = () => {
+      while (queued < total && queued - taken < this.config.data.prefetch) {
+        const p = this.readBatch(++queued);
+        p.catch(() => undefined); // surfaced when awaited
+        ahead.push(p);
+      }
+    };
     let windowStart = performance.now();
     let windowClips = 0;
     try {
       while (step < total && !signal?.aborted) {
         const t0 = performance.now();
-        const batch = await next!;
-        next = step + 1 < total ? this.readBatch(step + 2) : undefined;
-        next?.catch(() => undefined);
+        fill();
+        const batch = await ahead.shift()!;
+        taken++;
+        fill();
         const m = await this.session.trainStep(batch.clips, batch.motion);
         step = m.step;
         const t1 = performance.now();
@@ -236,7 +246,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       }
     } finally {
       this.running = false;
-      await next?.catch(() => undefined);
+      await Promise.allSettled(ahead);
       await this.metrics.flush();
     }
   }
