@@ -26,7 +26,7 @@ import { checkResumable, checkpointName, hasRun, initRun, listCheckpoints, prune
 import { createSession, loadCheckpoint, saveCheckpoint, type TrainSession } from './engine.js';
 import { openClipSource, type ClipBatch, type ClipSource } from './source.js';
 import type { OpenOptions, PretrainResult, RunHooks, StepRecord, TrainProgress } from './types.js';
-import { reconstructionPng } from '../viz/reconstruction.js';
+import { reconstructionPngAsync } from '../viz/reconstruction.js';
 
 /** Events a Trainer emits. */
 export interface TrainerEvents {
@@ -281,7 +281,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const shown = Math.max(1, Math.min(clips, this.source.length));
     const batch = await this.source.read(Array.from({ length: shown }, (_, i) => i), 0);
     const r = await this.session.reconstruct(batch.clips);
-    const png = reconstructionPng({ clips: batch.clips, mask: r.mask, pred: r.pred, policy: r.policy, batch: shown }, this.config.model);
+    const png = await reconstructionPngAsync({ clips: batch.clips, mask: r.mask, pred: r.pred, policy: r.policy, batch: shown }, this.config.model);
     await writeFile(path, png);
     return path;
   }

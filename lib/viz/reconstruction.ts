@@ -3,7 +3,7 @@
  * (masked tokens greyed out), the reconstruction (visible tokens as given, masked tokens from the
  * decoder) and, when the strategy has a policy, the sampler's per-token probabilities as a heat map.
  */
-import { encodePng } from './png.js';
+import { encodePng, encodePngAsync } from './png.js';
 
 export interface ClipGeometry {
   frames: number;
@@ -142,4 +142,10 @@ export function reconstructionImage(input: ReconstructionInput, g: ClipGeometry)
 export function reconstructionPng(input: ReconstructionInput, g: ClipGeometry): Buffer {
   const { rgb, width, height } = reconstructionImage(input, g);
   return encodePng(rgb, width, height);
+}
+
+/** reconstructionPng with the compression off the event loop. */
+export async function reconstructionPngAsync(input: ReconstructionInput, g: ClipGeometry): Promise<Buffer> {
+  const { rgb, width, height } = reconstructionImage(input, g);
+  return encodePngAsync(rgb, width, height);
 }
