@@ -70,6 +70,25 @@ function heat(v: number): [number, number, number] {
 
 /** Composes the picture as RGB pixels; returns them with the width and height. */
 export function reconstructionImage(input: ReconstructionInput, g: ClipGeometry): { rgb: Uint8Array; width: number; height: number } {
+  const gen = composeClips(input, g);
+  for (;;) {
+    const r = gen.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** The same picture, one clip per event-loop turn. */
+export async function reconstructionImageAsync(input: ReconstructionInput, g: ClipGeometry): Promise<{ rgb: Uint8Array; width: number; height: number }> {
+  const gen = composeClips(input, g);
+  for (;;) {
+    const r = gen.next();
+    if (r.done) return r.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Draws clip after clip, yielding after each. */
+function* composeClips(input: ReconstructionInput, g: ClipGeometry): Generator<void, { rgb: Uint8Array; width: number; height: number }> {
   const { frames: T, size: S, tubelet: tt, patch: p } = g;
   const grid = S / p;
   const N = (T / tt) * grid * grid;
@@ -134,6 +153,7 @@ export function reconstructionImage(input: ReconstructionInput, g: ClipGeometry)
       blit(recon.subarray(t * frameBytes, (t + 1) * frameBytes), 2, b, t);
       if (pol) blit(pol.subarray(t * frameBytes, (t + 1) * frameBytes), 3, b, t);
     }
+    yield;
   }
   return { rgb: img, width, height };
 }
@@ -146,6 +166,6 @@ export function reconstructionPng(input: ReconstructionInput, g: ClipGeometry): 
 
 /** reconstructionPng with the compression off the event loop. */
 export async function reconstructionPngAsync(input: ReconstructionInput, g: ClipGeometry): Promise<Buffer> {
-  const { rgb, width, height } = reconstructionImage(input, g);
+  const { rgb, width, height } = await reconstructionImageAsync(input, g);
   return encodePngAsync(rgb, width, height);
 }
