@@ -16,8 +16,8 @@ import {
   STRATEGIES,
   type PretrainConfig,
   type PretrainOptions,
-  type SessionConfig,
 } from './types.js';
+import type { SessionConfig } from '../session.js';
 
 /** Facts about the machine and the data that some defaults depend on. */
 export interface ResolveContext {

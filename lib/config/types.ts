@@ -192,13 +192,4 @@ export type PretrainOptions = DeepPartial<Omit<PretrainConfig, 'device' | 'preci
 };
 
 /** The resolved config the native Session takes (CONTRACT.md): every field set, no defaults in C++. */
-export interface SessionConfig {
-  model: ModelConfig;
-  masking: MaskingConfig;
-  sampler: Omit<SamplerConfig, never>;
-  optim: Omit<OptimConfig, 'baseLr'>;
-  batchSize: number;
-  device: Device;
-  seed: number;
-  precision: Precision;
-}
+export type { SessionConfig } from '../session.js';

@@ -1,50 +1,44 @@
 /**
- * The trainer's view of the engine: the Session of lib/session.ts and the checkpoint files of
- * lib/checkpoint (CONTRACT.md). Until those land this file declares the contract's shapes.
+ * The trainer's view of the engine: lib/session.ts's Session and lib/checkpoint's folders, with
+ * the trainer's own state (the data position) stored in the checkpoint's meta.json.
  */
-import type { SessionConfig } from '../config/index.js';
-import { NotImplementedError } from '../errors/index.js';
+import { loadCheckpoint as loadFolder, saveCheckpoint as saveFolder } from '../checkpoint/checkpoint.js';
+import { CheckpointError } from '../errors/index.js';
+import { native } from '../native.js';
+import { Session, type SessionConfig } from '../session.js';
 import type { TrainerState } from './trainer.js';
 
-export interface StepMetrics {
-  step: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  stepMs: number;
-  entropy?: number;
-  clipFrac?: number;
-  approxKl?: number;
-  valueLoss?: number;
-  reward?: number;
-  samplerLoss?: number;
-  maskedMovingShare?: number;
-  movingShare?: number;
+export type TrainSession = Session;
+
+export async function createSession(config: SessionConfig): Promise<TrainSession> {
+  return Session.create(config);
 }
 
-export interface TrainSession {
-  readonly step: number;
-  trainStep(clips: Uint8Array, motion?: Uint8Array): Promise<StepMetrics>;
-  reconstruct(
-    clips: Uint8Array,
-    mask?: Uint8Array,
-  ): Promise<{ pred: Float32Array; target: Float32Array; mask: Uint8Array; maskedPerClip: number; tokens: number; valuesPerToken: number; policy?: Float32Array }>;
-  dispose(): void;
+/** Writes the session and the trainer state as one checkpoint folder (each file atomic, meta.json last). */
+export async function saveCheckpoint(dir: string, session: TrainSession, state: TrainerState): Promise<void> {
+  await saveFolder(dir, session, { trainer: state });
 }
 
-export async function createSession(_config: SessionConfig): Promise<TrainSession> {
-  throw new NotImplementedError('training (the native Session, lib/session.ts)');
+/** Restores a checkpoint folder into the session (strict) and returns the trainer state saved with it. */
+export async function loadCheckpoint(dir: string, session: TrainSession): Promise<TrainerState> {
+  const meta = await loadFolder(dir, session, { strict: true });
+  const t = meta.trainer as Partial<TrainerState> | undefined;
+  if (!t || !Number.isSafeInteger(t.step) || !Number.isSafeInteger(t.position)) {
+    throw new CheckpointError(`${dir}/meta.json`, 'has no trainer state (step, data position): not a checkpoint of tats pretrain');
+  }
+  return t as TrainerState;
 }
 
-export async function saveCheckpoint(_path: string, _session: TrainSession, _state: TrainerState): Promise<void> {
-  throw new NotImplementedError('checkpoints (lib/checkpoint)');
-}
-
-export async function loadCheckpoint(_path: string, _session: TrainSession): Promise<TrainerState> {
-  throw new NotImplementedError('checkpoints (lib/checkpoint)');
-}
-
-/** Peak GPU memory (GiB) allocated since the last reset, or null on CPU / without the native counter. */
-export function peakMemory(_session: TrainSession, _opts: { reset: boolean }): number | null {
-  return null;
+/**
+ * Peak GPU memory (GiB) allocated since the last reset, or null on CPU. `reset` starts a new
+ * window (and returns null).
+ */
+export function peakMemory(session: TrainSession, opts: { reset: boolean }): number | null {
+  if (session.config.device !== 'cuda') return null;
+  const addon = native();
+  if (opts.reset) {
+    addon.cudaResetPeak();
+    return null;
+  }
+  return addon.cudaMemory().peakGiB;
 }
