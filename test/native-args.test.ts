@@ -49,6 +49,7 @@ const badCalls: Record<string, unknown[][]> = {
     [{ device: 'gpu', size: 64, iters: 1 }],
     [{ device: 'cpu', size: 8, iters: 1 }],
     [{ device: 'cpu', size: 64, iters: 0 }],
+  ],
   cudaMemory: [],
   cudaResetPeak: [],
   drawMasks: [
