@@ -160,6 +160,16 @@ describe('pretrain (API)', () => {
   });
 });
 
+describe('pretrain (CLI)', () => {
+  it('runs to the end with data read on worker threads (they keep the process alive)', () => {
+    const config = join(root, 'tiny-workers.json');
+    writeFileSync(config, JSON.stringify({ ...tiny, steps: 2, data: { ...tiny.data, workers: 1 } }));
+    const r = runCli(['pretrain', '--config', config, '--out', join(root, 'cli-workers'), '--json', '--no-picture']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).step).toBe(2);
+  });
+});
+
 describe('pretrain (CLI): killed with SIGKILL, then --resume', () => {
   it('ends at the configured step with a loadable checkpoint, exactly as an uninterrupted run', async () => {
     const config = join(root, 'tiny.json');

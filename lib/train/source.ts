@@ -164,7 +164,7 @@ class WorkerSource implements ClipSource {
         for (const [, p] of this.pending) p.reject(new DataError('ERR_DATA_LOADER', `loader worker failed: ${err.message}`));
         this.pending.clear();
       });
-      w.unref();
+      // Referenced (not unref'd): a read in flight must keep the process alive; close() ends them.
       this.workers.push(w);
     }
   }
