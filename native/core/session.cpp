@@ -112,6 +112,7 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
   check_motion(motion, B, "trainStep");
   model_->train();
   sampler_->train(true);
+  configure_sdpa_from_env();
   if (use_graph()) return train_step_graphed(clips, motion);
 
   // Pinned staging + reused device buffer (TATS_STAGING=0: the pageable copy as before).

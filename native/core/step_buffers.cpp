@@ -1,6 +1,8 @@
 #include "core/step_buffers.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <torch/version.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +25,35 @@ torch::Tensor ClipUpload::upload(const torch::Tensor& clips_in, const torch::Dev
                    [&](int64_t begin, int64_t end) { std::memcpy(dst + begin, src + begin, end - begin); });
   device_.copy_(host_, /*non_blocking=*/true);
   return device_;
+}
+
+void configure_sdpa_from_env() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+  static bool saved = false;
+  static bool flash = true, efficient = true, math = true, cudnn = true;
+  const char* v = std::getenv("TATS_SDPA");
+  if (!v || !*v) return;
+  auto& ctx = at::globalContext();
+  if (!saved) {
+    flash = ctx.userEnabledFlashSDP();
+    efficient = ctx.userEnabledMemEfficientSDP();
+    math = ctx.userEnabledMathSDP();
+    cudnn = ctx.userEnabledCuDNNSDP();
+    saved = true;
+  }
+  const std::string s(v);
+  if (s == "flash" || s == "efficient" || s == "cudnn" || s == "math") {
+    ctx.setSDPUseFlash(s == "flash");
+    ctx.setSDPUseMemEfficient(s == "efficient");
+    ctx.setSDPUseMath(s == "math");
+    ctx.setSDPUseCuDNN(s == "cudnn");
+  } else {
+    ctx.setSDPUseFlash(flash);
+    ctx.setSDPUseMemEfficient(efficient);
+    ctx.setSDPUseMath(math);
+    ctx.setSDPUseCuDNN(cudnn);
+  }
+#endif
 }
 
 bool env_enabled(const char* name) {

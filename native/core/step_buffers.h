@@ -21,6 +21,11 @@ class ClipUpload {
   torch::Tensor host_, device_;
 };
 
+// TATS_SDPA = flash | efficient | cudnn | math: only that scaled-dot-product-attention backend
+// (process-wide libtorch flags; libtorch >= 2.5); default (or unset after a choice): restores the
+// flags found at the first call. Unset at the first call: nothing is touched.
+void configure_sdpa_from_env();
+
 // Environment switch: TATS_<name>=0 turns a default-on speed path off (for before/after timings).
 bool env_enabled(const char* name);
 

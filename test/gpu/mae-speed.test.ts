@@ -24,19 +24,23 @@ interface Variant {
   batchSize?: number;
 }
 
+const EAGER = { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '1', TATS_GRAPH: '0', TATS_SDPA: 'default' };
+const GRAPH = { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '1', TATS_GRAPH: '1', TATS_SDPA: 'default' };
 const VARIANTS: Variant[] = [
-  { name: 'legacy (torch AdamW, pageable H2D, eager)', env: { TATS_LEGACY_ADAMW: '1', TATS_STAGING: '0', TATS_GRAPH: '0' } },
-  { name: 'fused AdamW, pageable H2D, eager', env: { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '0', TATS_GRAPH: '0' } },
-  { name: 'fused AdamW, pinned staging, eager', env: { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '1', TATS_GRAPH: '0' } },
-  { name: 'fused AdamW, pinned staging, CUDA graph', env: { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '1', TATS_GRAPH: '1' } },
-  { name: 'legacy again (spread)', env: { TATS_LEGACY_ADAMW: '1', TATS_STAGING: '0', TATS_GRAPH: '0' } },
-  { name: 'CUDA graph again (spread)', env: { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '1', TATS_GRAPH: '1' } },
-  { name: 'CUDA graph, batch 16 (memory)', env: { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '1', TATS_GRAPH: '1' }, batchSize: 16 },
+  { name: 'legacy (torch AdamW, pageable H2D, eager)', env: { TATS_LEGACY_ADAMW: '1', TATS_STAGING: '0', TATS_GRAPH: '0', TATS_SDPA: 'default' } },
+  { name: 'fused AdamW, pinned staging, eager', env: EAGER },
+  { name: 'fused AdamW, pinned staging, CUDA graph', env: GRAPH },
+  { name: 'graph, SDPA cuDNN only', env: { ...GRAPH, TATS_SDPA: 'cudnn' } },
+  { name: 'graph, SDPA flash only', env: { ...GRAPH, TATS_SDPA: 'flash' } },
+  { name: 'graph, SDPA mem-efficient only', env: { ...GRAPH, TATS_SDPA: 'efficient' } },
+  { name: 'eager, SDPA cuDNN only', env: { ...EAGER, TATS_SDPA: 'cudnn' } },
+  { name: 'CUDA graph again (spread)', env: GRAPH },
+  { name: 'graph, SDPA cuDNN, batch 16 (memory)', env: { ...GRAPH, TATS_SDPA: 'cudnn' }, batchSize: 16 },
 ];
 
 describe.skipIf(Boolean(reason))(`MAE step speed paths on ${i.device}`, () => {
   it('ViT-B 16x224, tube 0.9, bf16: legacy vs fused AdamW vs pinned staging vs CUDA graph', async () => {
-    const frames = 16, size = 224, warmup = 4, timed = 20;
+    const frames = 16, size = 224, warmup = 4, timed = 15;
     const rows: Record<string, unknown>[] = [];
     const clips32 = randomBytes(32 * frames * size * size * 3, 1);
     for (const v of VARIANTS) {
@@ -47,9 +51,10 @@ describe.skipIf(Boolean(reason))(`MAE step speed paths on ${i.device}`, () => {
       cfg.optim.lr = 1.5e-4 * (batchSize / 256);
       const session = await Session.create(cfg);
       try {
+        await (async () => {
         const losses: number[] = [];
+        native().cudaResetPeak();  // peak over warm-up and capture too (a graph's pool is taken then)
         for (let k = 0; k < warmup; k++) losses.push((await session.trainStep(clips)).loss);
-        native().cudaResetPeak();
         const ms: number[] = [], wallMs: number[] = [];
         const t0 = performance.now();
         for (let k = 0; k < timed; k++) {
@@ -71,16 +76,22 @@ describe.skipIf(Boolean(reason))(`MAE step speed paths on ${i.device}`, () => {
         rows.push(row);
         console.log(JSON.stringify(row));
         for (const l of losses) expect(Number.isFinite(l)).toBe(true);
+        })();
+      } catch (err) {
+        // One backend that does not apply (e.g. cuDNN attention) must not hide the other rows.
+        rows.push({ test: 'mae-speed', variant: v.name, batchSize, error: String(err).slice(0, 300) });
+        console.log(JSON.stringify(rows[rows.length - 1]));
       } finally {
         session.dispose();
       }
     }
+    process.env.TATS_SDPA = 'default';
     for (const k of ['TATS_LEGACY_ADAMW', 'TATS_STAGING', 'TATS_GRAPH']) delete process.env[k];
     console.log(['| variant | batch | median step ms | min | median wall ms | clips/s | peak GiB |', '|---|---|---|---|---|---|---|',
-      ...rows.map((r) => `| ${r.variant} | ${r.batchSize} | ${r.medianStepMs} | ${r.minStepMs} | ${r.medianWallMs} | ${r.clipsPerSec} | ${r.peakGiB} |`)].join('\n'));
+      ...rows.map((r) => (r.error ? `| ${r.variant} | ${r.batchSize} | error: ${r.error} |` : `| ${r.variant} | ${r.batchSize} | ${r.medianStepMs} | ${r.minStepMs} | ${r.medianWallMs} | ${r.clipsPerSec} | ${r.peakGiB} |`))].join('\n'));
     // Same seed, same clips and masks: the fused/graph paths must train like the legacy one
     // (bf16 + nondeterministic reductions: close, not equal).
-    const legacy = rows[0]!.losses as number[], graph = rows[3]!.losses as number[];
+    const legacy = rows[0]!.losses as number[], graph = rows[2]!.losses as number[];
     for (let k = 0; k < 6; k++) expect(Math.abs(graph[k]! - legacy[k]!)).toBeLessThan(2e-2 * Math.abs(legacy[k]!) + 1e-3);
   }, 600_000);
 });
