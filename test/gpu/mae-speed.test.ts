@@ -24,16 +24,18 @@ interface Variant {
   batchSize?: number;
 }
 
-const EAGER = { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '1', TATS_GRAPH: '0', TATS_SDPA: 'default' };
-const GRAPH = { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '1', TATS_GRAPH: '1', TATS_SDPA: 'default' };
+const EAGER = { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '1', TATS_GRAPH: '0', TATS_SDPA: 'default', TATS_LN_BF16: '0' };
+const GRAPH = { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '1', TATS_GRAPH: '1', TATS_SDPA: 'default', TATS_LN_BF16: '0' };
 const VARIANTS: Variant[] = [
-  { name: 'legacy (torch AdamW, pageable H2D, eager)', env: { TATS_LEGACY_ADAMW: '1', TATS_STAGING: '0', TATS_GRAPH: '0', TATS_SDPA: 'default' } },
+  { name: 'legacy (torch AdamW, pageable H2D, eager)', env: { TATS_LEGACY_ADAMW: '1', TATS_STAGING: '0', TATS_GRAPH: '0', TATS_SDPA: 'default', TATS_LN_BF16: '0' } },
   { name: 'fused AdamW, pinned staging, eager', env: EAGER },
   { name: 'fused AdamW, pinned staging, CUDA graph', env: GRAPH },
   { name: 'graph, SDPA cuDNN only', env: { ...GRAPH, TATS_SDPA: 'cudnn' } },
   { name: 'graph, SDPA flash only', env: { ...GRAPH, TATS_SDPA: 'flash' } },
   { name: 'graph, SDPA mem-efficient only', env: { ...GRAPH, TATS_SDPA: 'efficient' } },
   { name: 'eager, SDPA cuDNN only', env: { ...EAGER, TATS_SDPA: 'cudnn' } },
+  { name: 'graph, LayerNorm in bf16', env: { ...GRAPH, TATS_LN_BF16: '1' } },
+  { name: 'graph, LayerNorm in bf16, SDPA cuDNN', env: { ...GRAPH, TATS_LN_BF16: '1', TATS_SDPA: 'cudnn' } },
   { name: 'CUDA graph again (spread)', env: GRAPH },
   { name: 'graph, SDPA cuDNN, batch 16 (memory)', env: { ...GRAPH, TATS_SDPA: 'cudnn' }, batchSize: 16 },
 ];
@@ -86,7 +88,7 @@ describe.skipIf(Boolean(reason))(`MAE step speed paths on ${i.device}`, () => {
       }
     }
     process.env.TATS_SDPA = 'default';
-    for (const k of ['TATS_LEGACY_ADAMW', 'TATS_STAGING', 'TATS_GRAPH']) delete process.env[k];
+    for (const k of ['TATS_LEGACY_ADAMW', 'TATS_STAGING', 'TATS_GRAPH', 'TATS_LN_BF16']) delete process.env[k];
     console.log(['| variant | batch | median step ms | min | median wall ms | clips/s | peak GiB |', '|---|---|---|---|---|---|---|',
       ...rows.map((r) => (r.error ? `| ${r.variant} | ${r.batchSize} | error: ${r.error} |` : `| ${r.variant} | ${r.batchSize} | ${r.medianStepMs} | ${r.minStepMs} | ${r.medianWallMs} | ${r.clipsPerSec} | ${r.peakGiB} |`))].join('\n'));
     // Same seed, same clips and masks: the fused/graph paths must train like the legacy one
