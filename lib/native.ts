@@ -45,12 +45,52 @@ export interface PatchifyShape {
   patch?: number;
 }
 
+/** trajectoryAttentionCheck(): the chunked trajectory attention against the naive reference (fp32). */
+export interface NativeTrajectoryAttentionCheck {
+  batch: number;
+  tokens: number;
+  frames: number;
+  dim: number;
+  heads: number;
+  yMaxAbsDiff: number;
+  varianceMaxAbsDiff: number;
+  gradMaxAbsDiff: number;
+  yMaxAbs: number;
+}
+
+/** ppoGradCheck(): autograd gradients of the PPO loss against central differences (fp64). */
+export interface NativePpoGradCheck {
+  logitsMaxAbsDiff: number;
+  valuesMaxAbsDiff: number;
+  logitsMaxAbsGrad: number;
+  valuesMaxAbsGrad: number;
+  loss: number;
+  clipFrac: number;
+}
+
 /** Every native export, typed once. */
 export interface NativeAddon {
   info(): NativeInfo;
   patchify(clips: Uint8Array, shape: PatchifyShape): { patches: Float32Array; targets: Float32Array; tokens: number };
   kernelNames(): string[];
   kernelParity(name: string, seed: number): Promise<NativeParityReport[]>;
+  /** Test entry: trajectory attention vs its naive per-frame reference. */
+  trajectoryAttentionCheck(seed: number): Promise<NativeTrajectoryAttentionCheck>;
+  /** Test entry: PPO loss gradients vs finite differences. */
+  ppoGradCheck(seed: number): Promise<NativePpoGradCheck>;
+  /**
+   * Test entry: `draws` Gumbel-top-k draws of k of `tokens` per row of logits [batch, tokens] at temperature
+   * `temperature`; chosen [draws, batch, k] and rest [draws, batch, tokens - k], rows ascending.
+   */
+  gumbelTopk(
+    logits: Float32Array,
+    batch: number,
+    tokens: number,
+    k: number,
+    temperature: number,
+    seed: number,
+    draws: number,
+  ): { chosen: Int32Array; rest: Int32Array };
 }
 
 let loaded: { addon: NativeAddon; path: string } | undefined;

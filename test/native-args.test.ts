@@ -8,6 +8,9 @@ type Fn = (...args: unknown[]) => unknown;
 
 const junk: unknown[] = [undefined, null, 0, -1, 1.5, NaN, 'x', true, {}, [], () => 0, Symbol('s'), 10n];
 
+/** Junk that is not a valid seed (a non-negative integer). */
+const badSeeds = junk.filter((j) => !(typeof j === 'number' && Number.isInteger(j) && j >= 0));
+
 /** For each export: argument lists that must fail. */
 const badCalls: Record<string, unknown[][]> = {
   info: [],
@@ -24,6 +27,29 @@ const badCalls: Record<string, unknown[][]> = {
     [new Uint8Array(0), { batch: 0, frames: 2, height: 16, width: 16 }],
   ],
   kernelParity: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['patchify', j]), ['nope', 1], ['patchify', -3]],
+  trajectoryAttentionCheck: [[], ...badSeeds.map((j) => [j])],
+  ppoGradCheck: [[], ...badSeeds.map((j) => [j])],
+  gumbelTopk: [
+    [],
+    ...junk.map((j) => [j, 1, 6, 2, 1, 3, 5]),
+    ...[1, 2, 3, 4, 5, 6].flatMap((pos) =>
+      junk
+        .filter((j) => !(pos !== 4 && typeof j === 'number' && Number.isInteger(j) && j > 0))
+        .filter((j) => !(pos === 4 && typeof j === 'number' && Number.isFinite(j) && j > 0))
+        .filter((j) => !((pos === 3 || pos === 5) && j === 0))
+        .map((j) => {
+          const args: unknown[] = [new Float32Array(6), 1, 6, 2, 1, 3, 5];
+          args[pos] = j;
+          return args;
+        }),
+    ),
+    [new Float64Array(6), 1, 6, 2, 1, 3, 5],
+    [new Float32Array(5), 1, 6, 2, 1, 3, 5],
+    [new Float32Array(6), 1, 6, 7, 1, 3, 5],
+    [new Float32Array(6), 1, 6, 2, 0, 3, 5],
+    [new Float32Array(6), 1, 6, 2, Infinity, 3, 5],
+    [new Float32Array(6), 1, 6, 2, 1, 3, 1e9],
+  ],
 };
 
 async function expectJsError(fn: Fn, args: unknown[]): Promise<void> {

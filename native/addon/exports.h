@@ -6,5 +6,6 @@ namespace tats::addon {
 
 void register_info(Napi::Env env, Napi::Object exports);
 void register_kernels(Napi::Env env, Napi::Object exports);
+void register_sampler_testing(Napi::Env env, Napi::Object exports);
 
 }  // namespace tats::addon

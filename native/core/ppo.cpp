@@ -1,0 +1,136 @@
+#include "core/ppo.h"
+
+#include "core/gumbel_topk.h"
+
+namespace tats::core {
+
+namespace {
+
+constexpr double kAdvantageEps = 1e-8;
+
+}  // namespace
+
+PpoLoss ppo_loss(const torch::Tensor& logits, const torch::Tensor& values, const torch::Tensor& masked,
+                 const torch::Tensor& old_log_probs, const torch::Tensor& returns, const torch::Tensor& advantages,
+                 const PpoOptions& o) {
+  TORCH_CHECK(logits.dim() == 2 && values.sizes() == logits.sizes(), "ppo_loss: logits and values must be [B, N]; got ",
+              logits.sizes(), " and ", values.sizes());
+  TORCH_CHECK(masked.dim() == 2 && masked.size(0) == logits.size(0) && old_log_probs.sizes() == masked.sizes() &&
+                  returns.sizes() == masked.sizes() && advantages.sizes() == masked.sizes(),
+              "ppo_loss: masked, old_log_probs, returns, advantages must all be [B, M]");
+  // Losses in fp32 (fp64 when the inputs are fp64, for gradient checks) whatever the autocast.
+  const auto dt = logits.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+  const auto l = logits.to(dt), v = values.to(dt);
+  const auto log_pi = policy_log_probs(l, o.temperature);                    // [B, N]
+  const auto log_p = log_pi.gather(1, masked);                               // [B, M]
+  const auto log_ratio = log_p - old_log_probs.to(dt);
+  const auto ratio = torch::exp(log_ratio);
+  const auto adv = advantages.to(dt);
+  const auto surrogate = torch::min(ratio * adv, torch::clamp(ratio, 1.0 - o.clip_eps, 1.0 + o.clip_eps) * adv);
+  const auto policy_loss = -surrogate.mean();
+  const auto value_loss = (v.gather(1, masked) - returns.to(dt)).pow(2).mean();
+  const auto entropy = -(torch::exp(log_pi) * log_pi).sum(1).mean();
+  PpoLoss out;
+  out.policy_loss = policy_loss;
+  out.value_loss = value_loss;
+  out.entropy = entropy;
+  out.loss = policy_loss + o.value_coef * value_loss - o.entropy_coef * entropy;
+  {
+    torch::NoGradGuard ng;
+    out.clip_frac = ((ratio - 1.0).abs() > o.clip_eps).to(dt).mean();
+    out.approx_kl = ((ratio - 1.0) - log_ratio).mean();
+  }
+  return out;
+}
+
+torch::Tensor ppo_advantages(const torch::Tensor& returns, const torch::Tensor& old_values) {
+  const auto a = returns - old_values;
+  return (a - a.mean()) / (a.std(/*unbiased=*/false) + kAdvantageEps);
+}
+
+torch::Tensor RewardNormalizer::update_and_normalize(const torch::Tensor& rewards) {
+  torch::NoGradGuard ng;
+  const auto r = rewards.to(torch::kFloat);
+  const auto m_b = r.mean(), v_b = r.var(/*unbiased=*/false);
+  if (batches == 0) {
+    mean = m_b.clone();
+    var = v_b.clone();
+  } else {
+    const double a = 1.0 - kMomentum;
+    const auto delta = m_b - mean;
+    var = kMomentum * var + a * v_b + a * kMomentum * delta * delta;
+    mean = mean + a * delta;
+  }
+  ++batches;
+  return (r - mean) / torch::sqrt(var + kEps);
+}
+
+std::unique_ptr<torch::optim::AdamW> make_sampler_adamw(torch::nn::Module& module, double lr, double weight_decay) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) {
+    const bool is_pos = item.key().find("pos_embed") != std::string::npos;
+    (item.value().dim() >= 2 && !is_pos ? decay : no_decay).push_back(item.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(lr).weight_decay(weight_decay)));
+  groups.emplace_back(no_decay,
+                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(lr).weight_decay(0.0)));
+  return std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(lr));
+}
+
+PpoTrainer::PpoTrainer(TatsSampler sampler, const PpoOptions& options)
+    : sampler_(std::move(sampler)), options_(options) {
+  TORCH_CHECK(options.epochs >= 1 && options.temperature > 0.0 && options.clip_eps > 0.0,
+              "PpoTrainer: epochs must be >= 1 and temperature, clipEps positive");
+  optimizer_ = make_sampler_adamw(*sampler_, options.lr, options.weight_decay);
+}
+
+PpoRollout PpoTrainer::act(const torch::Tensor& state, int64_t masked_count, at::Generator& gen,
+                           torch::Tensor* visible) {
+  torch::NoGradGuard ng;
+  PpoRollout r;
+  r.state = state.detach();
+  const auto out = sampler_->forward(r.state);
+  const auto logits = out.logits.to(torch::kFloat);
+  auto draw = gumbel_topk(logits, masked_count, options_.temperature, gen);
+  r.masked = draw.chosen;
+  r.old_log_probs = policy_log_probs(logits, options_.temperature).gather(1, r.masked);
+  r.old_values = out.values.to(torch::kFloat).gather(1, r.masked);
+  if (visible) *visible = draw.rest;
+  return r;
+}
+
+PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_rewards) {
+  TORCH_CHECK(raw_rewards.sizes() == rollout.masked.sizes(), "PpoTrainer::update: rewards must be [B, M] = ",
+              rollout.masked.sizes(), ", got ", raw_rewards.sizes());
+  torch::Tensor returns, advantages;
+  {
+    torch::NoGradGuard ng;
+    returns = rewards_.update_and_normalize(raw_rewards.detach());
+    advantages = ppo_advantages(returns, rollout.old_values);
+  }
+  PpoStats s;
+  auto acc = [](torch::Tensor& sum, const torch::Tensor& x) { sum = sum.defined() ? sum + x.detach() : x.detach(); };
+  sampler_->train();
+  for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
+    const auto out = sampler_->forward(rollout.state);
+    const auto terms = ppo_loss(out.logits, out.values, rollout.masked, rollout.old_log_probs, returns, advantages,
+                                options_);
+    optimizer_->zero_grad();
+    terms.loss.backward();
+    optimizer_->step();
+    acc(s.loss, terms.loss);
+    acc(s.policy_loss, terms.policy_loss);
+    acc(s.value_loss, terms.value_loss);
+    acc(s.entropy, terms.entropy);
+    acc(s.clip_frac, terms.clip_frac);
+    acc(s.approx_kl, terms.approx_kl);
+  }
+  const double k = static_cast<double>(options_.epochs);
+  for (auto* t : {&s.loss, &s.policy_loss, &s.value_loss, &s.entropy, &s.clip_frac, &s.approx_kl}) *t = *t / k;
+  s.reward = raw_rewards.detach().to(torch::kFloat).mean();
+  return s;
+}
+
+}  // namespace tats::core

@@ -1,0 +1,101 @@
+// PPO for the token sampler (DESIGN.md item 7): one-step episodes (a contextual bandit), one
+// action per masked token, no discounting.
+//
+// Rollout (at sampling time, no grad): the state x, the masked set M, log pi_old(i) and V_old(i)
+// for i in M. After the MAE step: raw rewards r_i = e_i (the MAE's detached per-token error).
+// Update, K epochs over the whole batch (no minibatches):
+//   r~_i   = (r_i - mu) / sqrt(sigma^2 + 1e-8)  with running statistics (RewardNormalizer)
+//   A_i    = r~_i - V_old(i), normalised over the batch's B*|M| entries (mean 0, std 1)
+//   ratio_i = exp(log pi(i) - log pi_old(i)),  pi = softmax(l / tau) over the clip's N tokens
+//   L = -mean(min(ratio A, clip(ratio, 1-eps, 1+eps) A)) + c_v mean((V(i) - r~_i)^2) - c_H H(pi)
+// with H(pi) the entropy of the full softmax over N, averaged over clips. theta has its own AdamW.
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+
+#include "core/tats_sampler.h"
+
+namespace tats::core {
+
+struct PpoOptions {
+  int64_t epochs = 0;        // K
+  double clip_eps = 0;       // eps
+  double value_coef = 0;     // c_v
+  double entropy_coef = 0;   // c_H
+  double temperature = 0;    // tau
+  double lr = 0;             // AdamW for theta
+  double weight_decay = 0;   // on weight matrices only (not biases, norms, position embedding)
+};
+
+// The loss terms of one PPO epoch. All are 0-dim tensors on the logits' device (no host sync).
+struct PpoLoss {
+  torch::Tensor loss, policy_loss, value_loss, entropy, clip_frac, approx_kl;
+};
+
+// logits, values [B, N] (current theta); masked [B, M] int64; old_log_probs [B, M];
+// returns (normalised rewards) and advantages (normalised) [B, M]. Differentiable in logits, values.
+PpoLoss ppo_loss(const torch::Tensor& logits, const torch::Tensor& values, const torch::Tensor& masked,
+                 const torch::Tensor& old_log_probs, const torch::Tensor& returns, const torch::Tensor& advantages,
+                 const PpoOptions& options);
+
+// A = returns - old_values, then normalised over all entries: (A - mean) / (std + 1e-8).
+torch::Tensor ppo_advantages(const torch::Tensor& returns, const torch::Tensor& old_values);
+
+// Running reward statistics. Our choice (DESIGN says "normalised per batch (running mean/std)"):
+// the first batch sets mu and sigma^2 to its own mean and (population) variance; every later
+// batch moves them by an exponential moving average with momentum 0.9 (mu <- 0.9 mu + 0.1 m_b,
+// sigma^2 <- 0.9 sigma^2 + 0.1 (v_b + 0.9 (m_b - mu_old)^2)), so they follow the MAE's error as it
+// falls over training with a horizon of ~10 steps, and each batch is normalised after its own
+// update. The statistics live on the device as tensors; the step counter lives on the host.
+class RewardNormalizer {
+ public:
+  static constexpr double kMomentum = 0.9;
+  static constexpr double kEps = 1e-8;
+  // Updates the statistics with `rewards` (any shape) and returns the normalised rewards.
+  torch::Tensor update_and_normalize(const torch::Tensor& rewards);
+  torch::Tensor mean, var;  // 0-dim fp32, undefined before the first batch
+  int64_t batches = 0;
+};
+
+// What the sampling step stores for the update (all detached).
+struct PpoRollout {
+  torch::Tensor state;          // [B, N, C_mae] sampler input at sampling time
+  torch::Tensor masked;         // [B, M] int64
+  torch::Tensor old_log_probs;  // [B, M]
+  torch::Tensor old_values;     // [B, M]
+};
+
+// Per-update telemetry: means over the K epochs, 0-dim tensors (read once at the step's end).
+struct PpoStats {
+  torch::Tensor loss, policy_loss, value_loss, entropy, clip_frac, approx_kl, reward;
+};
+
+class PpoTrainer {
+ public:
+  PpoTrainer(TatsSampler sampler, const PpoOptions& options);
+
+  // The action for a batch: masks drawn from pi_old without grad, and the rollout to keep.
+  // Returns the rollout; masked/visible index lists sorted ascending.
+  PpoRollout act(const torch::Tensor& state, int64_t masked_count, at::Generator& gen, torch::Tensor* visible);
+
+  // K epochs of PPO on theta with raw rewards [B, M] (the MAE's detached errors on rollout.masked).
+  PpoStats update(const PpoRollout& rollout, const torch::Tensor& raw_rewards);
+
+  TatsSampler& sampler() { return sampler_; }
+  torch::optim::AdamW& optimizer() { return *optimizer_; }
+  RewardNormalizer& reward_stats() { return rewards_; }
+  const PpoOptions& options() const { return options_; }
+
+ private:
+  TatsSampler sampler_;
+  PpoOptions options_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  RewardNormalizer rewards_;
+};
+
+// AdamW with two groups: weight decay on parameters of rank >= 2 except position embeddings,
+// none on biases, norms and position embeddings (the MAE recipe).
+std::unique_ptr<torch::optim::AdamW> make_sampler_adamw(torch::nn::Module& module, double lr, double weight_decay);
+
+}  // namespace tats::core

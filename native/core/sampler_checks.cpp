@@ -1,0 +1,111 @@
+#include "core/sampler_checks.h"
+
+#include <cmath>
+
+#include "core/gumbel_topk.h"
+#include "core/ppo.h"
+#include "core/trajectory_attention.h"
+
+namespace tats::core {
+
+namespace {
+
+double max_abs(const torch::Tensor& t) { return t.abs().max().item<double>(); }
+
+}  // namespace
+
+TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed) {
+  torch::manual_seed(seed);
+  TrajectoryAttentionCheck c{2, 24, 4, 32, 4, 0, 0, 0, 0};
+  TrajectoryAttention attn(c.dim, c.heads);
+  {
+    // Larger weights than the default init, so the softmaxes are far from uniform.
+    torch::NoGradGuard ng;
+    for (auto& p : attn->parameters()) p.normal_(0.0, 0.2);
+  }
+  const auto x = torch::randn({c.batch, c.tokens, c.dim});
+  const auto w = torch::randn({c.batch, c.tokens, c.dim}), u = torch::randn({c.batch, c.tokens, c.dim});
+
+  const auto x1 = x.clone().requires_grad_(true);
+  const auto got = attn->forward(x1, c.frames);
+  ((got.y * w).sum() + (got.variance * u).sum()).backward();
+
+  const auto x2 = x.clone().requires_grad_(true);
+  const auto want = trajectory_attention_reference(*attn, x2, c.frames);
+  ((want.y * w).sum() + (want.variance * u).sum()).backward();
+
+  c.y_max_abs_diff = max_abs(got.y - want.y);
+  c.variance_max_abs_diff = max_abs(got.variance - want.variance);
+  c.grad_max_abs_diff = max_abs(x1.grad() - x2.grad());
+  c.y_max_abs = max_abs(want.y);
+  return c;
+}
+
+PpoGradCheck ppo_grad_check(uint64_t seed) {
+  constexpr int64_t B = 2, N = 6, M = 3;
+  constexpr double kStep = 1e-6;  // central differences in fp64: error ~ h^2 f''' + eps/h ~ 1e-10
+  PpoOptions o;
+  o.epochs = 1;
+  o.clip_eps = 0.2;
+  o.value_coef = 0.5;
+  o.entropy_coef = 0.01;
+  o.temperature = 0.7;
+  const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
+  auto gen = make_generator(torch::kCPU, seed);
+  // Draw a case whose ratios sit at least 0.02 away from 1 - eps and 1 + eps (the min/clip kinks,
+  // where the loss has no derivative), with some ratios outside the clip range.
+  torch::Tensor logits, values, masked, old_lp, returns, adv;
+  for (int attempt = 0;; ++attempt) {
+    TORCH_CHECK(attempt < 1000, "ppo_grad_check: no usable case drawn");
+    logits = torch::randn({B, N}, gen, f64);
+    values = torch::randn({B, N}, gen, f64);
+    masked = gumbel_topk(logits, M, o.temperature, gen).chosen;
+    const auto lp = policy_log_probs(logits, o.temperature).gather(1, masked);
+    old_lp = lp + 0.3 * torch::randn({B, M}, gen, f64);  // pi_old != pi: ratios spread around 1
+    returns = torch::randn({B, M}, gen, f64);
+    adv = ppo_advantages(returns, torch::randn({B, M}, gen, f64));
+    const auto ratio = torch::exp(lp - old_lp);
+    const double gap = torch::min((ratio - (1 - o.clip_eps)).abs(), (ratio - (1 + o.clip_eps)).abs()).min().item<double>();
+    const double outside = ((ratio - 1).abs() > o.clip_eps).to(torch::kDouble).mean().item<double>();
+    if (gap > 0.02 && outside > 0.0 && outside < 1.0) break;
+  }
+  auto loss_of = [&](const torch::Tensor& l, const torch::Tensor& v) {
+    return ppo_loss(l, v, masked, old_lp, returns, adv, o);
+  };
+  const auto l1 = logits.clone().requires_grad_(true), v1 = values.clone().requires_grad_(true);
+  const auto terms = loss_of(l1, v1);
+  terms.loss.backward();
+  PpoGradCheck c{0, 0, 0, 0, terms.loss.item<double>(), terms.clip_frac.item<double>()};
+  auto fd = [&](const torch::Tensor& base, bool is_logits) {
+    auto g = torch::zeros_like(base);
+    for (int64_t i = 0; i < base.numel(); ++i) {
+      auto plus = base.clone(), minus = base.clone();
+      plus.view(-1)[i] += kStep;
+      minus.view(-1)[i] -= kStep;
+      const double fp = (is_logits ? loss_of(plus, values) : loss_of(logits, plus)).loss.item<double>();
+      const double fm = (is_logits ? loss_of(minus, values) : loss_of(logits, minus)).loss.item<double>();
+      g.view(-1)[i] = (fp - fm) / (2 * kStep);
+    }
+    return g;
+  };
+  torch::NoGradGuard ng;
+  const auto gl = fd(logits, true), gv = fd(values, false);
+  c.logits_max_abs_diff = max_abs(l1.grad() - gl);
+  c.values_max_abs_diff = max_abs(v1.grad() - gv);
+  c.logits_max_abs_grad = max_abs(gl);
+  c.values_max_abs_grad = max_abs(gv);
+  return c;
+}
+
+std::pair<torch::Tensor, torch::Tensor> gumbel_topk_draws(const torch::Tensor& logits, int64_t k, double tau,
+                                                          uint64_t seed, int64_t draws) {
+  TORCH_CHECK(logits.dim() == 2, "gumbel_topk_draws: logits must be [B, N]");
+  TORCH_CHECK(draws >= 1, "gumbel_topk_draws: draws must be >= 1");
+  const int64_t B = logits.size(0), N = logits.size(1);
+  auto gen = make_generator(torch::kCPU, seed);
+  // Rows are independent, so `draws` copies of the batch in one call are `draws` separate draws.
+  const auto draw = gumbel_topk(logits.repeat({draws, 1}), k, tau, gen);
+  return {draw.chosen.view({draws, B, k}), draw.rest.view({draws, B, N - k})};
+}
+
+}  // namespace tats::core

@@ -1,0 +1,34 @@
+// Self-checks of the sampler pieces, run from tests through the addon. Each runs the real module
+// code against an independent formulation: a naive trajectory attention, central finite
+// differences of the PPO loss, and repeated Gumbel-top-k draws for frequency tests.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace tats::core {
+
+struct TrajectoryAttentionCheck {
+  int64_t batch, tokens, frames, dim, heads;
+  double y_max_abs_diff;         // module forward vs trajectory_attention_reference, fp32
+  double variance_max_abs_diff;
+  double grad_max_abs_diff;      // d(sum(w*y) + sum(u*var))/dx, chunked vs reference (autograd on both)
+  double y_max_abs;              // scale of the outputs, for context
+};
+// B=2, T=4, S=6 (N=24), C=32, 4 heads, random weights and input from `seed`.
+TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed);
+
+struct PpoGradCheck {
+  double logits_max_abs_diff, values_max_abs_diff;  // autograd vs central differences, fp64
+  double logits_max_abs_grad, values_max_abs_grad;
+  double loss, clip_frac;                           // clip_frac > 0: the clipped branch is exercised
+};
+// B=2, N=6, |M|=3, tau 0.7, eps 0.2, c_v 0.5, c_H 0.01, ratios kept away from the clip kinks.
+PpoGradCheck ppo_grad_check(uint64_t seed);
+
+// `draws` independent Gumbel-top-k draws of k of N for each row of logits [B, N] (fp32, CPU),
+// from one generator seeded with `seed`: chosen [draws, B, k] and rest [draws, B, N-k] (int64).
+std::pair<torch::Tensor, torch::Tensor> gumbel_topk_draws(const torch::Tensor& logits, int64_t k, double tau,
+                                                          uint64_t seed, int64_t draws);
+
+}  // namespace tats::core
