@@ -78,6 +78,20 @@ export interface NativeAddon {
   trajectoryAttentionCheck(seed: number): Promise<NativeTrajectoryAttentionCheck>;
   /** Test entry: PPO loss gradients vs finite differences. */
   ppoGradCheck(seed: number): Promise<NativePpoGradCheck>;
+  /** Test entry: a sampler ('tats' with PPO, or 'adamae') on a contextual bandit, without the MAE. */
+  samplerBanditCheck(
+    strategy: 'tats' | 'adamae',
+    seed: number,
+    steps: number,
+  ): Promise<{
+    movingShare: number;
+    firstMaskedMovingShare: number;
+    lastMaskedMovingShare: number;
+    entropy: number;
+    clipFrac: number;
+    approxKl: number;
+    valueLoss: number;
+  }>;
   /**
    * Test entry: `draws` Gumbel-top-k draws of k of `tokens` per row of logits [batch, tokens] at temperature
    * `temperature`; chosen [draws, batch, k] and rest [draws, batch, tokens - k], rows ascending.

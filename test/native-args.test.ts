@@ -29,6 +29,14 @@ const badCalls: Record<string, unknown[][]> = {
   kernelParity: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['patchify', j]), ['nope', 1], ['patchify', -3]],
   trajectoryAttentionCheck: [[], ...badSeeds.map((j) => [j])],
   ppoGradCheck: [[], ...badSeeds.map((j) => [j])],
+  samplerBanditCheck: [
+    [],
+    ...junk.map((j) => [j, 1, 20]),
+    ['random', 1, 20],
+    ...badSeeds.map((j) => ['tats', j, 20]),
+    ...junk.map((j) => ['tats', 1, j]),
+    ['tats', 1, 19],
+  ],
   gumbelTopk: [
     [],
     ...junk.map((j) => [j, 1, 6, 2, 1, 3, 5]),

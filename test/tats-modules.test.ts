@@ -33,3 +33,23 @@ describe('PPO loss', () => {
     expect(r.clipFrac).toBeLessThan(1);
   });
 });
+
+describe('samplers on a contextual bandit (no MAE)', () => {
+  // A quarter of the tokens "move" (their embedding says so) and pay reward 1 when masked, the rest
+  // 0.2. Half the tokens are masked, so masking every moving token gives a masked-moving share
+  // of ~0.5 and a random mask ~0.25.
+  it('PPO teaches TATS to mask the high-reward tokens', async () => {
+    const r = await native().samplerBanditCheck('tats', 1, 100);
+    console.log('bandit tats', JSON.stringify(r));
+    expect(r.lastMaskedMovingShare).toBeGreaterThan(r.movingShare + 0.15);
+    expect(r.lastMaskedMovingShare).toBeGreaterThan(r.firstMaskedMovingShare + 0.05);
+    expect(r.entropy).toBeGreaterThan(1); // still stochastic
+    expect(r.valueLoss).toBeLessThan(0.5);
+  });
+
+  it("AdaMAE's REINFORCE loss makes high-error tokens visible (its sign)", async () => {
+    const r = await native().samplerBanditCheck('adamae', 1, 100);
+    console.log('bandit adamae', JSON.stringify(r));
+    expect(r.lastMaskedMovingShare).toBeLessThan(r.movingShare - 0.05);
+  });
+});

@@ -118,6 +118,45 @@ Napi::Value GumbelTopk(const Napi::CallbackInfo& info) {
   });
 }
 
+class BanditCheckWorker : public PromiseWorker {
+ public:
+  BanditCheckWorker(Napi::Env env, std::string strategy, uint64_t seed, int64_t steps)
+      : PromiseWorker(env, "samplerBanditCheck"), strategy_(std::move(strategy)), seed_(seed), steps_(steps) {}
+
+ protected:
+  void Run() override { c_ = core::sampler_bandit_check(strategy_, seed_, steps_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("movingShare", c_.moving_share);
+    o.Set("firstMaskedMovingShare", c_.first_masked_moving);
+    o.Set("lastMaskedMovingShare", c_.last_masked_moving);
+    o.Set("entropy", c_.last_entropy);
+    o.Set("clipFrac", c_.last_clip_frac);
+    o.Set("approxKl", c_.last_approx_kl);
+    o.Set("valueLoss", c_.last_value_loss);
+    return o;
+  }
+
+ private:
+  std::string strategy_;
+  uint64_t seed_;
+  int64_t steps_;
+  core::BanditCheck c_{};
+};
+
+// samplerBanditCheck(strategy: 'tats'|'adamae', seed, steps) -> Promise<{movingShare, ...}>
+Napi::Value BanditCheckFn(const Napi::CallbackInfo& info) {
+  const std::string strategy = arg_string(info, 0, "strategy");
+  if (strategy != "tats" && strategy != "adamae")
+    throw_error(info.Env(), "ERR_INVALID_ARG", "strategy must be 'tats' or 'adamae', received '" + strategy + "'");
+  const uint64_t seed = arg_seed(info, 1);
+  const int64_t steps = arg_int(info, 2, "steps");
+  if (steps < 20 || steps > 10000) throw_type_error(info.Env(), "steps must be an integer in [20, 10000]");
+  auto* worker = new BanditCheckWorker(info.Env(), strategy, seed, steps);
+  worker->Queue();
+  return worker->Promise();
+}
+
 }  // namespace
 
 void register_sampler_testing(Napi::Env env, Napi::Object exports) {
@@ -125,6 +164,7 @@ void register_sampler_testing(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, TrajectoryAttentionCheckFn, "trajectoryAttentionCheck"));
   exports.Set("ppoGradCheck", Napi::Function::New(env, PpoGradCheckFn, "ppoGradCheck"));
   exports.Set("gumbelTopk", Napi::Function::New(env, GumbelTopk, "gumbelTopk"));
+  exports.Set("samplerBanditCheck", Napi::Function::New(env, BanditCheckFn, "samplerBanditCheck"));
 }
 
 }  // namespace tats::addon

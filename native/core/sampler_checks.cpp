@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/adamae_sampler.h"
 #include "core/gumbel_topk.h"
 #include "core/ppo.h"
 #include "core/trajectory_attention.h"
@@ -106,6 +107,71 @@ std::pair<torch::Tensor, torch::Tensor> gumbel_topk_draws(const torch::Tensor& l
   // Rows are independent, so `draws` copies of the batch in one call are `draws` separate draws.
   const auto draw = gumbel_topk(logits.repeat({draws, 1}), k, tau, gen);
   return {draw.chosen.view({draws, B, k}), draw.rest.view({draws, B, N - k})};
+}
+
+BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int64_t steps) {
+  TORCH_CHECK(strategy == "tats" || strategy == "adamae", "sampler_bandit_check: strategy must be tats or adamae");
+  TORCH_CHECK(steps >= 20, "sampler_bandit_check: steps must be >= 20");
+  constexpr int64_t B = 4, T = 4, S = 16, N = T * S, C = 32, heads = 2;
+  constexpr double kRatio = 0.5;  // 32 of 64 masked, ~16 moving: all-moving-masked gives 0.5
+  torch::manual_seed(seed);
+  auto gen = make_generator(torch::kCPU, seed);
+  const int64_t M = masked_count(N, kRatio);
+  BanditCheck c{};
+  std::vector<double> shares;
+  TatsSampler tats{nullptr};
+  std::unique_ptr<PpoTrainer> ppo;
+  AdaMaeSampler ada{nullptr};
+  std::unique_ptr<torch::optim::AdamW> ada_opt;
+  if (strategy == "tats") {
+    TatsSamplerOptions so;
+    so.input_dim = C, so.dim = C, so.heads = heads, so.tokens = N, so.frames = T;
+    tats = TatsSampler(so);
+    PpoOptions po;
+    po.epochs = 4, po.clip_eps = 0.2, po.value_coef = 0.5, po.entropy_coef = 0.01, po.temperature = 1.0;
+    po.lr = 1e-3, po.weight_decay = 0.05;
+    ppo = std::make_unique<PpoTrainer>(tats, po);
+  } else {
+    AdaMaeSamplerOptions ao;
+    ao.input_dim = C, ao.dim = C, ao.heads = heads, ao.tokens = N;
+    ada = AdaMaeSampler(ao);
+    ada_opt = make_sampler_adamw(*ada, 1e-3, 0.05);
+  }
+  for (int64_t step = 0; step < steps; ++step) {
+    // Fresh clips every step: a random quarter of each clip's tokens moves.
+    const auto moving = (torch::rand({B, N}, gen) < 0.25).to(torch::kFloat);
+    auto x = torch::randn({B, N, C}, gen);
+    x.select(2, 0).add_(3.0 * (2 * moving - 1));
+    torch::Tensor masked;
+    std::function<void(const torch::Tensor&)> learn;
+    if (ppo) {
+      torch::Tensor visible;
+      const auto rollout = ppo->act(x, M, gen, &visible);
+      masked = rollout.masked;
+      const auto reward = 0.2 + 0.8 * moving.gather(1, masked) + 0.05 * torch::randn({B, M}, gen);
+      const auto s = ppo->update(rollout, reward);
+      c.last_entropy = s.entropy.item<double>();
+      c.last_clip_frac = s.clip_frac.item<double>();
+      c.last_approx_kl = s.approx_kl.item<double>();
+      c.last_value_loss = s.value_loss.item<double>();
+    } else {
+      const auto out = ada->forward(x);
+      const auto draw = gumbel_topk(out.logits.detach(), N - M, 1.0, gen);  // visible tokens from p
+      masked = draw.rest;
+      const auto reward = 0.2 + 0.8 * moving.gather(1, masked) + 0.05 * torch::randn({B, M}, gen);
+      const auto loss = adamae_sampling_loss(out.logits, masked, reward);
+      ada_opt->zero_grad();
+      loss.backward();
+      ada_opt->step();
+    }
+    shares.push_back(moving.gather(1, masked).mean().item<double>());
+    c.moving_share += moving.mean().item<double>() / static_cast<double>(steps);
+  }
+  for (int64_t i = 0; i < 10; ++i) {
+    c.first_masked_moving += shares[i] / 10.0;
+    c.last_masked_moving += shares[steps - 1 - i] / 10.0;
+  }
+  return c;
 }
 
 }  // namespace tats::core

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 
 namespace tats::core {
 
@@ -30,5 +31,19 @@ PpoGradCheck ppo_grad_check(uint64_t seed);
 // from one generator seeded with `seed`: chosen [draws, B, k] and rest [draws, B, N-k] (int64).
 std::pair<torch::Tensor, torch::Tensor> gumbel_topk_draws(const torch::Tensor& logits, int64_t k, double tau,
                                                           uint64_t seed, int64_t draws);
+
+// A contextual bandit with the real samplers and updates, no MAE: B clips of N = T*S tokens whose
+// embeddings carry a "moving" signature on a quarter of the tokens; the reward of a masked token is
+// 1 if it moves, 0.2 if not (plus noise), standing in for the MAE error. strategy "tats" runs
+// PpoTrainer (act, update); "adamae" runs AdaMaeSampler with adamae_sampling_loss and its own
+// AdamW. Reports the share of masked tokens that move over the first and last 10 steps.
+struct BanditCheck {
+  double moving_share;            // share of all tokens that move
+  double first_masked_moving;     // mean over the first 10 steps
+  double last_masked_moving;      // mean over the last 10 steps
+  double last_entropy;            // tats: policy entropy at the end (nats)
+  double last_clip_frac, last_approx_kl, last_value_loss;
+};
+BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int64_t steps);
 
 }  // namespace tats::core

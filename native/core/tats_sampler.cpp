@@ -15,7 +15,7 @@ nn::Sequential two_layer_mlp(int64_t in, int64_t hidden, int64_t out) {
 }
 
 void init_linears(nn::Module& m) {
-  for (auto& mod : m.modules(/*include_self=*/true)) {
+  for (auto& mod : m.modules(/*include_self=*/false)) {
     if (auto* lin = mod->as<nn::Linear>()) {
       trunc_normal_(lin->weight, kInitStd);
       if (lin->bias.defined()) {
