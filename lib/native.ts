@@ -75,7 +75,7 @@ export interface NativeAddon {
   kernelNames(): string[];
   kernelParity(name: string, seed: number): Promise<NativeParityReport[]>;
   /** Test entry: trajectory attention vs its naive per-frame reference. */
-  trajectoryAttentionCheck(seed: number): Promise<NativeTrajectoryAttentionCheck>;
+  trajectoryAttentionCheck(seed: number, device?: 'cpu' | 'cuda'): Promise<NativeTrajectoryAttentionCheck>;
   /** Test entry: PPO loss gradients vs finite differences. */
   ppoGradCheck(seed: number): Promise<NativePpoGradCheck>;
   /** Test entry: a sampler ('tats' with PPO, or 'adamae') on a contextual bandit, without the MAE. */
@@ -83,6 +83,7 @@ export interface NativeAddon {
     strategy: 'tats' | 'adamae',
     seed: number,
     steps: number,
+    device?: 'cpu' | 'cuda',
   ): Promise<{
     movingShare: number;
     firstMaskedMovingShare: number;

@@ -27,7 +27,12 @@ const badCalls: Record<string, unknown[][]> = {
     [new Uint8Array(0), { batch: 0, frames: 2, height: 16, width: 16 }],
   ],
   kernelParity: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['patchify', j]), ['nope', 1], ['patchify', -3]],
-  trajectoryAttentionCheck: [[], ...badSeeds.map((j) => [j])],
+  trajectoryAttentionCheck: [
+    [],
+    ...badSeeds.map((j) => [j]),
+    ...junk.filter((j) => j !== undefined).map((j) => [1, j]),
+    [1, 'gpu'],
+  ],
   ppoGradCheck: [[], ...badSeeds.map((j) => [j])],
   samplerBanditCheck: [
     [],
@@ -36,6 +41,7 @@ const badCalls: Record<string, unknown[][]> = {
     ...badSeeds.map((j) => ['tats', j, 20]),
     ...junk.map((j) => ['tats', 1, j]),
     ['tats', 1, 19],
+    ...junk.filter((j) => j !== undefined).map((j) => ['tats', 1, 20, j]),
   ],
   gumbelTopk: [
     [],

@@ -12,6 +12,16 @@ namespace tats::addon {
 
 namespace {
 
+// Optional device argument: 'cpu' (default) or 'cuda' (rejected without a CUDA device).
+torch::Device arg_device(const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() <= index || info[index].IsUndefined()) return torch::kCPU;
+  const std::string name = arg_string(info, index, "device");
+  if (name == "cpu") return torch::kCPU;
+  if (name != "cuda") throw_error(info.Env(), "ERR_INVALID_ARG", "device must be 'cpu' or 'cuda', received '" + name + "'");
+  if (!torch::cuda::is_available()) throw_error(info.Env(), "ERR_NO_CUDA", "device 'cuda' requested but no CUDA device is available");
+  return {torch::kCUDA, 0};
+}
+
 uint64_t arg_seed(const Napi::CallbackInfo& info, size_t index) {
   const int64_t seed = arg_int(info, index, "seed");
   if (seed < 0) throw_type_error(info.Env(), "seed must be a non-negative integer");
@@ -20,11 +30,11 @@ uint64_t arg_seed(const Napi::CallbackInfo& info, size_t index) {
 
 class TrajectoryAttentionCheckWorker : public PromiseWorker {
  public:
-  TrajectoryAttentionCheckWorker(Napi::Env env, uint64_t seed)
-      : PromiseWorker(env, "trajectoryAttentionCheck"), seed_(seed) {}
+  TrajectoryAttentionCheckWorker(Napi::Env env, uint64_t seed, torch::Device device)
+      : PromiseWorker(env, "trajectoryAttentionCheck"), seed_(seed), device_(device) {}
 
  protected:
-  void Run() override { c_ = core::trajectory_attention_check(seed_); }
+  void Run() override { c_ = core::trajectory_attention_check(seed_, device_); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("batch", Napi::Number::New(env, static_cast<double>(c_.batch)));
@@ -41,6 +51,7 @@ class TrajectoryAttentionCheckWorker : public PromiseWorker {
 
  private:
   uint64_t seed_;
+  torch::Device device_;
   core::TrajectoryAttentionCheck c_{};
 };
 
@@ -66,9 +77,10 @@ class PpoGradCheckWorker : public PromiseWorker {
   core::PpoGradCheck c_{};
 };
 
-// trajectoryAttentionCheck(seed) -> Promise<{yMaxAbsDiff, varianceMaxAbsDiff, gradMaxAbsDiff, ...}>
+// trajectoryAttentionCheck(seed, device?) -> Promise<{yMaxAbsDiff, varianceMaxAbsDiff, gradMaxAbsDiff, ...}>
 Napi::Value TrajectoryAttentionCheckFn(const Napi::CallbackInfo& info) {
-  auto* worker = new TrajectoryAttentionCheckWorker(info.Env(), arg_seed(info, 0));
+  const uint64_t seed = arg_seed(info, 0);
+  auto* worker = new TrajectoryAttentionCheckWorker(info.Env(), seed, arg_device(info, 1));
   worker->Queue();
   return worker->Promise();
 }
@@ -120,11 +132,15 @@ Napi::Value GumbelTopk(const Napi::CallbackInfo& info) {
 
 class BanditCheckWorker : public PromiseWorker {
  public:
-  BanditCheckWorker(Napi::Env env, std::string strategy, uint64_t seed, int64_t steps)
-      : PromiseWorker(env, "samplerBanditCheck"), strategy_(std::move(strategy)), seed_(seed), steps_(steps) {}
+  BanditCheckWorker(Napi::Env env, std::string strategy, uint64_t seed, int64_t steps, torch::Device device)
+      : PromiseWorker(env, "samplerBanditCheck"),
+        strategy_(std::move(strategy)),
+        seed_(seed),
+        steps_(steps),
+        device_(device) {}
 
  protected:
-  void Run() override { c_ = core::sampler_bandit_check(strategy_, seed_, steps_); }
+  void Run() override { c_ = core::sampler_bandit_check(strategy_, seed_, steps_, device_); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("movingShare", c_.moving_share);
@@ -141,10 +157,11 @@ class BanditCheckWorker : public PromiseWorker {
   std::string strategy_;
   uint64_t seed_;
   int64_t steps_;
+  torch::Device device_;
   core::BanditCheck c_{};
 };
 
-// samplerBanditCheck(strategy: 'tats'|'adamae', seed, steps) -> Promise<{movingShare, ...}>
+// samplerBanditCheck(strategy: 'tats'|'adamae', seed, steps, device?) -> Promise<{movingShare, ...}>
 Napi::Value BanditCheckFn(const Napi::CallbackInfo& info) {
   const std::string strategy = arg_string(info, 0, "strategy");
   if (strategy != "tats" && strategy != "adamae")
@@ -152,7 +169,7 @@ Napi::Value BanditCheckFn(const Napi::CallbackInfo& info) {
   const uint64_t seed = arg_seed(info, 1);
   const int64_t steps = arg_int(info, 2, "steps");
   if (steps < 20 || steps > 10000) throw_type_error(info.Env(), "steps must be an integer in [20, 10000]");
-  auto* worker = new BanditCheckWorker(info.Env(), strategy, seed, steps);
+  auto* worker = new BanditCheckWorker(info.Env(), strategy, seed, steps, arg_device(info, 3));
   worker->Queue();
   return worker->Promise();
 }

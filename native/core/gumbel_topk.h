@@ -14,8 +14,9 @@ struct TopkDraw {
   torch::Tensor rest;    // [B, N - k] int64, ascending within each row
 };
 
-// logits [B, N] (any float dtype, any device); 0 <= k <= N; tau > 0. `gen` must live on the
-// device of `logits`. Draws are computed in fp32 (fp64 for fp64 logits).
+// logits [B, N] (any float dtype, any device); 0 <= k <= N; tau > 0. `gen` lives on the device of
+// `logits`, or on the CPU (the noise is then drawn there and copied over without a sync). Scores
+// are computed in fp32 (fp64 for fp64 logits).
 TopkDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, at::Generator& gen);
 
 // |M| = round(rho * N), the masked-token count every strategy uses.

@@ -15,7 +15,7 @@ double max_abs(const torch::Tensor& t) { return t.abs().max().item<double>(); }
 
 }  // namespace
 
-TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed) {
+TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed, const torch::Device& device) {
   torch::manual_seed(seed);
   TrajectoryAttentionCheck c{2, 24, 4, 32, 4, 0, 0, 0, 0};
   TrajectoryAttention attn(c.dim, c.heads);
@@ -24,8 +24,10 @@ TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed) {
     torch::NoGradGuard ng;
     for (auto& p : attn->parameters()) p.normal_(0.0, 0.2);
   }
-  const auto x = torch::randn({c.batch, c.tokens, c.dim});
-  const auto w = torch::randn({c.batch, c.tokens, c.dim}), u = torch::randn({c.batch, c.tokens, c.dim});
+  attn->to(device);
+  const auto x = torch::randn({c.batch, c.tokens, c.dim}).to(device);
+  const auto w = torch::randn({c.batch, c.tokens, c.dim}).to(device);
+  const auto u = torch::randn({c.batch, c.tokens, c.dim}).to(device);
 
   const auto x1 = x.clone().requires_grad_(true);
   const auto got = attn->forward(x1, c.frames);
@@ -109,7 +111,8 @@ std::pair<torch::Tensor, torch::Tensor> gumbel_topk_draws(const torch::Tensor& l
   return {draw.chosen.view({draws, B, k}), draw.rest.view({draws, B, N - k})};
 }
 
-BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int64_t steps) {
+BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int64_t steps,
+                                 const torch::Device& device) {
   TORCH_CHECK(strategy == "tats" || strategy == "adamae", "sampler_bandit_check: strategy must be tats or adamae");
   TORCH_CHECK(steps >= 20, "sampler_bandit_check: steps must be >= 20");
   constexpr int64_t B = 4, T = 4, S = 16, N = T * S, C = 32, heads = 2;
@@ -127,6 +130,7 @@ BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int
     TatsSamplerOptions so;
     so.input_dim = C, so.dim = C, so.heads = heads, so.tokens = N, so.frames = T;
     tats = TatsSampler(so);
+    tats->to(device);
     PpoOptions po;
     po.epochs = 4, po.clip_eps = 0.2, po.value_coef = 0.5, po.entropy_coef = 0.01, po.temperature = 1.0;
     po.lr = 1e-3, po.weight_decay = 0.05;
@@ -135,12 +139,13 @@ BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int
     AdaMaeSamplerOptions ao;
     ao.input_dim = C, ao.dim = C, ao.heads = heads, ao.tokens = N;
     ada = AdaMaeSampler(ao);
+    ada->to(device);
     ada_opt = make_sampler_adamw(*ada, 1e-3, 0.05);
   }
   for (int64_t step = 0; step < steps; ++step) {
     // Fresh clips every step: a random quarter of each clip's tokens moves.
-    const auto moving = (torch::rand({B, N}, gen) < 0.25).to(torch::kFloat);
-    auto x = torch::randn({B, N, C}, gen);
+    const auto moving = (torch::rand({B, N}, gen) < 0.25).to(torch::kFloat).to(device);
+    auto x = torch::randn({B, N, C}, gen).to(device);
     x.select(2, 0).add_(3.0 * (2 * moving - 1));
     torch::Tensor masked;
     std::function<void(const torch::Tensor&)> learn;
@@ -148,7 +153,7 @@ BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int
       torch::Tensor visible;
       const auto rollout = ppo->act(x, M, gen, &visible);
       masked = rollout.masked;
-      const auto reward = 0.2 + 0.8 * moving.gather(1, masked) + 0.05 * torch::randn({B, M}, gen);
+      const auto reward = 0.2 + 0.8 * moving.gather(1, masked) + 0.05 * torch::randn({B, M}, gen).to(device);
       const auto s = ppo->update(rollout, reward);
       c.last_entropy = s.entropy.item<double>();
       c.last_clip_frac = s.clip_frac.item<double>();
@@ -158,7 +163,7 @@ BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int
       const auto out = ada->forward(x);
       const auto draw = gumbel_topk(out.logits.detach(), N - M, 1.0, gen);  // visible tokens from p
       masked = draw.rest;
-      const auto reward = 0.2 + 0.8 * moving.gather(1, masked) + 0.05 * torch::randn({B, M}, gen);
+      const auto reward = 0.2 + 0.8 * moving.gather(1, masked) + 0.05 * torch::randn({B, M}, gen).to(device);
       const auto loss = adamae_sampling_loss(out.logits, masked, reward);
       ada_opt->zero_grad();
       loss.backward();

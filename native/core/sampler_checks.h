@@ -16,8 +16,9 @@ struct TrajectoryAttentionCheck {
   double grad_max_abs_diff;      // d(sum(w*y) + sum(u*var))/dx, chunked vs reference (autograd on both)
   double y_max_abs;              // scale of the outputs, for context
 };
-// B=2, T=4, S=6 (N=24), C=32, 4 heads, random weights and input from `seed`.
-TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed);
+// B=2, T=4, S=6 (N=24), C=32, 4 heads, random weights and input from `seed`, on `device` (on CUDA
+// with libtorch 2.x the chunked version runs the fused SDPA kernels).
+TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed, const torch::Device& device);
 
 struct PpoGradCheck {
   double logits_max_abs_diff, values_max_abs_diff;  // autograd vs central differences, fp64
@@ -44,6 +45,8 @@ struct BanditCheck {
   double last_entropy;            // tats: policy entropy at the end (nats)
   double last_clip_frac, last_approx_kl, last_value_loss;
 };
-BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int64_t steps);
+// The samplers run on `device`; the draws come from a CPU generator, as in the session.
+BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int64_t steps,
+                                 const torch::Device& device);
 
 }  // namespace tats::core
