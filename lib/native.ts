@@ -93,6 +93,22 @@ export interface NativeAddon {
     approxKl: number;
     valueLoss: number;
   }>;
+  /** Bench entry: the TATS sampler alone (act + K-epoch PPO update) on random embeddings. */
+  samplerBench(
+    options: {
+      batch: number;
+      slots: number;
+      perSlot: number;
+      inputDim: number;
+      dim: number;
+      heads: number;
+      epochs: number;
+      steps: number;
+      ratio: number;
+      bf16?: boolean;
+    },
+    device?: 'cpu' | 'cuda',
+  ): Promise<{ actMs: number; updateMs: number; peakMiB: number }>;
   /**
    * Test entry: `draws` Gumbel-top-k draws of k of `tokens` per row of logits [batch, tokens] at temperature
    * `temperature`; chosen [draws, batch, k] and rest [draws, batch, tokens - k], rows ascending.

@@ -11,6 +11,9 @@ const junk: unknown[] = [undefined, null, 0, -1, 1.5, NaN, 'x', true, {}, [], ()
 /** Junk that is not a valid seed (a non-negative integer). */
 const badSeeds = junk.filter((j) => !(typeof j === 'number' && Number.isInteger(j) && j >= 0));
 
+/** A valid samplerBench options object (each bad row changes one field). */
+const benchOk = { batch: 1, slots: 2, perSlot: 4, inputDim: 8, dim: 8, heads: 2, epochs: 1, steps: 3, ratio: 0.5 };
+
 /** For each export: argument lists that must fail. */
 const badCalls: Record<string, unknown[][]> = {
   info: [],
@@ -42,6 +45,19 @@ const badCalls: Record<string, unknown[][]> = {
     ...junk.map((j) => ['tats', 1, j]),
     ['tats', 1, 19],
     ...junk.filter((j) => j !== undefined).map((j) => ['tats', 1, 20, j]),
+  ],
+  samplerBench: [
+    [],
+    ...junk.map((j) => [j]),
+    ...['batch', 'slots', 'perSlot', 'inputDim', 'dim', 'heads', 'epochs', 'steps', 'ratio'].flatMap((key) =>
+      [undefined, null, 'x', NaN, -1, 0, 1.5].map((j) => [{ ...benchOk, [key]: j }]),
+    ),
+    [{ ...benchOk, dim: 10, heads: 4 }],
+    [{ ...benchOk, ratio: 1 }],
+    [{ ...benchOk, bf16: 'yes' }],
+    [{ ...benchOk, bf16: true }, 'cpu'],
+    [benchOk, 'gpu'],
+    [benchOk, 3],
   ],
   gumbelTopk: [
     [],

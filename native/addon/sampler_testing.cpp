@@ -1,11 +1,13 @@
-// Test entry points for the samplers (trajectory attention, PPO loss, Gumbel-top-k). They run the
-// real core code; the checks themselves live in core/sampler_checks.
+// Test and benchmark entry points for the samplers (trajectory attention, PPO loss, Gumbel-top-k,
+// a bandit, the sampler's cost). They run the real core code; the checks themselves live in
+// core/sampler_checks, the timing in core/sampler_bench.
 #include <cmath>
 #include <cstring>
 
 #include "addon/convert.h"
 #include "addon/errors.h"
 #include "addon/exports.h"
+#include "core/sampler_bench.h"
 #include "core/sampler_checks.h"
 
 namespace tats::addon {
@@ -174,6 +176,55 @@ Napi::Value BanditCheckFn(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
+class SamplerBenchWorker : public PromiseWorker {
+ public:
+  SamplerBenchWorker(Napi::Env env, core::SamplerBenchOptions options, torch::Device device)
+      : PromiseWorker(env, "samplerBench"), options_(options), device_(device) {}
+
+ protected:
+  void Run() override { r_ = core::sampler_bench(options_, device_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("actMs", r_.act_ms);
+    o.Set("updateMs", r_.update_ms);
+    o.Set("peakMiB", r_.peak_mib);
+    return o;
+  }
+
+ private:
+  core::SamplerBenchOptions options_;
+  torch::Device device_;
+  core::SamplerBenchResult r_{};
+};
+
+// samplerBench({batch, slots, perSlot, inputDim, dim, heads, epochs, steps, ratio, bf16?}, device?)
+//   -> Promise<{actMs, updateMs, peakMiB}>
+Napi::Value SamplerBenchFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Object opts = arg_object(info, 0, "options");
+  core::SamplerBenchOptions o;
+  o.batch = get_int(opts, "batch", "options");
+  o.slots = get_int(opts, "slots", "options");
+  o.per_slot = get_int(opts, "perSlot", "options");
+  o.input_dim = get_int(opts, "inputDim", "options");
+  o.dim = get_int(opts, "dim", "options");
+  o.heads = get_int(opts, "heads", "options");
+  o.epochs = get_int(opts, "epochs", "options");
+  o.steps = get_int(opts, "steps", "options");
+  o.ratio = get_number(opts, "ratio", "options");
+  o.bf16 = get_bool_or(opts, "bf16", false, "options");
+  const torch::Device device = arg_device(info, 1);
+  const bool ok = o.batch >= 1 && o.slots >= 1 && o.per_slot >= 1 && o.input_dim >= 1 && o.dim >= 1 && o.heads >= 1 &&
+                  o.dim % o.heads == 0 && o.epochs >= 1 && o.steps >= 3 && o.ratio > 0 && o.ratio < 1;
+  if (!ok)
+    throw_error(env, "ERR_INVALID_ARG",
+                "samplerBench: sizes must be positive, dim a multiple of heads, epochs >= 1, steps >= 3, ratio in (0, 1)");
+  if (o.bf16 && !device.is_cuda()) throw_error(env, "ERR_INVALID_ARG", "samplerBench: bf16 needs device 'cuda'");
+  auto* worker = new SamplerBenchWorker(env, o, device);
+  worker->Queue();
+  return worker->Promise();
+}
+
 }  // namespace
 
 void register_sampler_testing(Napi::Env env, Napi::Object exports) {
@@ -182,6 +233,7 @@ void register_sampler_testing(Napi::Env env, Napi::Object exports) {
   exports.Set("ppoGradCheck", Napi::Function::New(env, PpoGradCheckFn, "ppoGradCheck"));
   exports.Set("gumbelTopk", Napi::Function::New(env, GumbelTopk, "gumbelTopk"));
   exports.Set("samplerBanditCheck", Napi::Function::New(env, BanditCheckFn, "samplerBanditCheck"));
+  exports.Set("samplerBench", Napi::Function::New(env, SamplerBenchFn, "samplerBench"));
 }
 
 }  // namespace tats::addon

@@ -1,6 +1,7 @@
 #include "core/ppo.h"
 
 #include "core/gumbel_topk.h"
+#include "core/sampler_autocast.h"
 
 namespace tats::core {
 
@@ -114,7 +115,11 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
   auto acc = [](torch::Tensor& sum, const torch::Tensor& x) { sum = sum.defined() ? sum + x.detach() : x.detach(); };
   sampler_->train();
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
-    const auto out = sampler_->forward(rollout.state);
+    SamplerOutput out;
+    {
+      SamplerAutocast autocast(autocast_);
+      out = sampler_->forward(rollout.state);
+    }
     const auto terms = ppo_loss(out.logits, out.values, rollout.masked, rollout.old_log_probs, returns, advantages,
                                 options_);
     optimizer_->zero_grad();

@@ -82,6 +82,10 @@ class PpoTrainer {
   // K epochs of PPO on theta with raw rewards [B, M] (the MAE's detached errors on rollout.masked).
   PpoStats update(const PpoRollout& rollout, const torch::Tensor& raw_rewards);
 
+  // bf16 autocast for the forward passes of update() (CUDA sessions in bf16); act() runs under
+  // the caller's autocast.
+  void set_autocast(bool on) { autocast_ = on; }
+
   TatsSampler& sampler() { return sampler_; }
   torch::optim::AdamW& optimizer() { return *optimizer_; }
   RewardNormalizer& reward_stats() { return rewards_; }
@@ -92,6 +96,7 @@ class PpoTrainer {
   PpoOptions options_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   RewardNormalizer rewards_;
+  bool autocast_ = false;
 };
 
 // AdamW with two groups: weight decay on parameters of rank >= 2 except position embeddings,
