@@ -4,12 +4,14 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
 import { infoCommand } from './commands/info.js';
+import { packCommand } from './commands/pack.js';
 import { EXIT_USAGE } from './exit.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('tats')
   .usage('$0 <command> [options]\n\nVideo MAE pretraining with a trajectory-aware, PPO-trained token sampler.')
   .command(infoCommand)
+  .command(packCommand)
   .demandCommand(1, 'name a command (see --help)')
   .strict()
   .recommendCommands()

@@ -5,3 +5,4 @@
 export { info, type TatsInfo } from './info.js';
 export * from './errors/index.js';
 export { packageVersion as version } from './paths.js';
+export * from './data/index.js';

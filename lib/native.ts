@@ -68,10 +68,26 @@ export interface NativePpoGradCheck {
   clipFrac: number;
 }
 
+/** Options of the Gumbel-top-k mask draw (the CPU reference; see native/kernels/gumbel_topk.h). */
+export interface GumbelTopkOptions {
+  batch: number;
+  tokens: number;
+  /** Tokens drawn (masked) per row, 0..tokens. */
+  k: number;
+  /** Temperature: keys are logits / tau + Gumbel noise. */
+  tau: number;
+  /** Noise stream and draw number (non-negative integers). */
+  seed: number;
+  offset: number;
+}
+
 /** Every native export, typed once. */
 export interface NativeAddon {
   info(): NativeInfo;
   patchify(clips: Uint8Array, shape: PatchifyShape): { patches: Float32Array; targets: Float32Array; tokens: number };
+  gumbelTopk(logits: Float32Array, options: GumbelTopkOptions): { masked: Int32Array; visible: Int32Array };
+  kernelCheckNames(): string[];
+  kernelCheck(name: string, seed: number): NativeParityReport[];
   kernelNames(): string[];
   kernelParity(name: string, seed: number): Promise<NativeParityReport[]>;
   /** Test entry: trajectory attention vs its naive per-frame reference. */
@@ -109,19 +125,6 @@ export interface NativeAddon {
     },
     device?: 'cpu' | 'cuda',
   ): Promise<{ actMs: number; updateMs: number; peakMiB: number }>;
-  /**
-   * Test entry: `draws` Gumbel-top-k draws of k of `tokens` per row of logits [batch, tokens] at temperature
-   * `temperature`; chosen [draws, batch, k] and rest [draws, batch, tokens - k], rows ascending.
-   */
-  gumbelTopk(
-    logits: Float32Array,
-    batch: number,
-    tokens: number,
-    k: number,
-    temperature: number,
-    seed: number,
-    draws: number,
-  ): { chosen: Int32Array; rest: Int32Array };
 }
 
 let loaded: { addon: NativeAddon; path: string } | undefined;

@@ -29,6 +29,27 @@ const badCalls: Record<string, unknown[][]> = {
     [new Uint8Array(2 * 16 * 16 * 3), { batch: 1, frames: 2, height: 16, width: 16, patch: 5 }],
     [new Uint8Array(0), { batch: 0, frames: 2, height: 16, width: 16 }],
   ],
+  gumbelTopk: [
+    [],
+    ...junk.map((j) => [j, { batch: 1, tokens: 4, k: 1, tau: 1, seed: 0, offset: 0 }]),
+    ...junk.map((j) => [new Float32Array(4), j]),
+    ...junk.filter((j) => typeof j !== 'number').map((j) => [new Float32Array(4), { batch: 1, tokens: 4, k: j, tau: 1, seed: 0, offset: 0 }]),
+    ...junk.filter((j) => typeof j !== 'number').map((j) => [new Float32Array(4), { batch: 1, tokens: 4, k: 1, tau: j, seed: 0, offset: 0 }]),
+    ...junk.filter((j) => typeof j !== 'number').map((j) => [new Float32Array(4), { batch: 1, tokens: 4, k: 1, tau: 1, seed: j, offset: 0 }]),
+    [new Uint8Array(4), { batch: 1, tokens: 4, k: 1, tau: 1, seed: 0, offset: 0 }],
+    [new Float32Array(3), { batch: 1, tokens: 4, k: 1, tau: 1, seed: 0, offset: 0 }],
+    [new Float32Array(4), { batch: 1, tokens: 4, k: 5, tau: 1, seed: 0, offset: 0 }],
+    [new Float32Array(4), { batch: 1, tokens: 4, k: -1, tau: 1, seed: 0, offset: 0 }],
+    [new Float32Array(4), { batch: 1, tokens: 4, k: 1, tau: 0, seed: 0, offset: 0 }],
+    [new Float32Array(4), { batch: 1, tokens: 4, k: 1, tau: -1, seed: 0, offset: 0 }],
+    [new Float32Array(4), { batch: 1, tokens: 4, k: 1, tau: 1, seed: -1, offset: 0 }],
+    [new Float32Array(4), { batch: 1, tokens: 4, k: 1.5, tau: 1, seed: 0, offset: 0 }],
+    [new Float32Array(4), { batch: 1, tokens: 4, k: 1, tau: NaN, seed: 0, offset: 0 }],
+    [new Float32Array(4), { batch: 1, tokens: 4, k: 1, tau: 1, seed: 0, offset: 1.5 }],
+    [new Float32Array(0), { batch: 0, tokens: 4, k: 1, tau: 1, seed: 0, offset: 0 }],
+  ],
+  kernelCheckNames: [],
+  kernelCheck: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['masked_mse', j]), ['nope', 1], ['masked_mse', -3], ['masked_mse', 1.5]],
   kernelParity: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['patchify', j]), ['nope', 1], ['patchify', -3]],
   trajectoryAttentionCheck: [
     [],
@@ -58,27 +79,6 @@ const badCalls: Record<string, unknown[][]> = {
     [{ ...benchOk, bf16: true }, 'cpu'],
     [benchOk, 'gpu'],
     [benchOk, 3],
-  ],
-  gumbelTopk: [
-    [],
-    ...junk.map((j) => [j, 1, 6, 2, 1, 3, 5]),
-    ...[1, 2, 3, 4, 5, 6].flatMap((pos) =>
-      junk
-        .filter((j) => !(pos !== 4 && typeof j === 'number' && Number.isInteger(j) && j > 0))
-        .filter((j) => !(pos === 4 && typeof j === 'number' && Number.isFinite(j) && j > 0))
-        .filter((j) => !((pos === 3 || pos === 5) && j === 0))
-        .map((j) => {
-          const args: unknown[] = [new Float32Array(6), 1, 6, 2, 1, 3, 5];
-          args[pos] = j;
-          return args;
-        }),
-    ),
-    [new Float64Array(6), 1, 6, 2, 1, 3, 5],
-    [new Float32Array(5), 1, 6, 2, 1, 3, 5],
-    [new Float32Array(6), 1, 6, 7, 1, 3, 5],
-    [new Float32Array(6), 1, 6, 2, 0, 3, 5],
-    [new Float32Array(6), 1, 6, 2, Infinity, 3, 5],
-    [new Float32Array(6), 1, 6, 2, 1, 3, 1e9],
   ],
 };
 

@@ -3,3 +3,4 @@ export { ConfigError, describeValue } from './ConfigError.js';
 export { NativeLoadError, type LoadAttempt } from './NativeLoadError.js';
 export { NativeError, rethrowNative } from './NativeError.js';
 export { DisposedError } from './DisposedError.js';
+export { DataError } from './DataError.js';

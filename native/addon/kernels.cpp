@@ -1,8 +1,11 @@
 // Kernel entry points: preprocessing ops usable on their own, and the parity check that compares
 // every CUDA kernel with its CPU reference.
+#include <cstring>
+
 #include "addon/convert.h"
 #include "addon/errors.h"
 #include "addon/exports.h"
+#include "kernels/gumbel_topk_op.h"
 #include "kernels/parity.h"
 #include "kernels/patchify_op.h"
 
@@ -30,6 +33,92 @@ Napi::Value Patchify(const Napi::CallbackInfo& info) {
   });
 }
 
+// A Float32Array of `numel` elements seen as a float tensor of `shape` (no copy).
+torch::Tensor float32_view(Napi::Env env, const Napi::Value& value, const std::vector<int64_t>& shape,
+                           const char* name) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw_type_error(env, std::string(name) + " must be a Float32Array");
+  auto arr = value.As<Napi::Float32Array>();
+  int64_t numel = 1;
+  for (const int64_t d : shape) numel *= d;
+  if (static_cast<int64_t>(arr.ElementLength()) != numel)
+    throw_type_error(env, std::string(name) + " must have " + std::to_string(numel) + " elements, got " +
+                              std::to_string(arr.ElementLength()));
+  return torch::from_blob(static_cast<void*>(arr.Data()), shape, torch::kFloat);
+}
+
+Napi::Int32Array to_int32_array(Napi::Env env, const torch::Tensor& t) {
+  const auto src = t.to(torch::kCPU, torch::kInt).contiguous();
+  auto out = Napi::Int32Array::New(env, static_cast<size_t>(src.numel()));
+  if (src.numel() > 0) std::memcpy(out.Data(), src.data_ptr<int32_t>(), sizeof(int32_t) * src.numel());
+  return out;
+}
+
+// gumbelTopk(logits: Float32Array [B*N], {batch, tokens, k, tau, seed, offset}) ->
+//   {masked: Int32Array [B*k], visible: Int32Array [B*(N-k)]}, each row ascending (CPU reference).
+Napi::Value GumbelTopk(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Object opts = arg_object(info, 1, "options");
+  const int64_t B = get_int(opts, "batch", "options"), N = get_int(opts, "tokens", "options");
+  const int64_t k = get_int(opts, "k", "options");
+  const double tau = get_number(opts, "tau", "options");
+  const int64_t seed = get_int(opts, "seed", "options"), offset = get_int(opts, "offset", "options");
+  if (B < 1 || N < 1) throw_type_error(env, "options.batch and options.tokens must be positive");
+  if (seed < 0 || offset < 0) throw_type_error(env, "options.seed and options.offset must be non-negative");
+  const torch::Tensor logits = float32_view(env, info[0], {B, N}, "logits");
+  return guarded(env, "gumbelTopk", [&]() -> Napi::Value {
+    const auto draw = ops::gumbel_topk(logits, k, tau, static_cast<uint64_t>(seed), static_cast<uint64_t>(offset));
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("masked", to_int32_array(env, draw.masked));
+    result.Set("visible", to_int32_array(env, draw.visible));
+    return result;
+  });
+}
+
+Napi::Object report_to_js(Napi::Env env, const ops::ParityReport& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("kernel", r.kernel);
+  o.Set("output", r.output);
+  o.Set("dtype", r.dtype);
+  o.Set("numel", Napi::Number::New(env, static_cast<double>(r.numel)));
+  o.Set("maxAbsDiff", r.max_abs_diff);
+  o.Set("maxRelDiff", r.max_rel_diff);
+  o.Set("atol", r.atol);
+  o.Set("rtol", r.rtol);
+  o.Set("mismatches", Napi::Number::New(env, static_cast<double>(r.mismatches)));
+  o.Set("firstMismatches", r.first_mismatches);
+  o.Set("ok", r.ok());
+  return o;
+}
+
+Napi::Value KernelCheckNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array names = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const auto& entry : ops::check_registry()) names.Set(i++, Napi::String::New(env, entry.first));
+  return names;
+}
+
+// kernelCheck(name, seed) -> ParityReport[]: the CPU reference against composed libtorch ops
+// (synchronous; small inputs).
+Napi::Value KernelCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string name = arg_string(info, 0, "name");
+  const int64_t seed = arg_int(info, 1, "seed");
+  if (seed < 0) throw_type_error(env, "seed must be a non-negative integer");
+  for (const auto& entry : ops::check_registry()) {
+    if (entry.first == name) {
+      return guarded(env, "kernelCheck", [&]() -> Napi::Value {
+        const auto reports = entry.second(static_cast<uint64_t>(seed));
+        Napi::Array out = Napi::Array::New(env);
+        for (size_t i = 0; i < reports.size(); ++i) out.Set(static_cast<uint32_t>(i), report_to_js(env, reports[i]));
+        return out;
+      });
+    }
+  }
+  throw_error(env, "ERR_INVALID_ARG", "no kernel check named '" + name + "'; known: see kernelCheckNames()");
+}
+
 Napi::Value KernelNames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array names = Napi::Array::New(env);
@@ -50,22 +139,7 @@ class ParityWorker : public PromiseWorker {
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Array out = Napi::Array::New(env);
-    for (size_t i = 0; i < reports_.size(); ++i) {
-      const auto& r = reports_[i];
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("kernel", r.kernel);
-      o.Set("output", r.output);
-      o.Set("dtype", r.dtype);
-      o.Set("numel", Napi::Number::New(env, static_cast<double>(r.numel)));
-      o.Set("maxAbsDiff", r.max_abs_diff);
-      o.Set("maxRelDiff", r.max_rel_diff);
-      o.Set("atol", r.atol);
-      o.Set("rtol", r.rtol);
-      o.Set("mismatches", Napi::Number::New(env, static_cast<double>(r.mismatches)));
-      o.Set("firstMismatches", r.first_mismatches);
-      o.Set("ok", r.ok());
-      out.Set(static_cast<uint32_t>(i), o);
-    }
+    for (size_t i = 0; i < reports_.size(); ++i) out.Set(static_cast<uint32_t>(i), report_to_js(env, reports_[i]));
     return out;
   }
 
@@ -95,6 +169,9 @@ Napi::Value KernelParity(const Napi::CallbackInfo& info) {
 
 void register_kernels(Napi::Env env, Napi::Object exports) {
   exports.Set("patchify", Napi::Function::New(env, Patchify, "patchify"));
+  exports.Set("gumbelTopk", Napi::Function::New(env, GumbelTopk, "gumbelTopk"));
+  exports.Set("kernelCheckNames", Napi::Function::New(env, KernelCheckNames, "kernelCheckNames"));
+  exports.Set("kernelCheck", Napi::Function::New(env, KernelCheck, "kernelCheck"));
   exports.Set("kernelNames", Napi::Function::New(env, KernelNames, "kernelNames"));
   exports.Set("kernelParity", Napi::Function::New(env, KernelParity, "kernelParity"));
 }

@@ -1,5 +1,5 @@
-// Test and benchmark entry points for the samplers (trajectory attention, PPO loss, Gumbel-top-k,
-// a bandit, the sampler's cost). They run the real core code; the checks themselves live in
+// Test and benchmark entry points for the samplers (trajectory attention, PPO loss, a bandit,
+// the sampler's cost). Gumbel-top-k draws are the kernel's (addon/kernels.cpp: gumbelTopk). They run the real core code; the checks themselves live in
 // core/sampler_checks, the timing in core/sampler_bench.
 #include <cmath>
 #include <cstring>
@@ -92,44 +92,6 @@ Napi::Value PpoGradCheckFn(const Napi::CallbackInfo& info) {
   auto* worker = new PpoGradCheckWorker(info.Env(), arg_seed(info, 0));
   worker->Queue();
   return worker->Promise();
-}
-
-Napi::Int32Array to_int32_array(Napi::Env env, const torch::Tensor& t) {
-  const auto c = t.to(torch::kCPU, torch::kInt).contiguous();
-  auto out = Napi::Int32Array::New(env, static_cast<size_t>(c.numel()));
-  if (c.numel() > 0) std::memcpy(out.Data(), c.data_ptr<int32_t>(), sizeof(int32_t) * c.numel());
-  return out;
-}
-
-// gumbelTopk(logits: Float32Array [B*N], batch, tokens, k, temperature, seed, draws) ->
-//   {chosen: Int32Array [draws, B, k], rest: Int32Array [draws, B, N-k]}, each row ascending.
-Napi::Value GumbelTopk(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw_type_error(env, "logits must be a Float32Array");
-  const auto logits_js = info[0].As<Napi::Float32Array>();
-  const int64_t B = arg_int(info, 1, "batch"), N = arg_int(info, 2, "tokens"), k = arg_int(info, 3, "k");
-  if (info.Length() < 5 || !info[4].IsNumber()) throw_type_error(env, "temperature must be a number");
-  const double tau = info[4].As<Napi::Number>().DoubleValue();
-  const uint64_t seed = arg_seed(info, 5);
-  const int64_t draws = arg_int(info, 6, "draws");
-  if (B < 1 || N < 1) throw_type_error(env, "batch and tokens must be positive integers");
-  if (static_cast<int64_t>(logits_js.ElementLength()) != B * N)
-    throw_type_error(env, "logits must hold batch * tokens = " + std::to_string(B * N) + " values, has " +
-                              std::to_string(logits_js.ElementLength()));
-  if (k < 0 || k > N) throw_type_error(env, "k must be in [0, tokens]");
-  if (!(tau > 0.0) || !std::isfinite(tau)) throw_type_error(env, "temperature must be a positive finite number");
-  if (draws < 1 || draws * B * N > (int64_t{1} << 26))
-    throw_type_error(env, "draws must be >= 1 and draws * batch * tokens at most 2^26");
-  const auto logits = torch::from_blob(const_cast<float*>(logits_js.Data()), {B, N}, torch::kFloat).clone();
-  return guarded(env, "gumbelTopk", [&]() -> Napi::Value {
-    const auto draw = core::gumbel_topk_draws(logits, k, tau, seed, draws);
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("chosen", to_int32_array(env, draw.first));
-    o.Set("rest", to_int32_array(env, draw.second));
-    return o;
-  });
 }
 
 class BanditCheckWorker : public PromiseWorker {
@@ -231,7 +193,6 @@ void register_sampler_testing(Napi::Env env, Napi::Object exports) {
   exports.Set("trajectoryAttentionCheck",
               Napi::Function::New(env, TrajectoryAttentionCheckFn, "trajectoryAttentionCheck"));
   exports.Set("ppoGradCheck", Napi::Function::New(env, PpoGradCheckFn, "ppoGradCheck"));
-  exports.Set("gumbelTopk", Napi::Function::New(env, GumbelTopk, "gumbelTopk"));
   exports.Set("samplerBanditCheck", Napi::Function::New(env, BanditCheckFn, "samplerBanditCheck"));
   exports.Set("samplerBench", Napi::Function::New(env, SamplerBenchFn, "samplerBench"));
 }

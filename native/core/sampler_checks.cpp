@@ -100,17 +100,6 @@ PpoGradCheck ppo_grad_check(uint64_t seed) {
   return c;
 }
 
-std::pair<torch::Tensor, torch::Tensor> gumbel_topk_draws(const torch::Tensor& logits, int64_t k, double tau,
-                                                          uint64_t seed, int64_t draws) {
-  TORCH_CHECK(logits.dim() == 2, "gumbel_topk_draws: logits must be [B, N]");
-  TORCH_CHECK(draws >= 1, "gumbel_topk_draws: draws must be >= 1");
-  const int64_t B = logits.size(0), N = logits.size(1);
-  auto gen = make_generator(torch::kCPU, seed);
-  // Rows are independent, so `draws` copies of the batch in one call are `draws` separate draws.
-  const auto draw = gumbel_topk(logits.repeat({draws, 1}), k, tau, gen);
-  return {draw.chosen.view({draws, B, k}), draw.rest.view({draws, B, N - k})};
-}
-
 BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int64_t steps,
                                  const torch::Device& device) {
   TORCH_CHECK(strategy == "tats" || strategy == "adamae", "sampler_bandit_check: strategy must be tats or adamae");

@@ -28,11 +28,6 @@ struct PpoGradCheck {
 // B=2, N=6, |M|=3, tau 0.7, eps 0.2, c_v 0.5, c_H 0.01, ratios kept away from the clip kinks.
 PpoGradCheck ppo_grad_check(uint64_t seed);
 
-// `draws` independent Gumbel-top-k draws of k of N for each row of logits [B, N] (fp32, CPU),
-// from one generator seeded with `seed`: chosen [draws, B, k] and rest [draws, B, N-k] (int64).
-std::pair<torch::Tensor, torch::Tensor> gumbel_topk_draws(const torch::Tensor& logits, int64_t k, double tau,
-                                                          uint64_t seed, int64_t draws);
-
 // A contextual bandit with the real samplers and updates, no MAE: B clips of N = T*S tokens whose
 // embeddings carry a "moving" signature on a quarter of the tokens; the reward of a masked token is
 // 1 if it moves, 0.2 if not (plus noise), standing in for the MAE error. strategy "tats" runs

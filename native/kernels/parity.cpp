@@ -2,7 +2,13 @@
 
 #include <sstream>
 
+#include "kernels/decoder_assemble_op.h"
+#include "kernels/gather_visible_op.h"
+#include "kernels/gumbel_topk_op.h"
+#include "kernels/masked_mse_op.h"
 #include "kernels/patchify_op.h"
+#include "kernels/ppo_loss_op.h"
+#include "kernels/trajectory_temporal_op.h"
 
 namespace tats::ops {
 
@@ -40,6 +46,23 @@ ParityReport compare(const std::string& kernel, const std::string& output, const
 const std::vector<std::pair<std::string, ParityFn>>& parity_registry() {
   static const std::vector<std::pair<std::string, ParityFn>> registry = {
       {"patchify", patchify_parity},
+      {"gumbel_topk", gumbel_topk_parity},
+      {"masked_mse", masked_mse_parity},
+      {"gather_visible", gather_visible_parity},
+      {"decoder_assemble", decoder_assemble_parity},
+      {"ppo_loss", ppo_loss_parity},
+      {"trajectory_temporal", trajectory_temporal_parity},
+  };
+  return registry;
+}
+
+const std::vector<std::pair<std::string, ParityFn>>& check_registry() {
+  static const std::vector<std::pair<std::string, ParityFn>> registry = {
+      {"masked_mse", masked_mse_check},
+      {"gather_visible", gather_visible_check},
+      {"decoder_assemble", decoder_assemble_check},
+      {"ppo_loss", ppo_loss_check},
+      {"trajectory_temporal", trajectory_temporal_check},
   };
   return registry;
 }

@@ -31,4 +31,8 @@ using ParityFn = std::function<std::vector<ParityReport>(uint64_t seed)>;
 // Every kernel that has a CUDA version, by name.
 const std::vector<std::pair<std::string, ParityFn>>& parity_registry();
 
+// CPU checks: each kernel's CPU reference (forward and backward) against an independent
+// computation composed of libtorch ops (autograd for gradients), on random inputs. Runs anywhere.
+const std::vector<std::pair<std::string, ParityFn>>& check_registry();
+
 }  // namespace tats::ops

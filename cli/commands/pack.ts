@@ -1,0 +1,90 @@
+import type { CommandModule } from 'yargs';
+
+import { ConfigError } from '../../lib/errors/index.js';
+import { packSynthetic, packVideos } from '../../lib/data/pack.js';
+import { parseDatasetSpec, readAnnotation } from '../../lib/data/spec.js';
+import { handler } from '../exit.js';
+import { result, say } from '../output.js';
+
+interface PackArgs {
+  dataset: string;
+  out: string;
+  frames: number;
+  size: number;
+  rate?: number;
+  'clips-per-video': number;
+  jobs?: number;
+  split: number;
+  subset: string;
+  'shard-mb': number;
+  count: number;
+  seed: number;
+  json: boolean;
+}
+
+function positiveInt(flag: string, v: unknown, lo = 1): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo) throw new ConfigError(flag, v, `an integer >= ${lo}`);
+  return v;
+}
+
+export const packCommand: CommandModule<object, PackArgs> = {
+  command: 'pack',
+  describe: 'Decode a dataset once into uint8 clip shards (resumable; bad videos are skipped and listed)',
+  builder: (y) =>
+    y
+      .option('dataset', { type: 'string', demandOption: true, describe: 'synthetic, list:FILE, ucf101:DIR, hmdb51:DIR, k400:DIR or ssv2:DIR' })
+      .option('out', { type: 'string', demandOption: true, describe: 'Shard directory (created; an existing one is resumed)' })
+      .option('frames', { type: 'number', default: 16, describe: 'Frames per clip' })
+      .option('size', { type: 'number', default: 224, describe: 'Clip side: short side scaled to it, then centre-cropped square' })
+      .option('rate', { type: 'number', describe: 'Temporal stride (default 2 for ssv2, else 4)' })
+      .option('clips-per-video', { type: 'number', default: 1, describe: 'Evenly spaced clips per video' })
+      .option('jobs', { type: 'number', describe: 'Concurrent ffmpeg processes (default: cores - 1)' })
+      .option('split', { type: 'number', default: 1, choices: [1, 2, 3], describe: 'Official split (UCF101, HMDB51)' })
+      .option('subset', { type: 'string', default: 'train', choices: ['train', 'val', 'test'], describe: 'Which list to pack' })
+      .option('shard-mb', { type: 'number', default: 256, describe: 'Shard file size before rolling to the next (MiB)' })
+      .option('count', { type: 'number', default: 1000, describe: 'Clips to render (synthetic only)' })
+      .option('seed', { type: 'number', default: 0, describe: 'Seed (synthetic only)' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object: {packed, skipped, errors: [{file, reason}], shards, clipsPerS, ...}' }),
+  handler: handler<PackArgs>(async (args) => {
+    const spec = parseDatasetSpec(args.dataset);
+    const frames = positiveInt('--frames', args.frames);
+    const size = positiveInt('--size', args.size, 8);
+    const maxShardBytes = positiveInt('--shard-mb', args['shard-mb']) * 1024 * 1024;
+    if (spec.kind === 'shards') throw new ConfigError('--dataset', args.dataset, 'a dataset to decode, not shards');
+    let report;
+    if (spec.kind === 'synthetic') {
+      report = packSynthetic({
+        synthetic: { seed: positiveInt('--seed', args.seed, 0), frames, size, length: positiveInt('--count', args.count) },
+        out: args.out,
+        maxShardBytes,
+      });
+    } else {
+      const annotation = readAnnotation(spec, { split: args.split as 1 | 2 | 3, subset: args.subset as 'train' | 'val' | 'test' });
+      say(args, `${spec.kind}: ${annotation.entries.length} videos, ${annotation.classNames.length} classes, ${annotation.issues.length} bad annotation lines`);
+      let last = 0;
+      report = await packVideos({
+        annotation,
+        out: args.out,
+        frames,
+        size,
+        rate: args.rate !== undefined ? positiveInt('--rate', args.rate) : spec.kind === 'ssv2' ? 2 : 4,
+        clipsPerVideo: positiveInt('--clips-per-video', args['clips-per-video']),
+        ...(args.jobs !== undefined ? { jobs: positiveInt('--jobs', args.jobs) } : {}),
+        maxShardBytes,
+        onProgress: (done, total) => {
+          const now = Date.now();
+          if (now - last > 2000 || done === total) {
+            last = now;
+            process.stderr.write(`pack: ${done}/${total} videos\n`);
+          }
+        },
+      });
+    }
+    for (const e of report.errors.slice(0, 20)) process.stderr.write(`skipped ${e.file}: ${e.reason}\n`);
+    if (report.errors.length > 20) process.stderr.write(`... and ${report.errors.length - 20} more (see --json)\n`);
+    result(args, report, () =>
+      `packed ${report.packed} clips (${report.alreadyPacked} already there, ${report.skipped} skipped) into ${report.shards} shard(s) in ${report.out}: ` +
+        `${report.clips} clips in the set, ${report.clipsPerS.toFixed(1)} clips/s`,
+    );
+  }),
+};

@@ -1,0 +1,405 @@
+/**
+ * Video decoding through ffmpeg child processes: one process per clip, single-threaded, seeking on
+ * its input and converting only the frames asked for to raw rgb24 through a pipe. Processes are
+ * isolated, so a corrupt file cannot crash the caller: every failure (missing, empty, truncated,
+ * undecodable, timed out) comes back as a typed result naming the file and the reason.
+ *
+ * The binary: $TATS_FFMPEG (and $TATS_FFPROBE) if set, else `ffmpeg`/`ffprobe` on PATH, else the
+ * static build inside the optional npm package @ffmpeg-installer/linux-x64 (no ffprobe there:
+ * probing then parses `ffmpeg -i`).
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+
+import { DataError } from '../errors/index.js';
+
+export interface FfmpegBinaries {
+  ffmpeg: string;
+  /** Absent for the npm static build: probing then parses `ffmpeg -i`. */
+  ffprobe?: string;
+  source: 'env' | 'system' | 'npm';
+}
+
+function executable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    if (executable(p)) return p;
+  }
+  return undefined;
+}
+
+let cached: FfmpegBinaries | null | undefined;
+
+/** Finds ffmpeg (see the module comment); undefined when there is none. Cached. */
+export function findFfmpeg(): FfmpegBinaries | undefined {
+  if (cached !== undefined) return cached ?? undefined;
+  let found: FfmpegBinaries | undefined;
+  const env = process.env.TATS_FFMPEG;
+  if (env && executable(env)) {
+    const probe = process.env.TATS_FFPROBE;
+    found = { ffmpeg: env, source: 'env', ...(probe && executable(probe) ? { ffprobe: probe } : {}) };
+  }
+  if (!found) {
+    const ffmpeg = onPath('ffmpeg');
+    if (ffmpeg) {
+      const ffprobe = onPath('ffprobe');
+      found = { ffmpeg, source: 'system', ...(ffprobe ? { ffprobe } : {}) };
+    }
+  }
+  if (!found) {
+    try {
+      const req = createRequire(import.meta.url);
+      const pkg = req.resolve(`@ffmpeg-installer/${process.platform}-${process.arch}/package.json`);
+      const bin = join(dirname(pkg), process.platform === 'win32' ? 'ffmpeg.exe' : 'ffmpeg');
+      if (executable(bin)) found = { ffmpeg: bin, source: 'npm' };
+    } catch {
+      // optional dependency not installed
+    }
+  }
+  cached = found ?? null;
+  return found;
+}
+
+/**
+ * Overrides the binaries findFfmpeg() returns (undefined: search again). For a `--ffmpeg` flag or
+ * to run without ffprobe.
+ */
+export function setFfmpeg(b: FfmpegBinaries | undefined): void {
+  cached = b;
+}
+
+/** findFfmpeg() or a DataError saying how to get one. */
+export function requireFfmpeg(): FfmpegBinaries {
+  const b = findFfmpeg();
+  if (!b) {
+    throw new DataError(
+      'ERR_FFMPEG_MISSING',
+      'no ffmpeg found: set TATS_FFMPEG to an ffmpeg binary, install ffmpeg (apt-get install ffmpeg), or install the optional dependency @ffmpeg-installer/linux-x64',
+    );
+  }
+  return b;
+}
+
+/** Why a video could not be used. */
+export type FailureKind = 'missing' | 'empty' | 'unreadable' | 'undecodable' | 'truncated' | 'timeout';
+
+export interface DecodeFailure {
+  ok: false;
+  file: string;
+  kind: FailureKind;
+  reason: string;
+}
+
+export interface VideoInfo {
+  ok: true;
+  file: string;
+  /** Frame count (demuxed packets when ffprobe is there, else duration x fps). */
+  frames: number;
+  fps: number;
+  width: number;
+  height: number;
+  /** Seconds. */
+  duration: number;
+  codec: string;
+}
+
+export type ProbeResult = VideoInfo | DecodeFailure;
+
+export interface DecodedFrames {
+  ok: true;
+  file: string;
+  /** uint8 [indices.length, height, width, 3], in the order of the indices asked for. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+  /** Frame indices decoded (after clamping to the video). */
+  indices: number[];
+}
+
+export type DecodeResult = DecodedFrames | DecodeFailure;
+
+/** Output geometry: exact size, or short side (optionally centre-cropped to a square). Defaults to native. */
+export interface Resize {
+  width?: number;
+  height?: number;
+  /** Scale so the short side is this many pixels (keeps aspect). */
+  shortSide?: number;
+  /** With shortSide: centre-crop to shortSide x shortSide. */
+  square?: boolean;
+}
+
+export interface DecodeOptions extends Resize {
+  /** Frame indices (0-based) to return, in order; duplicates are decoded once. */
+  indices: number[];
+  /** Probe result, if already known (saves one process). */
+  info?: VideoInfo;
+  /** Kill the process after this long. Defaults to 30000 ms. */
+  timeoutMs?: number;
+}
+
+function fail(file: string, kind: FailureKind, reason: string): DecodeFailure {
+  return { ok: false, file, kind, reason };
+}
+
+/** Checks the file itself: missing, unreadable, empty. */
+function statFailure(file: string): DecodeFailure | undefined {
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) return fail(file, 'unreadable', 'not a regular file');
+    if (st.size === 0) return fail(file, 'empty', 'the file is empty (0 bytes)');
+    accessSync(file, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return fail(file, 'missing', 'no such file');
+    return fail(file, 'unreadable', `cannot read the file (${code ?? (err as Error).message})`);
+  }
+}
+
+/** The last meaningful stderr line of ffmpeg, without the file name prefix. */
+function errorLine(stderr: string, file: string): string {
+  const ls = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  const last = ls[ls.length - 1] ?? 'ffmpeg failed without a message';
+  return last.startsWith(file + ': ') ? last.slice(file.length + 2) : last;
+}
+
+/** True when the file starts like a video container (mp4/mov, Matroska/WebM, AVI, Ogg, FLV, MPEG-TS). */
+function containerMagic(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const b = Buffer.alloc(12);
+    const n = readSync(fd, b, 0, 12, 0);
+    if (n < 4) return false;
+    const tag = b.toString('latin1', 4, 8);
+    return (
+      ['ftyp', 'moov', 'mdat', 'free', 'wide', 'skip'].includes(tag) ||
+      b.readUInt32BE(0) === 0x1a45dfa3 ||
+      b.toString('latin1', 0, 4) === 'RIFF' ||
+      b.toString('latin1', 0, 4) === 'OggS' ||
+      b.toString('latin1', 0, 3) === 'FLV' ||
+      (b[0] === 0x47 && n >= 1)
+    );
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * A failed ffmpeg/ffprobe run: 'truncated' when the file starts like a container but ffmpeg cannot
+ * finish it (cut-off downloads: no moov atom, early end of file), 'undecodable' otherwise.
+ */
+function classify(file: string, stderr: string): DecodeFailure {
+  const line = errorLine(stderr, file);
+  const truncated = containerMagic(file) && /moov atom not found|partial file|End of file|Truncat|invalid NAL|corrupt|Invalid data/i.test(stderr);
+  return fail(file, truncated ? 'truncated' : 'undecodable', truncated ? `incomplete file: ${line}` : line);
+}
+
+interface RunOut {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+  timedOut: boolean;
+  spawnError?: Error;
+}
+
+function run(bin: string, args: string[], timeoutMs: number, sink?: (chunk: Buffer) => void): Promise<RunOut> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (c: Buffer) => (sink ? sink(c) : out.push(c)));
+    child.stderr.on('data', (c: Buffer) => {
+      if (err.length < 65536) err += c.toString('utf8');
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ code: null, stdout: Buffer.alloc(0), stderr: err, timedOut, spawnError: e });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out), stderr: err, timedOut });
+    });
+  });
+}
+
+function parseRate(r: unknown): number {
+  if (typeof r !== 'string') return 0;
+  const [a, b] = r.split('/').map(Number);
+  if (!a || !Number.isFinite(a)) return 0;
+  return b ? a / b : a;
+}
+
+/** Frame count, rate, size and codec of the first video stream. */
+export async function probe(file: string, opts: { timeoutMs?: number } = {}): Promise<ProbeResult> {
+  const bad = statFailure(file);
+  if (bad) return bad;
+  const bins = requireFfmpeg();
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  if (bins.ffprobe) {
+    const r = await run(
+      bins.ffprobe,
+      ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries',
+        'stream=codec_name,width,height,nb_frames,nb_read_packets,avg_frame_rate,r_frame_rate,duration:format=duration', '-of', 'json', file],
+      timeoutMs,
+    );
+    if (r.timedOut) return fail(file, 'timeout', `ffprobe took longer than ${timeoutMs} ms`);
+    if (r.spawnError) throw new DataError('ERR_FFMPEG_MISSING', `cannot run ${bins.ffprobe}: ${r.spawnError.message}`);
+    if (r.code !== 0) return classify(file, r.stderr);
+    let j: { streams?: Array<Record<string, unknown>>; format?: Record<string, unknown> };
+    try {
+      j = JSON.parse(r.stdout.toString('utf8'));
+    } catch {
+      return fail(file, 'undecodable', 'ffprobe printed no JSON');
+    }
+    const s = j.streams?.[0];
+    if (!s) return fail(file, 'undecodable', 'no video stream');
+    const fps = parseRate(s.avg_frame_rate) || parseRate(s.r_frame_rate);
+    const duration = Number(s.duration ?? j.format?.duration ?? 0) || 0;
+    const packets = Number(s.nb_read_packets ?? 0);
+    const nb = Number(s.nb_frames ?? 0);
+    const frames = packets > 0 ? packets : nb > 0 ? nb : Math.round(duration * fps);
+    const width = Number(s.width ?? 0);
+    const height = Number(s.height ?? 0);
+    if (!(frames > 0) || !(width > 0) || !(height > 0)) {
+      return fail(file, r.stderr.trim() ? 'truncated' : 'undecodable', `no decodable frames (${frames} frames, ${width}x${height})${r.stderr.trim() ? `: ${errorLine(r.stderr, file)}` : ''}`);
+    }
+    return { ok: true, file, frames, fps: fps || 25, width, height, duration: duration || frames / (fps || 25), codec: String(s.codec_name ?? '') };
+  }
+  // No ffprobe: parse `ffmpeg -i` (it exits 1 because no output is given; the header is on stderr).
+  const r = await run(bins.ffmpeg, ['-hide_banner', '-nostdin', '-i', file], timeoutMs);
+  if (r.timedOut) return fail(file, 'timeout', `ffmpeg -i took longer than ${timeoutMs} ms`);
+  if (r.spawnError) throw new DataError('ERR_FFMPEG_MISSING', `cannot run ${bins.ffmpeg}: ${r.spawnError.message}`);
+  const dur = /Duration: (\d+):(\d+):([\d.]+)/.exec(r.stderr);
+  const vid = /Stream #\S+.*Video: (\w+).*?, (\d{2,5})x(\d{2,5})[^\n]*?([\d.]+) fps/.exec(r.stderr);
+  if (!vid) return classify(file, r.stderr.replace(/At least one output file must be specified\s*$/, ''));
+  const duration = dur ? Number(dur[1]) * 3600 + Number(dur[2]) * 60 + Number(dur[3]) : 0;
+  const fps = Number(vid[4]);
+  const frames = Math.round(duration * fps);
+  if (!(frames > 0)) return fail(file, 'undecodable', 'no duration in the header');
+  return { ok: true, file, frames, fps, width: Number(vid[2]), height: Number(vid[3]), duration, codec: vid[1]! };
+}
+
+/** Output size for a resize request on a w x h source, and the ffmpeg filter chain for it. */
+export function outputGeometry(w: number, h: number, r: Resize): { width: number; height: number; filter: string } {
+  if (r.width !== undefined && r.height !== undefined) {
+    return { width: r.width, height: r.height, filter: `scale=${r.width}:${r.height}:flags=bilinear` };
+  }
+  if (r.shortSide !== undefined) {
+    const s = r.shortSide;
+    const sw = w <= h ? s : Math.max(s, Math.round((w * s) / h / 2) * 2);
+    const sh = w <= h ? Math.max(s, Math.round((h * s) / w / 2) * 2) : s;
+    if (r.square) return { width: s, height: s, filter: `scale=${sw}:${sh}:flags=bilinear,crop=${s}:${s}` };
+    return { width: sw, height: sh, filter: `scale=${sw}:${sh}:flags=bilinear` };
+  }
+  return { width: w, height: h, filter: 'null' };
+}
+
+/**
+ * Decodes the frames `indices` of `file` to rgb24 (see DecodeOptions). Indices beyond the video
+ * are clamped to its last frame. Never throws for a bad video; throws DataError only when ffmpeg
+ * itself is missing.
+ */
+export async function decodeFrames(file: string, opts: DecodeOptions): Promise<DecodeResult> {
+  const info = opts.info ?? (await probe(file, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}));
+  if (!info.ok) return info;
+  const bad = opts.info ? statFailure(file) : undefined;
+  if (bad) return bad;
+  const bins = requireFfmpeg();
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  if (opts.indices.length === 0) return fail(file, 'undecodable', 'no frame indices asked for');
+  const indices = opts.indices.map((i) => Math.min(info.frames - 1, Math.max(0, Math.floor(i))));
+  const uniq = [...new Set(indices)].sort((a, b) => a - b);
+  const first = uniq[0]!;
+  const geo = outputGeometry(info.width, info.height, opts);
+  const frameBytes = geo.width * geo.height * 3;
+  // Input seek to just before the first frame (CFR: t = index / fps); n then counts from it.
+  const seek = first > 0 ? ['-ss', ((first - 0.5) / info.fps).toFixed(6)] : [];
+  const sel = uniq.map((i) => `eq(n\\,${i - first})`).join('+');
+  const vf = `select='${sel}',${geo.filter}`;
+  const args = [
+    '-nostdin', '-hide_banner', '-loglevel', 'error', '-threads', '1', '-filter_threads', '1',
+    ...seek, '-i', file, '-an', '-sn', '-dn', '-map', '0:v:0', '-vf', vf, '-vsync', '0',
+    '-frames:v', String(uniq.length), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+  ];
+  const want = uniq.length * frameBytes;
+  const buf = Buffer.allocUnsafe(want);
+  let got = 0;
+  const r = await run(bins.ffmpeg, args, timeoutMs, (c) => {
+    const n = Math.min(c.length, want - got);
+    if (n > 0) c.copy(buf, got, 0, n);
+    got += c.length;
+  });
+  if (r.spawnError) throw new DataError('ERR_FFMPEG_MISSING', `cannot run ${bins.ffmpeg}: ${r.spawnError.message}`);
+  if (r.timedOut) return fail(file, 'timeout', `decoding took longer than ${timeoutMs} ms`);
+  if (got < want) {
+    const frames = Math.floor(got / frameBytes);
+    if (r.code !== 0 && frames === 0) return classify(file, r.stderr);
+    return fail(file, 'truncated', `decoded ${frames} of ${uniq.length} frames (asked for frames ${uniq[0]}..${uniq[uniq.length - 1]} of ${info.frames})${r.stderr.trim() ? `: ${errorLine(r.stderr, file)}` : ''}`);
+  }
+  // Lay the frames out in the order asked for (duplicates copied).
+  const data = new Uint8Array(indices.length * frameBytes);
+  const slot = new Map(uniq.map((v, k) => [v, k]));
+  indices.forEach((v, k) => {
+    const s = slot.get(v)!;
+    data.set(buf.subarray(s * frameBytes, (s + 1) * frameBytes), k * frameBytes);
+  });
+  return { ok: true, file, data, width: geo.width, height: geo.height, indices };
+}
+
+/** Runs at most `concurrency` ffmpeg processes at once; excess calls wait in order. */
+export class DecodePool {
+  readonly concurrency: number;
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  /** `concurrency` defaults to the number of cores minus one (at least 1). */
+  constructor(concurrency?: number) {
+    this.concurrency = Math.max(1, Math.floor(concurrency ?? Math.max(1, cpus().length - 1)));
+  }
+
+  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.concurrency) await new Promise<void>((res) => this.waiting.push(res));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  probe(file: string, opts: { timeoutMs?: number } = {}): Promise<ProbeResult> {
+    return this.slot(() => probe(file, opts));
+  }
+
+  /** Probe (unless opts.info is given) and decode, each step holding one slot. */
+  async decode(file: string, opts: DecodeOptions): Promise<DecodeResult> {
+    const info = opts.info ?? (await this.probe(file, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}));
+    if (!info.ok) return info;
+    return this.slot(() => decodeFrames(file, { ...opts, info }));
+  }
+}

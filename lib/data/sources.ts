@@ -1,0 +1,224 @@
+/**
+ * Sample sources behind the loader: synthetic clips, shards, and decoded video lists, all with one
+ * interface that fills caller-owned buffers and reports bad samples as values (never throws for one).
+ * Descriptors are plain data so they can be sent to worker threads.
+ */
+import type { VideoEntry } from './annotations/index.js';
+import { DecodePool, type VideoInfo } from './decode.js';
+import { sampleIndices, type SamplingRecipe } from './sampling.js';
+import { ShardReader, type ShardVerify } from './shards.js';
+import { SyntheticMotionDataset, type SyntheticOptions } from './synthetic.js';
+import { pretrainAugment, seededRand } from './transforms.js';
+
+export type SourceDescriptor =
+  | { kind: 'synthetic'; options: SyntheticOptions }
+  | {
+      kind: 'shards';
+      dir: string;
+      /** crc32 checks (see ShardVerify). Defaults to 'once'. */
+      verify?: ShardVerify;
+      /** Output side; when it differs from the shard's, a multi-scale crop is resized to it. */
+      size?: number;
+      /** Seed for the crop draws (with size). */
+      seed?: number;
+    }
+  | {
+      kind: 'videos';
+      entries: VideoEntry[];
+      /** Output side (square). */
+      size: number;
+      recipe: SamplingRecipe;
+      seed: number;
+      /** Short side that ffmpeg scales to before the multi-scale crop. Defaults to size * 8/7 (256 for 224). */
+      decodeShortSide?: number;
+      /** Concurrent ffmpeg processes per source. Defaults to 2. */
+      decodeConcurrency?: number;
+      timeoutMs?: number;
+    };
+
+export type LoadResult = { ok: true; label: number } | { ok: false; file: string; reason: string };
+
+export interface Source {
+  readonly length: number;
+  /** Bytes per output clip. */
+  readonly clipBytes: number;
+  /** Shape of one output clip [T, H, W, 3]. */
+  readonly clipShape: [number, number, number, number];
+  /** Motion bytes per clip; 0 when the source has no motion map. */
+  readonly motionBytes: number;
+  /** Loads sample `index` (of `epoch`) into the buffers. */
+  load(index: number, epoch: number, clip: Uint8Array, motion?: Uint8Array): Promise<LoadResult>;
+  close(): void;
+}
+
+function mix(a: number, b: number, c: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35) ^ Math.imul(c + 0x165667b1, 0x27d4eb2f);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h >>> 0;
+}
+
+class SyntheticSource implements Source {
+  private readonly ds: SyntheticMotionDataset;
+  readonly length: number;
+  readonly clipBytes: number;
+  readonly clipShape: [number, number, number, number];
+  readonly motionBytes: number;
+  constructor(opts: SyntheticOptions) {
+    this.ds = new SyntheticMotionDataset(opts);
+    this.length = this.ds.length;
+    this.clipBytes = this.ds.clipBytes;
+    this.clipShape = [...this.ds.clipShape];
+    this.motionBytes = this.ds.tokens;
+  }
+  load(index: number, _epoch: number, clip: Uint8Array, motion?: Uint8Array): Promise<LoadResult> {
+    const label = this.ds.renderInto(index, clip, motion ?? new Uint8Array(this.motionBytes));
+    return Promise.resolve({ ok: true, label });
+  }
+  close(): void {}
+}
+
+class ShardSource implements Source {
+  private readonly reader: ShardReader;
+  readonly length: number;
+  readonly clipBytes: number;
+  readonly clipShape: [number, number, number, number];
+  readonly motionBytes: number;
+  private readonly srcShape: [number, number, number, number];
+  private readonly scratch: Uint8Array | undefined;
+  private readonly seed: number;
+  constructor(d: Extract<SourceDescriptor, { kind: 'shards' }>) {
+    this.reader = new ShardReader(d.dir, { verify: d.verify ?? 'once' });
+    this.length = this.reader.length;
+    const first = this.reader.index.clips[0];
+    this.srcShape = first ? first.shape : [1, 1, 1, 3];
+    const [t, h, w] = this.srcShape;
+    const size = d.size;
+    const resize = size !== undefined && (size !== h || size !== w);
+    this.clipShape = resize ? [t, size, size, 3] : this.srcShape;
+    this.clipBytes = this.clipShape.reduce((a, b) => a * b, 1);
+    // Motion maps are only meaningful at the packed geometry.
+    this.motionBytes = resize ? 0 : (first?.motionBytes ?? 0);
+    this.scratch = resize ? new Uint8Array(first!.bytes) : undefined;
+    this.seed = d.seed ?? 0;
+  }
+  load(index: number, epoch: number, clip: Uint8Array, motion?: Uint8Array): Promise<LoadResult> {
+    const c = this.reader.index.clips[index]!;
+    const file = `${this.reader.dir}/${this.reader.index.shards[c.shard]?.file} clip ${index} (${c.source})`;
+    if (c.bytes !== this.srcShape.reduce((a, b) => a * b, 1)) {
+      return Promise.resolve({ ok: false, file, reason: `shape ${c.shape.join('x')} differs from the set's ${this.srcShape.join('x')}` });
+    }
+    try {
+      if (this.scratch) {
+        const label = this.reader.readInto(index, this.scratch);
+        const [t, h, w] = this.srcShape;
+        pretrainAugment(this.scratch, t, h, w, this.clipShape[1], seededRand(mix(this.seed, index, epoch)), { out: clip });
+        return Promise.resolve({ ok: true, label });
+      }
+      const label = this.reader.readInto(index, clip, this.motionBytes ? motion : undefined);
+      return Promise.resolve({ ok: true, label });
+    } catch (err) {
+      return Promise.resolve({ ok: false, file, reason: (err as Error).message });
+    }
+  }
+  close(): void {
+    this.reader.close();
+  }
+}
+
+class VideoSource implements Source {
+  readonly length: number;
+  readonly clipBytes: number;
+  readonly clipShape: [number, number, number, number];
+  readonly motionBytes = 0;
+  private readonly pool: DecodePool;
+  private readonly infos = new Map<string, VideoInfo>();
+  constructor(private readonly d: Extract<SourceDescriptor, { kind: 'videos' }>) {
+    this.length = d.entries.length;
+    this.clipShape = [d.recipe.frames, d.size, d.size, 3];
+    this.clipBytes = this.clipShape.reduce((a, b) => a * b, 1);
+    this.pool = new DecodePool(d.decodeConcurrency ?? 2);
+  }
+  async load(index: number, epoch: number, clip: Uint8Array): Promise<LoadResult> {
+    const e = this.d.entries[index]!;
+    const timeout = this.d.timeoutMs !== undefined ? { timeoutMs: this.d.timeoutMs } : {};
+    let info = this.infos.get(e.path);
+    if (!info) {
+      const p = await this.pool.probe(e.path, timeout);
+      if (!p.ok) return { ok: false, file: e.path, reason: `${p.kind}: ${p.reason}` };
+      info = p;
+      this.infos.set(e.path, p);
+    }
+    const rand = seededRand(mix(this.d.seed, index, epoch));
+    const indices = sampleIndices(info.frames, this.d.recipe, rand);
+    const shortSide = this.d.decodeShortSide ?? Math.round((this.d.size * 8) / 7);
+    const r = await this.pool.decode(e.path, { indices, info, shortSide, ...timeout });
+    if (!r.ok) return { ok: false, file: e.path, reason: `${r.kind}: ${r.reason}` };
+    pretrainAugment(r.data, indices.length, r.height, r.width, this.d.size, rand, { flip: this.d.recipe.flip, out: clip });
+    return { ok: true, label: e.label };
+  }
+  close(): void {}
+}
+
+/** Opens a source from its descriptor. */
+export function openSource(d: SourceDescriptor): Source {
+  switch (d.kind) {
+    case 'synthetic':
+      return new SyntheticSource(d.options);
+    case 'shards':
+      return new ShardSource(d);
+    case 'videos':
+      return new VideoSource(d);
+  }
+}
+
+function uninitialised(n: number): Uint8Array {
+  const buf = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(buf.buffer, buf.byteOffset, n);
+}
+
+export interface BuiltBatch {
+  clips: Uint8Array;
+  motion?: Uint8Array;
+  labels: Int32Array;
+  /** Samples that failed (each replaced by another index). */
+  bad: Array<{ file: string; reason: string }>;
+  /** Load attempts, good and bad. */
+  attempts: number;
+}
+
+/**
+ * Fills one batch from `indices` (into `reuse` when it has the right size). A bad sample is
+ * replaced by another index (deterministic walk), up to `maxRetries` per slot; the failures are
+ * returned, not thrown.
+ */
+export async function buildBatch(src: Source, indices: number[], epoch: number, maxRetries = 16, reuse?: Uint8Array): Promise<BuiltBatch> {
+  const b = indices.length;
+  // A recycled buffer, else one that is not zero-filled (every byte is written below) and not from
+  // Buffer's pool, so it can be transferred.
+  const clips = reuse && reuse.length === b * src.clipBytes ? reuse : uninitialised(b * src.clipBytes);
+  const motion = src.motionBytes ? new Uint8Array(b * src.motionBytes) : undefined;
+  const labels = new Int32Array(b);
+  const bad: Array<{ file: string; reason: string }> = [];
+  let attempts = 0;
+  await Promise.all(
+    indices.map(async (first, k) => {
+      const clip = clips.subarray(k * src.clipBytes, (k + 1) * src.clipBytes);
+      const m = motion?.subarray(k * src.motionBytes, (k + 1) * src.motionBytes);
+      let idx = first;
+      for (let attempt = 0; attempt <= maxRetries; attempt++) {
+        attempts++;
+        const r = await src.load(idx, epoch, clip, m);
+        if (r.ok) {
+          labels[k] = r.label;
+          return;
+        }
+        bad.push({ file: r.file, reason: r.reason });
+        idx = (first + (attempt + 1) * 7919) % src.length;
+      }
+      throw new Error(`no good sample after ${maxRetries + 1} tries from index ${first}; last: ${bad[bad.length - 1]?.file}: ${bad[bad.length - 1]?.reason}`);
+    }),
+  );
+  return motion ? { clips, motion, labels, bad, attempts } : { clips, labels, bad, attempts };
+}

@@ -1,0 +1,539 @@
+/**
+ * Built-in synthetic motion dataset: no files, every clip is rendered from (seed, split, index).
+ *
+ * What a clip is:
+ * - A static, textured background (stripes, checkerboard or smooth noise blobs in two random colours,
+ *   plus a static per-pixel grain). The background never changes over time.
+ * - A few textured sprites (square, disk or diamond; stripes, checker or noise texture in two random
+ *   colours) that all move along one straight line at constant speed. The **class is the motion**:
+ *   the direction (and, for classes 8..15, a doubled speed). Appearance, sprite count, size and
+ *   colours are drawn from the same distribution for every class. Each sprite's path is centred on a
+ *   midpoint drawn uniformly from one range for every direction (the positions that keep a path of
+ *   that speed inside the frame whatever its direction), so the midpoint distribution is the same
+ *   in every class and opposite classes (left vs right) have identical bag-of-frames position
+ *   marginals.
+ * - Clips are uint8 [T, H, W, 3] RGB, frames rendered at integer pixel positions (no blur).
+ *
+ * The motion map (uint8 [N], N = (T/tubelet) * (H/patch) * (W/patch), tokens in (t, h, w) order as
+ * the patchify kernel): token (k, i, j) covers frames [k*tubelet, (k+1)*tubelet) and pixels
+ * [i*patch, (i+1)*patch) x [j*patch, (j+1)*patch). It is 1 ("moving") iff some pixel of that patch
+ * differs (any channel) between two consecutive frames t, t+1 that both lie in the tubelet.
+ * For tubelet = 1 the pair is (t-1, t), and (0, 1) for frame 0. Because the background is static,
+ * a pixel can only change where a sprite covers it in t or t+1 and that sprite's pixels there
+ * change, so "moving" means exactly "an object overlaps the token in one of its frames and the
+ * object's pixels change there" (a stripe sprite sliding along its stripes changes only at its
+ * edges, and only those tokens count). Static tokens are bit-identical across their frames.
+ *
+ * Moving-token share: the number of sprites is chosen from the token grid so that about 20% of the
+ * tokens move on average (documented range 10%..30% of tokens for the default sizes: 8x64, 16x112,
+ * 16x224 at patch 16; 8x64 at patch 8), so a sampler that masks moving tokens is measurably
+ * different from a random one.
+ *
+ * Randomness is counter-based (a hash of (key, counter)): any clip can be rendered on its own, in
+ * any order, on any thread, and gives the same bytes.
+ */
+import { ConfigError } from '../errors/index.js';
+
+/** The 16 motion classes; a dataset with numClasses = C uses the first C. Order keeps any prefix balanced. */
+const CLASS_TABLE: ReadonlyArray<{ name: string; dx: number; dy: number; speed: number }> = (() => {
+  const s = Math.SQRT1_2;
+  const dirs: Array<[string, number, number]> = [
+    ['right', 1, 0],
+    ['left', -1, 0],
+    ['down', 0, 1],
+    ['up', 0, -1],
+    ['down-right', s, s],
+    ['up-left', -s, -s],
+    ['down-left', -s, s],
+    ['up-right', s, -s],
+  ];
+  return [
+    ...dirs.map(([name, dx, dy]) => ({ name, dx, dy, speed: 1 })),
+    ...dirs.map(([name, dx, dy]) => ({ name: `fast-${name}`, dx, dy, speed: 2 })),
+  ];
+})();
+
+/** Names of all 16 motion classes, in label order. */
+export const SYNTHETIC_CLASS_NAMES: readonly string[] = CLASS_TABLE.map((c) => c.name);
+
+export type SyntheticSplit = 'train' | 'val' | 'test';
+
+export interface SyntheticOptions {
+  /** Dataset seed; same seed, split and index give the same clip. Non-negative integer. */
+  seed: number;
+  /** Frames per clip (T). Must be a multiple of `tubelet`. */
+  frames: number;
+  /** Frame side in pixels (H = W). Must be a multiple of `patch`, at least 16. */
+  size: number;
+  /** Frames per token for the motion map. Defaults to 2. */
+  tubelet?: number;
+  /** Token side in pixels for the motion map. Defaults to 16. */
+  patch?: number;
+  /** Number of motion classes, 2..16 (see SYNTHETIC_CLASS_NAMES). Defaults to 8 (the 8 directions). */
+  numClasses?: number;
+  /** Alias of numClasses (the contract's name). */
+  classes?: number;
+  /** Number of clips. Defaults to 10000 for train, 1000 for val and test. */
+  length?: number;
+  /** Which split; splits draw from independent streams. Defaults to 'train'. */
+  split?: SyntheticSplit;
+  /** Sprites per clip. Defaults to a count chosen from the token grid for ~20% moving tokens. */
+  objects?: number;
+}
+
+export interface SyntheticSample {
+  /** uint8 [T, H, W, 3] */
+  clip: Uint8Array;
+  /** uint8 [N], 1 = the token moves */
+  motion: Uint8Array;
+  /** class id in [0, numClasses) */
+  label: number;
+}
+
+export interface SyntheticBatch {
+  /** uint8 [B, T, H, W, 3] */
+  clips: Uint8Array;
+  /** uint8 [B, N] */
+  motion: Uint8Array;
+  /** int32 [B] */
+  labels: Int32Array;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counter-based randomness
+
+/** murmur3 finaliser: a bijective 32-bit mix. */
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Hash of two 32-bit words. */
+function hash2(a: number, b: number): number {
+  return fmix((fmix(a ^ 0x9e3779b9) + Math.imul(b ^ 0x7f4a7c15, 0x27d4eb2f)) | 0);
+}
+
+/** Draws from hash(key, 0), hash(key, 1), ...: a stream that is a pure function of its key. */
+class Stream {
+  private n = 0;
+  constructor(readonly key: number) {}
+  u32(): number {
+    return hash2(this.key, this.n++);
+  }
+  uniform(): number {
+    return this.u32() / 4294967296;
+  }
+  range(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.uniform();
+  }
+  int(n: number): number {
+    return Math.floor(this.uniform() * n);
+  }
+  /** A fresh stream keyed from this one (so adding draws here does not shift the child's draws). */
+  child(tag: number): Stream {
+    return new Stream(hash2(this.key, 0x40000000 + tag));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Textures
+
+type Rgb = [number, number, number];
+
+function randomColour(r: Stream): Rgb {
+  return [r.int(256), r.int(256), r.int(256)];
+}
+
+/** Two colours that differ visibly (at least 96 summed over channels). */
+function colourPair(r: Stream): [Rgb, Rgb] {
+  const a = randomColour(r);
+  let b = randomColour(r);
+  for (let i = 0; i < 8 && Math.abs(a[0] - b[0]) + Math.abs(a[1] - b[1]) + Math.abs(a[2] - b[2]) < 96; i++) {
+    b = randomColour(r);
+  }
+  return [a, b];
+}
+
+/**
+ * Fills out[h*w*3] with a procedural texture: 0 stripes, 1 checker, 2 noise blobs, mixing two
+ * colours; plus a static grain of +-grain. `scale` sets the feature size in pixels.
+ */
+function renderTexture(out: Uint8Array, w: number, h: number, r: Stream, scale: number, grain: number): void {
+  const kind = r.int(3);
+  const [c0, c1] = colourPair(r);
+  const d0 = c1[0] - c0[0];
+  const d1 = c1[1] - c0[1];
+  const d2 = c1[2] - c0[2];
+  const grainKey = r.u32();
+  // weight per pixel in [0,1], written into a scratch row
+  const weight = new Float32Array(w);
+  let noise: Float32Array | undefined;
+  let cell = 1;
+  let gw = 0;
+  if (kind === 2) {
+    cell = Math.max(2, scale);
+    gw = Math.ceil(w / cell) + 2;
+    const gh = Math.ceil(h / cell) + 2;
+    noise = new Float32Array(gw * gh);
+    for (let i = 0; i < noise.length; i++) noise[i] = r.uniform();
+  }
+  const angle = r.range(0, Math.PI);
+  const ca = Math.cos(angle);
+  const sa = Math.sin(angle);
+  const period = Math.max(2, scale * r.range(0.5, 1.5));
+  const phase = r.uniform();
+  const check = Math.max(2, Math.round(scale * r.range(0.5, 1.2)));
+  const contrast = r.range(2, 4);
+  for (let y = 0; y < h; y++) {
+    if (kind === 0) {
+      for (let x = 0; x < w; x++) {
+        const v = (x * ca + y * sa) / period + phase;
+        weight[x] = v - Math.floor(v) < 0.5 ? 0 : 1;
+      }
+    } else if (kind === 1) {
+      const cy = Math.floor(y / check);
+      for (let x = 0; x < w; x++) weight[x] = (Math.floor(x / check) + cy) & 1;
+    } else {
+      const n = noise!;
+      const fy = y / cell;
+      const iy = Math.floor(fy);
+      const ty = fy - iy;
+      const sy = ty * ty * (3 - 2 * ty);
+      const row0 = iy * gw;
+      const row1 = row0 + gw;
+      for (let x = 0; x < w; x++) {
+        const fx = x / cell;
+        const ix = Math.floor(fx);
+        const tx = fx - ix;
+        const sx = tx * tx * (3 - 2 * tx);
+        const a = n[row0 + ix]! + (n[row0 + ix + 1]! - n[row0 + ix]!) * sx;
+        const b = n[row1 + ix]! + (n[row1 + ix + 1]! - n[row1 + ix]!) * sx;
+        const v = (a + (b - a) * sy - 0.5) * contrast + 0.5;
+        weight[x] = v < 0 ? 0 : v > 1 ? 1 : v;
+      }
+    }
+    let o = y * w * 3;
+    for (let x = 0; x < w; x++, o += 3) {
+      const wt = weight[x]!;
+      const g = grain > 0 ? ((fmix(grainKey ^ Math.imul(y * w + x, 0x9e3779b1)) & 0xff) / 255 - 0.5) * 2 * grain : 0;
+      // Uint8Array stores wrap out-of-range values, so clamp by hand.
+      const v0 = c0[0] + d0 * wt + g;
+      const v1 = c0[1] + d1 * wt + g;
+      const v2 = c0[2] + d2 * wt + g;
+      out[o] = v0 < 0 ? 0 : v0 > 255 ? 255 : v0;
+      out[o + 1] = v1 < 0 ? 0 : v1 > 255 ? 255 : v1;
+      out[o + 2] = v2 < 0 ? 0 : v2 > 255 ? 255 : v2;
+    }
+  }
+}
+
+interface Sprite {
+  side: number;
+  rgb: Uint8Array; // side*side*3
+  mask: Uint8Array; // side*side, 1 = opaque
+  // top-left position per frame, integer pixels
+  xs: Int32Array;
+  ys: Int32Array;
+}
+
+function makeSprite(r: Stream, side: number): { rgb: Uint8Array; mask: Uint8Array } {
+  const rgb = new Uint8Array(side * side * 3);
+  renderTexture(rgb, side, side, r.child(1), Math.max(2, side / r.range(2, 5)), 6);
+  const mask = new Uint8Array(side * side);
+  const shape = r.int(3); // 0 square, 1 disk, 2 diamond
+  const c = (side - 1) / 2;
+  const rad = side / 2;
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const dx = x - c;
+      const dy = y - c;
+      let inside = true;
+      if (shape === 1) inside = dx * dx + dy * dy <= rad * rad;
+      else if (shape === 2) inside = Math.abs(dx) + Math.abs(dy) <= rad;
+      mask[y * side + x] = inside ? 1 : 0;
+    }
+  }
+  return { rgb, mask };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dataset
+
+function checkInt(field: string, v: unknown, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+    throw new ConfigError(field, v, `an integer in [${lo}, ${hi}]`);
+  }
+  return v;
+}
+
+const SPLIT_TAG: Record<SyntheticSplit, number> = { train: 0x1111, val: 0x2222, test: 0x3333 };
+
+/**
+ * Deterministic synthetic motion clips with per-token motion maps. See the module comment for what
+ * a clip, a class and the motion map are.
+ */
+export class SyntheticMotionDataset {
+  readonly seed: number;
+  readonly frames: number;
+  readonly size: number;
+  readonly tubelet: number;
+  readonly patch: number;
+  readonly numClasses: number;
+  readonly length: number;
+  readonly split: SyntheticSplit;
+  /** Sprites per clip. */
+  readonly objects: number;
+  /** Class names, index = label. */
+  readonly classNames: readonly string[];
+  /** Tokens per clip: (T/tubelet) * (H/patch) * (W/patch). */
+  readonly tokens: number;
+  /** Bytes per clip: T*H*W*3. */
+  readonly clipBytes: number;
+  /** Shape of one clip: [T, H, W, 3]. */
+  readonly clipShape: readonly [number, number, number, number];
+
+  private readonly key: number;
+  private readonly grid: number;
+  private readonly pairChanged: Uint8Array; // [(T-1), grid*grid]
+
+  constructor(opts: SyntheticOptions) {
+    if (opts === null || typeof opts !== 'object') throw new ConfigError('synthetic', opts, 'an options object');
+    this.seed = checkInt('synthetic.seed', opts.seed, 0, Number.MAX_SAFE_INTEGER);
+    this.frames = checkInt('synthetic.frames', opts.frames, 1, 1024);
+    this.tubelet = checkInt('synthetic.tubelet', opts.tubelet ?? 2, 1, 64);
+    this.patch = checkInt('synthetic.patch', opts.patch ?? 16, 1, 1024);
+    this.size = checkInt('synthetic.size', opts.size, 16, 4096);
+    if (this.frames % this.tubelet !== 0) {
+      throw new ConfigError('synthetic.frames', this.frames, `a multiple of tubelet ${this.tubelet}`);
+    }
+    if (this.size % this.patch !== 0) {
+      throw new ConfigError('synthetic.size', this.size, `a multiple of patch ${this.patch}`);
+    }
+    if (opts.numClasses !== undefined && opts.classes !== undefined && opts.numClasses !== opts.classes) {
+      throw new ConfigError('synthetic.classes', opts.classes, `the same value as numClasses (${opts.numClasses})`);
+    }
+    this.numClasses = checkInt('synthetic.numClasses', opts.numClasses ?? opts.classes ?? 8, 2, CLASS_TABLE.length);
+    const split = opts.split ?? 'train';
+    if (!(split in SPLIT_TAG)) throw new ConfigError('synthetic.split', split, '"train", "val" or "test"');
+    this.split = split;
+    this.length = checkInt('synthetic.length', opts.length ?? (split === 'train' ? 10_000 : 1_000), 1, 2 ** 31 - 1);
+    this.grid = this.size / this.patch;
+    this.tokens = (this.frames / this.tubelet) * this.grid * this.grid;
+    this.clipBytes = this.frames * this.size * this.size * 3;
+    this.clipShape = [this.frames, this.size, this.size, 3];
+    this.classNames = SYNTHETIC_CLASS_NAMES.slice(0, this.numClasses);
+    this.objects = opts.objects === undefined ? this.defaultObjects() : checkInt('synthetic.objects', opts.objects, 0, 64);
+    const lo = this.seed >>> 0;
+    const hi = Math.floor(this.seed / 4294967296) >>> 0;
+    this.key = hash2(hash2(lo, hi), SPLIT_TAG[split]);
+    this.pairChanged = new Uint8Array(Math.max(0, this.frames - 1) * this.grid * this.grid);
+  }
+
+  /** Sprite count for ~20% moving tokens: expected cells one sprite touches per tubelet vs the grid. */
+  private defaultObjects(): number {
+    const side = 0.18 * this.size;
+    const step = this.meanSpeed() * Math.max(0, this.tubelet - 1);
+    const perSprite = ((side + step) / this.patch + 1) ** 2;
+    const cells = this.grid * this.grid;
+    return Math.max(1, Math.min(16, Math.round((0.2 * cells) / Math.min(perSprite, cells))));
+  }
+
+  private meanSpeed(): number {
+    return Math.max(1, (0.75 * 0.3 * this.size) / Math.max(1, this.frames - 1));
+  }
+
+  /** The label of clip `index` (cheap: no rendering). Labels are exactly balanced in every block of numClasses indices. */
+  label(index: number): number {
+    this.checkIndex(index);
+    const c = this.numClasses;
+    const block = Math.floor(index / c);
+    const pos = index - block * c;
+    const r = new Stream(hash2(hash2(this.key, 0x5a5a5a5a), block));
+    // Fisher-Yates prefix up to pos
+    const perm = new Int32Array(c);
+    for (let i = 0; i < c; i++) perm[i] = i;
+    for (let i = 0; i <= pos; i++) {
+      const j = i + r.int(c - i);
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+    }
+    return perm[pos]!;
+  }
+
+  /** Renders clip `index` into fresh buffers. */
+  get(index: number): SyntheticSample {
+    const clip = new Uint8Array(this.clipBytes);
+    const motion = new Uint8Array(this.tokens);
+    const label = this.renderInto(index, clip, motion);
+    return { clip, motion, label };
+  }
+
+  /** Renders the clips `indices` into one batch. */
+  batch(indices: ArrayLike<number>): SyntheticBatch {
+    const b = indices.length;
+    const clips = new Uint8Array(b * this.clipBytes);
+    const motion = new Uint8Array(b * this.tokens);
+    const labels = new Int32Array(b);
+    for (let i = 0; i < b; i++) {
+      labels[i] = this.renderInto(
+        indices[i]!,
+        clips.subarray(i * this.clipBytes, (i + 1) * this.clipBytes),
+        motion.subarray(i * this.tokens, (i + 1) * this.tokens),
+      );
+    }
+    return { clips, motion, labels };
+  }
+
+  private checkIndex(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
+      throw new RangeError(`synthetic ${this.split} index ${index} is out of range [0, ${this.length})`);
+    }
+  }
+
+  /**
+   * Renders clip `index` into clip (uint8 [T,H,W,3]) and motion (uint8 [N]); returns the label.
+   * Both buffers are fully overwritten.
+   */
+  renderInto(index: number, clip: Uint8Array, motion: Uint8Array): number {
+    const label = this.label(index);
+    if (clip.length !== this.clipBytes) throw new RangeError(`clip buffer has ${clip.length} bytes, expected ${this.clipBytes}`);
+    if (motion.length !== this.tokens) throw new RangeError(`motion buffer has ${motion.length} bytes, expected ${this.tokens}`);
+    const T = this.frames;
+    const S = this.size;
+    const frameBytes = S * S * 3;
+    const r = new Stream(hash2(this.key, index + 1));
+    const cls = CLASS_TABLE[label]!;
+
+    // Background into frame 0, then copied to every frame.
+    const bgScale = S * r.range(0.04, 0.12);
+    renderTexture(clip.subarray(0, frameBytes), S, S, r.child(0), bgScale, 8);
+    for (let t = 1; t < T; t++) clip.copyWithin(t * frameBytes, 0, frameBytes);
+
+    // Clip speed in px/frame, shared by all sprites (the class is the motion).
+    const speed = cls.speed * Math.max(1, (r.range(0.5, 1.0) * 0.3 * S) / Math.max(1, T - 1));
+    const sprites: Sprite[] = [];
+    for (let o = 0; o < this.objects; o++) {
+      const sr = r.child(100 + o);
+      const side = Math.max(3, Math.round(S * sr.range(0.14, 0.22)));
+      const { rgb, mask } = makeSprite(sr, side);
+      const xs = new Int32Array(T);
+      const ys = new Int32Array(T);
+      const room = S - side; // top-left positions 0..room keep the sprite inside
+      const half = (T - 1) / 2;
+      // A path longer than the room is slowed down to fit (rare: only for very long clips).
+      const v = T > 1 ? Math.min(speed, room / (T - 1)) : 0;
+      const vx = cls.dx * v;
+      const vy = cls.dy * v;
+      // The midpoint range uses the speed magnitude on both axes, whatever the direction, so the
+      // midpoint (and the position averaged over the clip) has the same distribution in every class.
+      const mx = sr.range(v * half, room - v * half);
+      const my = sr.range(v * half, room - v * half);
+      for (let t = 0; t < T; t++) {
+        xs[t] = Math.min(room, Math.max(0, Math.round(mx + vx * (t - half))));
+        ys[t] = Math.min(room, Math.max(0, Math.round(my + vy * (t - half))));
+      }
+      sprites.push({ side, rgb, mask, xs, ys });
+    }
+
+    // Draw sprites (index order = z order, later on top).
+    for (let t = 0; t < T; t++) {
+      const base = t * frameBytes;
+      for (const sp of sprites) {
+        const x0 = sp.xs[t]!;
+        const y0 = sp.ys[t]!;
+        const n = sp.side;
+        for (let y = 0; y < n; y++) {
+          let src = y * n;
+          let dst = base + ((y0 + y) * S + x0) * 3;
+          for (let x = 0; x < n; x++, src++, dst += 3) {
+            if (sp.mask[src] === 1) {
+              clip[dst] = sp.rgb[src * 3]!;
+              clip[dst + 1] = sp.rgb[src * 3 + 1]!;
+              clip[dst + 2] = sp.rgb[src * 3 + 2]!;
+            }
+          }
+        }
+      }
+    }
+
+    this.motionMap(clip, sprites, motion);
+    return label;
+  }
+
+  /** Frame differences inside the sprites' boxes -> changed cells per frame pair -> token map. */
+  private motionMap(clip: Uint8Array, sprites: Sprite[], motion: Uint8Array): void {
+    const T = this.frames;
+    const S = this.size;
+    const P = this.patch;
+    const G = this.grid;
+    const cells = G * G;
+    const frameBytes = S * S * 3;
+    const changed = this.pairChanged;
+    changed.fill(0);
+    for (let t = 0; t + 1 < T; t++) {
+      const a = t * frameBytes;
+      const b = a + frameBytes;
+      const ch = t * cells;
+      for (const sp of sprites) {
+        const x0 = Math.min(sp.xs[t]!, sp.xs[t + 1]!);
+        const x1 = Math.max(sp.xs[t]!, sp.xs[t + 1]!) + sp.side; // exclusive
+        const y0 = Math.min(sp.ys[t]!, sp.ys[t + 1]!);
+        const y1 = Math.max(sp.ys[t]!, sp.ys[t + 1]!) + sp.side;
+        const gx0 = Math.floor(x0 / P);
+        const gx1 = Math.floor((x1 - 1) / P);
+        const gy0 = Math.floor(y0 / P);
+        const gy1 = Math.floor((y1 - 1) / P);
+        for (let gy = gy0; gy <= gy1; gy++) {
+          for (let gx = gx0; gx <= gx1; gx++) {
+            const c = ch + gy * G + gx;
+            if (changed[c] === 1) continue;
+            const ya = Math.max(y0, gy * P);
+            const yb = Math.min(y1, (gy + 1) * P);
+            const xa = Math.max(x0, gx * P) * 3;
+            const xb = Math.min(x1, (gx + 1) * P) * 3;
+            let diff = false;
+            for (let y = ya; y < yb && !diff; y++) {
+              const row = y * S * 3;
+              for (let x = xa; x < xb; x++) {
+                if (clip[a + row + x] !== clip[b + row + x]) {
+                  diff = true;
+                  break;
+                }
+              }
+            }
+            if (diff) changed[c] = 1;
+          }
+        }
+      }
+    }
+    const tub = this.tubelet;
+    const slots = T / tub;
+    for (let k = 0; k < slots; k++) {
+      const out = k * cells;
+      for (let c = 0; c < cells; c++) motion[out + c] = 0;
+      // pairs (t, t+1) inside the tubelet; for tubelet 1 the pair ending at the frame (or (0,1))
+      let p0: number;
+      let p1: number;
+      if (tub >= 2) {
+        p0 = k * tub;
+        p1 = k * tub + tub - 2;
+      } else {
+        p0 = p1 = Math.max(0, k - 1);
+      }
+      for (let p = p0; p <= p1 && p < T - 1; p++) {
+        const src = p * cells;
+        for (let c = 0; c < cells; c++) if (changed[src + c] === 1) motion[out + c] = 1;
+      }
+    }
+  }
+}
+
+/** The contract's factory: `synthetic({seed, frames, size, classes?, ...})`. */
+export function synthetic(opts: SyntheticOptions): SyntheticMotionDataset {
+  return new SyntheticMotionDataset(opts);
+}
