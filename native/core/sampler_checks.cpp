@@ -108,7 +108,7 @@ BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int
   constexpr double kRatio = 0.5;  // 32 of 64 masked, ~16 moving: all-moving-masked gives 0.5
   torch::manual_seed(seed);
   auto gen = make_generator(torch::kCPU, seed);
-  const int64_t M = masked_count(N, kRatio);
+  const int64_t M = static_cast<int64_t>(std::llround(kRatio * N));
   BanditCheck c{};
   std::vector<double> shares;
   TatsSampler tats{nullptr};

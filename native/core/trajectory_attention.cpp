@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/sampler_attention.h"
+#include "kernels/trajectory_temporal_op.h"
 
 namespace tats::core {
 
@@ -41,12 +42,13 @@ TrajectoryAttentionOutput TrajectoryAttentionImpl::forward(const torch::Tensor& 
   const int64_t B = yt.size(0), N = yt.size(1), T = yt.size(2), S = N / T, h = heads_, d = dim_ / heads_;
   // The query's own frame: ytilde[b, t*S + s, t] = diagonal of [B, T, S, T, C] over dims 1 and 3.
   const auto own = yt.view({B, T, S, T, dim_}).diagonal(0, 1, 3).permute({0, 3, 1, 2}).reshape({B, N, dim_});
-  // Per token: one query against its T trajectory keys, as a batch of B*N tiny attentions.
-  const auto qt = proj_q->forward(own).view({B * N, 1, h, d}).transpose(1, 2);  // [B*N, h, 1, d]
-  const auto kv = proj_kv->forward(yt).view({B * N, T, 2, h, d}).permute({2, 0, 3, 1, 4});
-  const auto kt = kv[0], vt = kv[1];                                            // [B*N, h, T, d]
-  const auto y = sampler_attention(qt, kt, vt).reshape({B, N, dim_});           // softmax over T frames
-  const auto var = yt.var(/*dim=*/2, /*unbiased=*/false);                       // [B, N, C]
+  // Per token and head: one query against its T trajectory keys (kernel op: one warp per row on
+  // CUDA, online softmax over T; differentiable).
+  const auto qt = proj_q->forward(own).view({B, N, h, d});
+  const auto kv = proj_kv->forward(yt).view({B, N, T, 2, h, d}).permute({3, 0, 1, 4, 2, 5});  // [2, B, N, h, T, d]
+  const auto y = ops::trajectory_temporal(qt, kv[0].to(qt.scalar_type()), kv[1].to(qt.scalar_type()))
+                     .reshape({B, N, dim_});
+  const auto var = ops::trajectory_variance(yt);  // [B, N, C], population variance over T
   return {proj->forward(y), var_proj->forward(var)};
 }
 

@@ -9,9 +9,11 @@
 //     the same N queries and S keys each, so the N x N logits never exist at once (on libtorch 2.x
 //     the fused SDPA kernels keep no logits at all).
 //   stage 2 (time, per token): qt = proj_q(ytilde[n, t(n)]) (the query's own frame), kt, vt =
-//     proj_kv(ytilde[n, t']); y_n = sum_t' softmax_t'(qt.kt / sqrt(d)) vt; out = proj(y).
-//   variance: var_t'(ytilde[n, t', c]) per channel (population variance over the T frames), then
-//     var_proj (Linear C -> C): how much a token's content moves along its trajectory.
+//     proj_kv(ytilde[n, t']); y_n = sum_t' softmax_t'(qt.kt / sqrt(d)) vt per head; out = proj(y).
+//     The per-token softmax over T runs in the trajectory_temporal kernel op.
+//   variance: var_t'(ytilde[n, t', c]) per channel (population variance over the T frames; the
+//     trajectory_variance kernel op), then var_proj (Linear C -> C): how much a token's content
+//     moves along its trajectory.
 #pragma once
 #include <torch/torch.h>
 
