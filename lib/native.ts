@@ -62,6 +62,9 @@ export interface NativeTrajectoryAttentionCheck {
 export interface NativePpoGradCheck {
   logitsMaxAbsDiff: number;
   valuesMaxAbsDiff: number;
+  /** fp32 training path (ppo_loss kernel op) against the fp64 autograd gradients. */
+  kernelLogitsMaxAbsDiff: number;
+  kernelValuesMaxAbsDiff: number;
   logitsMaxAbsGrad: number;
   valuesMaxAbsGrad: number;
   loss: number;

@@ -19,16 +19,19 @@ describe('trajectory attention', () => {
 });
 
 describe('PPO loss', () => {
-  it.each([1, 2, 3, 4])('gradients w.r.t. logits and values match central differences (seed %i)', async (seed) => {
+  it.each([1, 2, 3, 4])('gradients w.r.t. logits and values match central differences, fp32 path too (seed %i)', async (seed) => {
     const r = await native().ppoGradCheck(seed);
     console.log(
       `ppo grad seed ${seed}: logits ${r.logitsMaxAbsDiff.toExponential(2)} (|g| ${r.logitsMaxAbsGrad.toFixed(3)}) ` +
-        `values ${r.valuesMaxAbsDiff.toExponential(2)} (|g| ${r.valuesMaxAbsGrad.toFixed(3)}) clipFrac ${r.clipFrac}`,
+        `values ${r.valuesMaxAbsDiff.toExponential(2)} (|g| ${r.valuesMaxAbsGrad.toFixed(3)}) clipFrac ${r.clipFrac}; ` +
+        `fp32 kernel path vs fp64: logits ${r.kernelLogitsMaxAbsDiff.toExponential(2)} values ${r.kernelValuesMaxAbsDiff.toExponential(2)}`,
     );
     expect(r.logitsMaxAbsGrad).toBeGreaterThan(1e-3);
     expect(r.valuesMaxAbsGrad).toBeGreaterThan(1e-3);
     expect(r.logitsMaxAbsDiff).toBeLessThan(1e-7);
     expect(r.valuesMaxAbsDiff).toBeLessThan(1e-7);
+    expect(r.kernelLogitsMaxAbsDiff).toBeLessThan(1e-5);
+    expect(r.kernelValuesMaxAbsDiff).toBeLessThan(1e-5);
     expect(r.clipFrac).toBeGreaterThan(0);
     expect(r.clipFrac).toBeLessThan(1);
   });

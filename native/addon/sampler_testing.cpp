@@ -67,6 +67,8 @@ class PpoGradCheckWorker : public PromiseWorker {
     Napi::Object o = Napi::Object::New(env);
     o.Set("logitsMaxAbsDiff", c_.logits_max_abs_diff);
     o.Set("valuesMaxAbsDiff", c_.values_max_abs_diff);
+    o.Set("kernelLogitsMaxAbsDiff", c_.kernel_logits_max_abs_diff);
+    o.Set("kernelValuesMaxAbsDiff", c_.kernel_values_max_abs_diff);
     o.Set("logitsMaxAbsGrad", c_.logits_max_abs_grad);
     o.Set("valuesMaxAbsGrad", c_.values_max_abs_grad);
     o.Set("loss", c_.loss);

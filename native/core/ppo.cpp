@@ -2,6 +2,7 @@
 
 #include "core/gumbel_topk.h"
 #include "core/sampler_autocast.h"
+#include "kernels/ppo_loss_op.h"
 
 namespace tats::core {
 
@@ -19,26 +20,36 @@ PpoLoss ppo_loss(const torch::Tensor& logits, const torch::Tensor& values, const
   TORCH_CHECK(masked.dim() == 2 && masked.size(0) == logits.size(0) && old_log_probs.sizes() == masked.sizes() &&
                   returns.sizes() == masked.sizes() && advantages.sizes() == masked.sizes(),
               "ppo_loss: masked, old_log_probs, returns, advantages must all be [B, M]");
-  // Losses in fp32 (fp64 when the inputs are fp64, for gradient checks) whatever the autocast.
-  const auto dt = logits.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
-  const auto l = logits.to(dt), v = values.to(dt);
-  const auto log_pi = policy_log_probs(l, o.temperature);                    // [B, N]
-  const auto log_p = log_pi.gather(1, masked);                               // [B, M]
-  const auto log_ratio = log_p - old_log_probs.to(dt);
-  const auto ratio = torch::exp(log_ratio);
-  const auto adv = advantages.to(dt);
-  const auto surrogate = torch::min(ratio * adv, torch::clamp(ratio, 1.0 - o.clip_eps, 1.0 + o.clip_eps) * adv);
-  const auto policy_loss = -surrogate.mean();
-  const auto value_loss = (v.gather(1, masked) - returns.to(dt)).pow(2).mean();
-  const auto entropy = -(torch::exp(log_pi) * log_pi).sum(1).mean();
+  const auto log_pi_of = [&](const torch::Tensor& l) { return policy_log_probs(l, o.temperature); };
   PpoLoss out;
-  out.policy_loss = policy_loss;
-  out.value_loss = value_loss;
-  out.entropy = entropy;
-  out.loss = policy_loss + o.value_coef * value_loss - o.entropy_coef * entropy;
+  if (logits.scalar_type() != torch::kDouble) {
+    // Training path, fp32 whatever the autocast: the clipped surrogate, value loss and their
+    // telemetry in the ppo_loss kernel op (one reduction, no host sync); the entropy in libtorch.
+    const auto log_pi = log_pi_of(logits.to(torch::kFloat));  // [B, N]
+    const auto k = ops::ppo_loss(log_pi.gather(1, masked), old_log_probs.to(torch::kFloat),
+                                 advantages.to(torch::kFloat), values.to(torch::kFloat).gather(1, masked),
+                                 returns.to(torch::kFloat), o.clip_eps, o.value_coef);
+    out.entropy = -(torch::exp(log_pi) * log_pi).sum(1).mean();
+    out.loss = k.loss - o.entropy_coef * out.entropy;
+    out.policy_loss = k.policy;
+    out.value_loss = k.value;
+    out.clip_frac = k.clip_frac;
+    out.approx_kl = k.approx_kl;
+    return out;
+  }
+  // fp64 (gradient checks): the same loss composed from libtorch ops, differentiated by autograd.
+  const auto log_pi = log_pi_of(logits);                                   // [B, N]
+  const auto log_ratio = log_pi.gather(1, masked) - old_log_probs.to(torch::kDouble);
+  const auto ratio = torch::exp(log_ratio);
+  const auto adv = advantages.to(torch::kDouble);
+  const auto surrogate = torch::min(ratio * adv, torch::clamp(ratio, 1.0 - o.clip_eps, 1.0 + o.clip_eps) * adv);
+  out.policy_loss = -surrogate.mean();
+  out.value_loss = (values.to(torch::kDouble).gather(1, masked) - returns.to(torch::kDouble)).pow(2).mean();
+  out.entropy = -(torch::exp(log_pi) * log_pi).sum(1).mean();
+  out.loss = out.policy_loss + o.value_coef * out.value_loss - o.entropy_coef * out.entropy;
   {
     torch::NoGradGuard ng;
-    out.clip_frac = ((ratio - 1.0).abs() > o.clip_eps).to(dt).mean();
+    out.clip_frac = ((ratio - 1.0).abs() > o.clip_eps).to(torch::kDouble).mean();
     out.approx_kl = ((ratio - 1.0) - log_ratio).mean();
   }
   return out;

@@ -35,6 +35,9 @@ struct PpoLoss {
 
 // logits, values [B, N] (current theta); masked [B, M] int64; old_log_probs [B, M];
 // returns (normalised rewards) and advantages (normalised) [B, M]. Differentiable in logits, values.
+// Float logits (any float dtype but fp64): computed in fp32 with the ppo_loss kernel op for the
+// surrogate and value terms. fp64 logits: the same formula composed from libtorch ops in fp64
+// (used by the gradient check, which also compares the fp32 path's gradients with it).
 PpoLoss ppo_loss(const torch::Tensor& logits, const torch::Tensor& values, const torch::Tensor& masked,
                  const torch::Tensor& old_log_probs, const torch::Tensor& returns, const torch::Tensor& advantages,
                  const PpoOptions& options);

@@ -78,7 +78,14 @@ PpoGradCheck ppo_grad_check(uint64_t seed) {
   const auto l1 = logits.clone().requires_grad_(true), v1 = values.clone().requires_grad_(true);
   const auto terms = loss_of(l1, v1);
   terms.loss.backward();
-  PpoGradCheck c{0, 0, 0, 0, terms.loss.item<double>(), terms.clip_frac.item<double>()};
+  PpoGradCheck c{0, 0, 0, 0, 0, 0, terms.loss.item<double>(), terms.clip_frac.item<double>()};
+  {
+    const auto l32 = logits.to(torch::kFloat).requires_grad_(true), v32 = values.to(torch::kFloat).requires_grad_(true);
+    ppo_loss(l32, v32, masked, old_lp.to(torch::kFloat), returns.to(torch::kFloat), adv.to(torch::kFloat), o)
+        .loss.backward();
+    c.kernel_logits_max_abs_diff = max_abs(l32.grad().to(torch::kDouble) - l1.grad());
+    c.kernel_values_max_abs_diff = max_abs(v32.grad().to(torch::kDouble) - v1.grad());
+  }
   auto fd = [&](const torch::Tensor& base, bool is_logits) {
     auto g = torch::zeros_like(base);
     for (int64_t i = 0; i < base.numel(); ++i) {

@@ -22,10 +22,13 @@ TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed, const torch::
 
 struct PpoGradCheck {
   double logits_max_abs_diff, values_max_abs_diff;  // autograd vs central differences, fp64
+  double kernel_logits_max_abs_diff, kernel_values_max_abs_diff;  // fp32 kernel path vs fp64 autograd
   double logits_max_abs_grad, values_max_abs_grad;
   double loss, clip_frac;                           // clip_frac > 0: the clipped branch is exercised
 };
 // B=2, N=6, |M|=3, tau 0.7, eps 0.2, c_v 0.5, c_H 0.01, ratios kept away from the clip kinks.
+// The fp64 loss (libtorch ops) is checked against finite differences; the fp32 training path
+// (ppo_loss kernel op + libtorch entropy) against the fp64 gradients.
 PpoGradCheck ppo_grad_check(uint64_t seed);
 
 // A contextual bandit with the real samplers and updates, no MAE: B clips of N = T*S tokens whose
