@@ -55,8 +55,8 @@ PpoLoss ppo_loss(const torch::Tensor& logits, const torch::Tensor& values, const
   return out;
 }
 
-torch::Tensor ppo_advantages(const torch::Tensor& returns, const torch::Tensor& old_values) {
-  const auto a = returns - old_values;
+torch::Tensor ppo_advantages(const torch::Tensor& returns, const torch::Tensor& baseline) {
+  const auto a = returns - baseline;
   return (a - a.mean()) / (a.std(/*unbiased=*/false) + kAdvantageEps);
 }
 
@@ -108,7 +108,9 @@ PpoRollout PpoTrainer::act(const torch::Tensor& state, int64_t masked_count, at:
   auto draw = gumbel_topk(logits, masked_count, options_.temperature, gen);
   r.masked = draw.chosen;
   r.old_log_probs = policy_log_probs(logits, options_.temperature).gather(1, r.masked);
-  r.old_values = out.values.to(torch::kFloat).gather(1, r.masked);
+  const auto values = out.values.to(torch::kFloat);
+  r.old_values = values.gather(1, r.masked);
+  r.baseline = (torch::softmax(logits / options_.temperature, -1) * values).sum(1, /*keepdim=*/true);
   if (visible) *visible = draw.rest;
   return r;
 }
@@ -120,7 +122,7 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
   {
     torch::NoGradGuard ng;
     returns = rewards_.update_and_normalize(raw_rewards.detach());
-    advantages = ppo_advantages(returns, rollout.old_values);
+    advantages = ppo_advantages(returns, rollout.baseline);
   }
   PpoStats s;
   auto acc = [](torch::Tensor& sum, const torch::Tensor& x) { sum = sum.defined() ? sum + x.detach() : x.detach(); };

@@ -5,10 +5,18 @@
 // for i in M. After the MAE step: raw rewards r_i = e_i (the MAE's detached per-token error).
 // Update, K epochs over the whole batch (no minibatches):
 //   r~_i   = (r_i - mu) / sqrt(sigma^2 + 1e-8)  with running statistics (RewardNormalizer)
-//   A_i    = r~_i - V_old(i), normalised over the batch's B*|M| entries (mean 0, std 1)
+//   A_i    = r~_i - b_old(s), b_old(s) = sum_j pi_old(j) V_old(j), normalised over the batch's
+//            B*|M| entries (mean 0, std 1)
 //   ratio_i = exp(log pi(i) - log pi_old(i)),  pi = softmax(l / tau) over the clip's N tokens
 //   L = -mean(min(ratio A, clip(ratio, 1-eps, 1+eps) A)) + c_v mean((V(i) - r~_i)^2) - c_H H(pi)
 // with H(pi) the entropy of the full softmax over N, averaged over clips. theta has its own AdamW.
+//
+// Deviation from DESIGN.md item 7 (A_i = r_i - V_old(i)): the critic V(i) estimates the error of
+// token i itself, i.e. the value of the action, not of the state. Used as the baseline of action
+// i it removes exactly the signal the policy learns from: E[r_i - V(i)] = 0 for every token once
+// the critic is fitted, so the policy gradient is zero in expectation (and biased before). The
+// baseline must not depend on the action; we take the state value under the old policy,
+// b_old(s) = sum_j pi_old(j) V_old(j), from the same per-token critic (trained as DESIGN says).
 #pragma once
 #include <torch/torch.h>
 
@@ -42,8 +50,9 @@ PpoLoss ppo_loss(const torch::Tensor& logits, const torch::Tensor& values, const
                  const torch::Tensor& old_log_probs, const torch::Tensor& returns, const torch::Tensor& advantages,
                  const PpoOptions& options);
 
-// A = returns - old_values, then normalised over all entries: (A - mean) / (std + 1e-8).
-torch::Tensor ppo_advantages(const torch::Tensor& returns, const torch::Tensor& old_values);
+// A = returns - baseline (broadcast, e.g. [B, M] - [B, 1]), then normalised over all entries:
+// (A - mean) / (std + 1e-8).
+torch::Tensor ppo_advantages(const torch::Tensor& returns, const torch::Tensor& baseline);
 
 // Running reward statistics. Our choice (DESIGN says "normalised per batch (running mean/std)"):
 // the first batch sets mu and sigma^2 to its own mean and (population) variance; every later
@@ -66,7 +75,8 @@ struct PpoRollout {
   torch::Tensor state;          // [B, N, C_mae] sampler input at sampling time
   torch::Tensor masked;         // [B, M] int64
   torch::Tensor old_log_probs;  // [B, M]
-  torch::Tensor old_values;     // [B, M]
+  torch::Tensor old_values;     // [B, M] V_old(i) on the masked tokens (telemetry)
+  torch::Tensor baseline;       // [B, 1] b_old(s) = sum_j pi_old(j) V_old(j), the advantage baseline
 };
 
 // Per-update telemetry: means over the K epochs, 0-dim tensors (read once at the step's end).
