@@ -71,6 +71,107 @@ export interface NativePpoGradCheck {
   clipFrac: number;
 }
 
+/** The resolved session configuration the native Session reads; every field is required (CONTRACT.md). */
+export interface NativeSessionConfig {
+  model: {
+    preset: string;
+    frames: number;
+    size: number;
+    tubelet: number;
+    patch: number;
+    channels: number;
+    encoderDim: number;
+    encoderDepth: number;
+    encoderHeads: number;
+    decoderDim: number;
+    decoderDepth: number;
+    decoderHeads: number;
+    mlpRatio: number;
+  };
+  masking: { strategy: 'random' | 'tube' | 'frame' | 'adamae' | 'tats'; ratio: number };
+  sampler: {
+    dim: number;
+    heads: number;
+    temperature: number;
+    ppoEpochs: number;
+    clipEps: number;
+    valueCoef: number;
+    entropyCoef: number;
+    lr: number;
+    weightDecay: number;
+    detachInput: boolean;
+    adamaeWeight: number;
+  };
+  optim: {
+    lr: number;
+    minLr: number;
+    warmupSteps: number;
+    totalSteps: number;
+    weightDecay: number;
+    beta1: number;
+    beta2: number;
+    clipGrad: number;
+  };
+  batchSize: number;
+  device: 'cpu' | 'cuda';
+  seed: number;
+  precision: 'fp32' | 'bf16';
+}
+
+/** What one training step reports. Sampler and motion fields appear when they apply. */
+export interface NativeStepMetrics {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  stepMs: number;
+  entropy?: number;
+  clipFrac?: number;
+  approxKl?: number;
+  valueLoss?: number;
+  reward?: number;
+  samplerLoss?: number;
+  maskedMovingShare?: number;
+  movingShare?: number;
+}
+
+export interface NativeEvalMetrics {
+  loss: number;
+  maskedMovingShare?: number;
+  movingShare?: number;
+}
+
+export interface NativeReconstruction {
+  pred: Float32Array;
+  target: Float32Array;
+  mask: Uint8Array;
+  maskedPerClip: number;
+  tokens: number;
+  valuesPerToken: number;
+  policy?: Float32Array;
+}
+
+export type NativeDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+export interface NativeTensor {
+  dtype: NativeDtype;
+  shape: number[];
+  data: Uint8Array;
+}
+export type NativeStateDict = Record<string, NativeTensor>;
+
+/** The addon's Session class (one call at a time; a second concurrent call rejects with ERR_BUSY). */
+export interface NativeSession {
+  trainStep(clips: Uint8Array, motion?: Uint8Array): Promise<NativeStepMetrics>;
+  evalStep(clips: Uint8Array, motion?: Uint8Array): Promise<NativeEvalMetrics>;
+  reconstruct(clips: Uint8Array, mask?: Uint8Array): Promise<NativeReconstruction>;
+  stateDict(): Promise<NativeStateDict>;
+  loadStateDict(state: NativeStateDict, options: { strict: boolean }): Promise<void>;
+  dispose(): void;
+  readonly step: number;
+  readonly tokens: number;
+  readonly disposed: boolean;
+}
+
 /** Options of the Gumbel-top-k mask draw (the CPU reference; see native/kernels/gumbel_topk.h). */
 export interface GumbelTopkOptions {
   batch: number;
@@ -128,6 +229,21 @@ export interface NativeAddon {
     },
     device?: 'cpu' | 'cuda',
   ): Promise<{ actMs: number; updateMs: number; peakMiB: number }>;
+  /** CUDA caching-allocator bytes on device 0, in GiB; throws ERR_NO_CUDA without a device. */
+  cudaMemory(): { allocatedGiB: number; peakGiB: number };
+  cudaResetPeak(): void;
+  Session: new (config: NativeSessionConfig) => NativeSession;
+  /** The fixed masking strategies on their own (see native/core/masking.h for the counts). */
+  drawMasks(options: {
+    strategy: 'random' | 'tube' | 'frame';
+    ratio: number;
+    frames: number;
+    size: number;
+    tubelet: number;
+    patch: number;
+    batch: number;
+    seed: number;
+  }): { visible: Int32Array; masked: Int32Array; visibleCount: number; maskedCount: number; tokens: number };
 }
 
 let loaded: { addon: NativeAddon; path: string } | undefined;

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native.js';
+import { sessionConfig } from './session-config.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -13,6 +14,21 @@ const badSeeds = junk.filter((j) => !(typeof j === 'number' && Number.isInteger(
 
 /** A valid samplerBench options object (each bad row changes one field). */
 const benchOk = { batch: 1, slots: 2, perSlot: 4, inputDim: 8, dim: 8, heads: 2, epochs: 1, steps: 3, ratio: 0.5 };
+const goodConfig = () => sessionConfig({ frames: 4, size: 32, batchSize: 1 });
+/** goodConfig with one field replaced (path like 'model.frames'; undefined deletes it). */
+function configWith(path: string, value: unknown): unknown {
+  const cfg = JSON.parse(JSON.stringify(goodConfig())) as Record<string, Record<string, unknown>>;
+  const [a, b] = path.split('.') as [string, string | undefined];
+  const target = b === undefined ? (cfg as Record<string, unknown>) : cfg[a]!;
+  const key = b ?? a;
+  if (value === undefined) delete target[key];
+  else target[key] = value;
+  return cfg;
+}
+const masks = { strategy: 'tube', ratio: 0.9, frames: 4, size: 32, tubelet: 2, patch: 16, batch: 1, seed: 1 };
+
+/** Exports that are classes: called with `new`. */
+const classes = new Set(['Session']);
 
 /** For each export: argument lists that must fail. */
 const badCalls: Record<string, unknown[][]> = {
@@ -28,6 +44,39 @@ const badCalls: Record<string, unknown[][]> = {
     [new Uint8Array(2 * 16 * 16 * 3), { batch: 1, frames: 2, height: 16, width: 16, patch: 0 }],
     [new Uint8Array(2 * 16 * 16 * 3), { batch: 1, frames: 2, height: 16, width: 16, patch: 5 }],
     [new Uint8Array(0), { batch: 0, frames: 2, height: 16, width: 16 }],
+  ],
+  cudaMemory: [],
+  cudaResetPeak: [],
+  drawMasks: [
+    [],
+    ...junk.map((j) => [j]),
+    ...Object.keys(masks).flatMap((k) => junk.filter((j) => typeof j !== 'number' || k === 'strategy').map((j) => [{ ...masks, [k]: j }])),
+    [{ ...masks, strategy: 'tats' }],
+    [{ ...masks, ratio: 1 }],
+    [{ ...masks, ratio: 0 }],
+    [{ ...masks, frames: 3 }],
+    [{ ...masks, size: 0 }],
+    [{ ...masks, patch: 0 }],
+    [{ ...masks, batch: 0 }],
+    [{ ...masks, seed: -1 }],
+  ],
+  Session: [
+    [],
+    ...junk.map((j) => [j]),
+    ...['model', 'masking', 'sampler', 'optim', 'batchSize', 'device', 'seed', 'precision'].map((k) => [configWith(k, undefined)]),
+    ...['model.frames', 'model.mlpRatio', 'masking.ratio', 'sampler.detachInput', 'optim.lr', 'optim.clipGrad'].flatMap((k) => [
+      [configWith(k, undefined)],
+      [configWith(k, 'x')],
+    ]),
+    [configWith('model.frames', 1.5)],
+    [configWith('masking.strategy', 'nope')],
+    [configWith('masking.ratio', 1)],
+    [configWith('model.frames', 3)],
+    [configWith('model.encoderHeads', 5)],
+    [configWith('model.channels', 1)],
+    [configWith('batchSize', 0)],
+    [configWith('device', 'gpu')],
+    [configWith('precision', 'fp16')],
   ],
   gumbelTopk: [
     [],
@@ -82,10 +131,11 @@ const badCalls: Record<string, unknown[][]> = {
   ],
 };
 
-async function expectJsError(fn: Fn, args: unknown[]): Promise<void> {
+async function expectJsError(fn: Fn, args: unknown[], construct = false): Promise<void> {
   let err: unknown;
   try {
-    await fn(...args);
+    if (construct) new (fn as unknown as new (...a: unknown[]) => unknown)(...args);
+    else await fn(...args);
   } catch (e) {
     err = e;
   }
@@ -106,7 +156,69 @@ describe('native argument checking', () => {
     it(`${name} rejects bad arguments with coded errors`, async () => {
       const fn = addon[name] as Fn;
       expect(typeof fn).toBe('function');
-      for (const args of calls) await expectJsError(fn, args);
+      for (const args of calls) await expectJsError(fn, args, classes.has(name));
+    });
+  }
+});
+
+describe('native Session methods: argument checking', () => {
+  const addon = native();
+  const clipBytes = 1 * 4 * 32 * 32 * 3;
+  const clips = () => new Uint8Array(clipBytes);
+  const tensor = (dtype: unknown, shape: unknown, data: unknown) => ({ dtype, shape, data });
+  const badMethodCalls: Record<string, unknown[][]> = {
+    trainStep: [
+      [],
+      ...junk.map((j) => [j]),
+      [new Uint8Array(clipBytes - 1)],
+      [new Float32Array(clipBytes)],
+      ...junk.filter((j) => j !== undefined).map((j) => [clips(), j]),
+      [clips(), new Uint8Array(7)],
+    ],
+    evalStep: [[], ...junk.map((j) => [j]), [new Uint8Array(3)], [clips(), new Uint8Array(9)]],
+    reconstruct: [
+      [],
+      ...junk.map((j) => [j]),
+      [clips(), new Uint8Array(7)],
+      [clips(), new Uint8Array(8)], // nothing masked
+      [clips(), new Uint8Array(8).fill(1)], // everything masked
+    ],
+    loadStateDict: [
+      [],
+      ...junk.map((j) => [j, { strict: true }]),
+      ...junk.map((j) => [{}, j]),
+      [{}, { strict: 'yes' }],
+      [{ mask_token: 5 }, { strict: false }],
+      [{ mask_token: tensor('F8', [1, 1, 96], new Uint8Array(384)) }, { strict: false }],
+      [{ mask_token: tensor('F32', 'x', new Uint8Array(384)) }, { strict: false }],
+      [{ mask_token: tensor('F32', [1, -1, 96], new Uint8Array(384)) }, { strict: false }],
+      [{ mask_token: tensor('F32', [1, 1, 96], new Uint8Array(383)) }, { strict: false }],
+      [{ mask_token: tensor('F32', [1, 1, 96], new Float32Array(96)) }, { strict: false }],
+      [{ mask_token: tensor('F32', [1, 96], new Uint8Array(384)) }, { strict: false }],
+      [{ mask_token: tensor('I64', [1, 1, 96], new Uint8Array(768)) }, { strict: false }],
+      [{ 'state.step': tensor('F32', [], new Uint8Array(4)) }, { strict: false }],
+      [{ 'optim.mask_token.exp_avg': tensor('F32', [1, 1, 96], new Uint8Array(384)) }, { strict: true }],
+      [{ nope: tensor('U8', [1], new Uint8Array(1)) }, { strict: true }],
+      [{}, { strict: true }],
+    ],
+  };
+
+  it('covers every method', () => {
+    const session = new addon.Session(goodConfig());
+    const proto = Object.getPrototypeOf(session) as Record<string, unknown>;
+    const methods = Object.getOwnPropertyNames(proto).filter(
+      (k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, k)?.value === 'function',
+    );
+    for (const m of methods)
+      if (!['stateDict', 'dispose'].includes(m)) expect(Object.keys(badMethodCalls), `no bad-argument cases for Session.${m}`).toContain(m);
+    session.dispose();
+  });
+
+  for (const [name, calls] of Object.entries(badMethodCalls)) {
+    it(`Session.${name} rejects bad arguments with coded errors`, async () => {
+      const session = new addon.Session(goodConfig()) as unknown as Record<string, Fn> & { dispose(): void };
+      for (const args of calls) await expectJsError(session[name]!.bind(session), args);
+      session.dispose();
     });
   }
 });

@@ -3,4 +3,5 @@ export { ConfigError, describeValue } from './ConfigError.js';
 export { NativeLoadError, type LoadAttempt } from './NativeLoadError.js';
 export { NativeError, rethrowNative } from './NativeError.js';
 export { DisposedError } from './DisposedError.js';
+export { CheckpointError } from './CheckpointError.js';
 export { DataError } from './DataError.js';

@@ -1,0 +1,465 @@
+// Session: the JS face of tats::core::Session. The constructor reads the resolved config into a
+// plain struct on the JS thread; every method that computes runs in a PromiseWorker. One call at
+// a time per session: a second call while one runs rejects with ERR_BUSY.
+#include "core/session.h"
+
+#include <cstring>
+#include <memory>
+
+#include "addon/convert.h"
+#include "addon/errors.h"
+#include "addon/exports.h"
+#include "addon/instance.h"
+
+namespace tats::addon {
+
+namespace {
+
+Napi::Object get_object(const Napi::Object& obj, const char* key, const std::string& where) {
+  const Napi::Value v = obj.Get(key);
+  if (!v.IsObject() || v.IsArray())
+    throw_type_error(obj.Env(), where + "." + key + " must be an object");
+  return v.As<Napi::Object>();
+}
+
+bool get_bool(const Napi::Object& obj, const char* key, const char* where) {
+  const Napi::Value v = obj.Get(key);
+  if (!v.IsBoolean()) throw_type_error(obj.Env(), std::string(where) + "." + key + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+// Every field is required: defaults live in the TypeScript config.
+core::SessionConfig read_config(const Napi::Object& c) {
+  core::SessionConfig cfg;
+  const Napi::Object m = get_object(c, "model", "config");
+  cfg.model.preset = get_string(m, "preset", "config.model");
+  cfg.model.frames = get_int(m, "frames", "config.model");
+  cfg.model.size = get_int(m, "size", "config.model");
+  cfg.model.tubelet = get_int(m, "tubelet", "config.model");
+  cfg.model.patch = get_int(m, "patch", "config.model");
+  cfg.model.channels = get_int(m, "channels", "config.model");
+  cfg.model.encoder_dim = get_int(m, "encoderDim", "config.model");
+  cfg.model.encoder_depth = get_int(m, "encoderDepth", "config.model");
+  cfg.model.encoder_heads = get_int(m, "encoderHeads", "config.model");
+  cfg.model.decoder_dim = get_int(m, "decoderDim", "config.model");
+  cfg.model.decoder_depth = get_int(m, "decoderDepth", "config.model");
+  cfg.model.decoder_heads = get_int(m, "decoderHeads", "config.model");
+  cfg.model.mlp_ratio = get_number(m, "mlpRatio", "config.model");
+  const Napi::Object k = get_object(c, "masking", "config");
+  cfg.masking.strategy = get_string(k, "strategy", "config.masking");
+  cfg.masking.ratio = get_number(k, "ratio", "config.masking");
+  const Napi::Object s = get_object(c, "sampler", "config");
+  cfg.sampler.dim = get_int(s, "dim", "config.sampler");
+  cfg.sampler.heads = get_int(s, "heads", "config.sampler");
+  cfg.sampler.temperature = get_number(s, "temperature", "config.sampler");
+  cfg.sampler.ppo_epochs = get_int(s, "ppoEpochs", "config.sampler");
+  cfg.sampler.clip_eps = get_number(s, "clipEps", "config.sampler");
+  cfg.sampler.value_coef = get_number(s, "valueCoef", "config.sampler");
+  cfg.sampler.entropy_coef = get_number(s, "entropyCoef", "config.sampler");
+  cfg.sampler.lr = get_number(s, "lr", "config.sampler");
+  cfg.sampler.weight_decay = get_number(s, "weightDecay", "config.sampler");
+  cfg.sampler.detach_input = get_bool(s, "detachInput", "config.sampler");
+  cfg.sampler.adamae_weight = get_number(s, "adamaeWeight", "config.sampler");
+  const Napi::Object o = get_object(c, "optim", "config");
+  cfg.optim.lr = get_number(o, "lr", "config.optim");
+  cfg.optim.min_lr = get_number(o, "minLr", "config.optim");
+  cfg.optim.warmup_steps = get_int(o, "warmupSteps", "config.optim");
+  cfg.optim.total_steps = get_int(o, "totalSteps", "config.optim");
+  cfg.optim.weight_decay = get_number(o, "weightDecay", "config.optim");
+  cfg.optim.beta1 = get_number(o, "beta1", "config.optim");
+  cfg.optim.beta2 = get_number(o, "beta2", "config.optim");
+  cfg.optim.clip_grad = get_number(o, "clipGrad", "config.optim");
+  cfg.batch_size = get_int(c, "batchSize", "config");
+  cfg.device = get_string(c, "device", "config");
+  cfg.seed = get_int(c, "seed", "config");
+  cfg.precision = get_string(c, "precision", "config");
+  return cfg;
+}
+
+struct DtypeName {
+  const char* name;
+  torch::ScalarType type;
+};
+// safetensors' dtype names.
+constexpr DtypeName kDtypes[] = {{"F64", torch::kDouble}, {"F32", torch::kFloat},  {"F16", torch::kHalf},
+                                 {"BF16", torch::kBFloat16}, {"I64", torch::kLong}, {"I32", torch::kInt},
+                                 {"I16", torch::kShort},   {"I8", torch::kChar},    {"U8", torch::kByte},
+                                 {"BOOL", torch::kBool}};
+
+const char* dtype_name(torch::ScalarType t) {
+  for (const auto& d : kDtypes)
+    if (d.type == t) return d.name;
+  TORCH_CHECK(false, "stateDict: no safetensors name for dtype ", t);
+}
+
+class SessionWrap;
+
+// Base of every async Session call: keeps the core session and the JS objects it reads alive
+// until the promise settles, then frees the session for the next call.
+class SessionWorker : public PromiseWorker {
+ public:
+  SessionWorker(Napi::Env env, const char* name, SessionWrap* wrap);
+
+ protected:
+  void Cleanup() override;
+  std::shared_ptr<core::Session> session_;
+  SessionWrap* wrap_;
+  void keep(const Napi::Value& v) { refs_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
+
+ private:
+  Napi::ObjectReference self_;
+  std::vector<Napi::ObjectReference> refs_;
+};
+
+class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Session",
+                       {InstanceMethod<&SessionWrap::TrainStep>("trainStep"),
+                        InstanceMethod<&SessionWrap::EvalStep>("evalStep"),
+                        InstanceMethod<&SessionWrap::Reconstruct>("reconstruct"),
+                        InstanceMethod<&SessionWrap::StateDict>("stateDict"),
+                        InstanceMethod<&SessionWrap::LoadStateDict>("loadStateDict"),
+                        InstanceMethod<&SessionWrap::Dispose>("dispose"),
+                        InstanceAccessor<&SessionWrap::Step>("step"),
+                        InstanceAccessor<&SessionWrap::Tokens>("tokens"),
+                        InstanceAccessor<&SessionWrap::Disposed>("disposed")});
+  }
+
+  explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
+    Napi::Env env = info.Env();
+    const auto cfg = read_config(arg_object(info, 0, "config"));
+    guarded(env, "Session", [&]() -> Napi::Value {
+      session_ = std::make_shared<core::Session>(cfg);
+      tokens_ = session_->grid().tokens();
+      return env.Undefined();
+    });
+  }
+
+  std::shared_ptr<core::Session> session() const { return session_; }
+  void set_busy(bool busy) { busy_ = busy; }
+  void set_step(int64_t step) { step_ = step; }
+  int64_t tokens() const { return tokens_; }
+  int64_t batch() const { return session_->config().batch_size; }
+  const core::SessionConfig& config() const { return session_->config(); }
+
+ private:
+  // Throws ERR_DISPOSED after dispose(); returns a rejected promise (else undefined) while busy.
+  Napi::Value check_ready(Napi::Env env, const char* what) {
+    if (!session_) throw_error(env, "ERR_DISPOSED", std::string("Session.") + what + ": the session has been disposed");
+    if (busy_) {
+      auto deferred = Napi::Promise::Deferred::New(env);
+      Napi::Error err = Napi::Error::New(env, std::string("Session.") + what +
+                                                  ": another call on this session is still running; await it first");
+      err.Set("code", Napi::String::New(env, "ERR_BUSY"));
+      deferred.Reject(err.Value());
+      return deferred.Promise();
+    }
+    return Napi::Value();
+  }
+
+  // clips as [B, T, H, W, 3]: B = batchSize for training; any whole number of clips otherwise.
+  torch::Tensor clip_view(const Napi::CallbackInfo& info, const char* what, bool any_batch) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1) throw_type_error(env, std::string(what) + ": clips must be a Uint8Array, received undefined");
+    const auto& m = config().model;
+    const int64_t clip_bytes = m.frames * m.size * m.size * 3;
+    int64_t b = batch();
+    if (any_batch && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+      const auto bytes = static_cast<int64_t>(info[0].As<Napi::Uint8Array>().ElementLength());
+      if (bytes == 0 || bytes % clip_bytes != 0)
+        throw_type_error(env, std::string(what) + ": clips has " + std::to_string(bytes) +
+                                  " bytes, expected a positive multiple of " + std::to_string(clip_bytes) + " (one clip)");
+      b = bytes / clip_bytes;
+    }
+    return uint8_view(env, info[0], {b, m.frames, m.size, m.size, 3}, "clips");
+  }
+
+  // Optional [B, N] uint8 argument (motion or mask); undefined tensor when absent.
+  torch::Tensor token_map(const Napi::CallbackInfo& info, size_t index, int64_t b, const char* name) {
+    if (info.Length() <= index || info[index].IsUndefined()) return {};
+    return uint8_view(info.Env(), info[index], {b, tokens_}, name);
+  }
+
+  Napi::Value TrainStep(const Napi::CallbackInfo& info);
+  Napi::Value EvalStep(const Napi::CallbackInfo& info);
+  Napi::Value Reconstruct(const Napi::CallbackInfo& info);
+  Napi::Value StateDict(const Napi::CallbackInfo& info);
+  Napi::Value LoadStateDict(const Napi::CallbackInfo& info);
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    // A running worker holds its own reference: the session is freed when that call settles.
+    session_.reset();
+    return info.Env().Undefined();
+  }
+  Napi::Value Step(const Napi::CallbackInfo& info) {
+    if (!session_) throw_error(info.Env(), "ERR_DISPOSED", "Session.step: the session has been disposed");
+    return Napi::Number::New(info.Env(), static_cast<double>(step_));
+  }
+  Napi::Value Tokens(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(tokens_)); }
+  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !session_); }
+
+  std::shared_ptr<core::Session> session_;
+  bool busy_ = false;
+  int64_t step_ = 0;
+  int64_t tokens_ = 0;
+};
+
+SessionWorker::SessionWorker(Napi::Env env, const char* name, SessionWrap* wrap)
+    : PromiseWorker(env, name), session_(wrap->session()), wrap_(wrap), self_(Napi::Persistent(wrap->Value())) {
+  wrap_->set_busy(true);
+}
+
+void SessionWorker::Cleanup() {
+  wrap_->set_busy(false);
+  refs_.clear();
+  self_.Reset();
+}
+
+Napi::Object metrics_object(Napi::Env env, const std::map<std::string, double>& extra) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& [k, v] : extra) o.Set(k, Napi::Number::New(env, v));
+  return o;
+}
+
+class TrainWorker : public SessionWorker {
+ public:
+  TrainWorker(Napi::Env env, SessionWrap* wrap, torch::Tensor clips, torch::Tensor motion)
+      : SessionWorker(env, "Session.trainStep", wrap), clips_(std::move(clips)), motion_(std::move(motion)) {}
+  using SessionWorker::keep;
+
+ protected:
+  void Run() override { out_ = session_->train_step(clips_, motion_); }
+  Napi::Value Result(Napi::Env env) override {
+    wrap_->set_step(out_.step);
+    Napi::Object o = metrics_object(env, out_.extra);
+    o.Set("step", Napi::Number::New(env, static_cast<double>(out_.step)));
+    o.Set("loss", Napi::Number::New(env, out_.loss));
+    o.Set("lr", Napi::Number::New(env, out_.lr));
+    o.Set("gradNorm", Napi::Number::New(env, out_.grad_norm));
+    o.Set("stepMs", Napi::Number::New(env, out_.step_ms));
+    return o;
+  }
+
+ private:
+  torch::Tensor clips_, motion_;
+  core::StepMetrics out_;
+};
+
+class EvalWorker : public SessionWorker {
+ public:
+  EvalWorker(Napi::Env env, SessionWrap* wrap, torch::Tensor clips, torch::Tensor motion)
+      : SessionWorker(env, "Session.evalStep", wrap), clips_(std::move(clips)), motion_(std::move(motion)) {}
+  using SessionWorker::keep;
+
+ protected:
+  void Run() override { out_ = session_->eval_step(clips_, motion_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = metrics_object(env, out_.extra);
+    o.Set("loss", Napi::Number::New(env, out_.loss));
+    return o;
+  }
+
+ private:
+  torch::Tensor clips_, motion_;
+  core::EvalMetrics out_;
+};
+
+Napi::Uint8Array to_uint8_array(Napi::Env env, const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  const size_t bytes = static_cast<size_t>(c.numel()) * c.element_size();
+  auto out = Napi::Uint8Array::New(env, bytes);
+  if (bytes > 0) std::memcpy(out.Data(), c.data_ptr(), bytes);
+  return out;
+}
+
+class ReconstructWorker : public SessionWorker {
+ public:
+  ReconstructWorker(Napi::Env env, SessionWrap* wrap, torch::Tensor clips, torch::Tensor mask)
+      : SessionWorker(env, "Session.reconstruct", wrap), clips_(std::move(clips)), mask_(std::move(mask)) {}
+  using SessionWorker::keep;
+
+ protected:
+  void Run() override { out_ = session_->reconstruct(clips_, mask_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("pred", to_float32_array(env, out_.pred));
+    o.Set("target", to_float32_array(env, out_.target));
+    o.Set("mask", to_uint8_array(env, out_.mask));
+    o.Set("maskedPerClip", Napi::Number::New(env, static_cast<double>(out_.masked_per_clip)));
+    o.Set("tokens", Napi::Number::New(env, static_cast<double>(out_.tokens)));
+    o.Set("valuesPerToken", Napi::Number::New(env, static_cast<double>(out_.values_per_token)));
+    if (out_.policy.defined()) o.Set("policy", to_float32_array(env, out_.policy));
+    return o;
+  }
+
+ private:
+  torch::Tensor clips_, mask_;
+  core::Reconstruction out_;
+};
+
+class StateDictWorker : public SessionWorker {
+ public:
+  StateDictWorker(Napi::Env env, SessionWrap* wrap) : SessionWorker(env, "Session.stateDict", wrap) {}
+
+ protected:
+  void Run() override {
+    entries_ = session_->state_dict();
+    for (auto& [name, t] : entries_) {
+      dtype_name(t.scalar_type());  // fail here, off the JS thread, on a dtype without a name
+      t = t.contiguous();
+    }
+  }
+  // The session is still marked busy here, so the tensors (which may alias live CPU weights)
+  // cannot change while they are copied.
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    for (const auto& [name, t] : entries_) {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("dtype", Napi::String::New(env, dtype_name(t.scalar_type())));
+      Napi::Array shape = Napi::Array::New(env, t.dim());
+      for (int64_t i = 0; i < t.dim(); ++i) shape.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(t.size(i))));
+      e.Set("shape", shape);
+      e.Set("data", to_uint8_array(env, t));
+      o.Set(name, e);
+    }
+    return o;
+  }
+
+ private:
+  core::NamedTensors entries_;
+};
+
+class LoadStateWorker : public SessionWorker {
+ public:
+  LoadStateWorker(Napi::Env env, SessionWrap* wrap, std::map<std::string, torch::Tensor> entries, bool strict)
+      : SessionWorker(env, "Session.loadStateDict", wrap), entries_(std::move(entries)), strict_(strict) {}
+
+ protected:
+  void Run() override {
+    session_->load_state_dict(entries_, strict_);
+    step_ = session_->step();
+  }
+  Napi::Value Result(Napi::Env env) override {
+    wrap_->set_step(step_);
+    return env.Undefined();
+  }
+
+ private:
+  std::map<std::string, torch::Tensor> entries_;
+  bool strict_;
+  int64_t step_ = 0;
+};
+
+// Reads {name: {dtype, shape, data}} into CPU tensors (copied: the JS buffers may be any
+// alignment and may change after the call returns).
+std::map<std::string, torch::Tensor> read_state(Napi::Env env, const Napi::Object& map) {
+  std::map<std::string, torch::Tensor> out;
+  const Napi::Array keys = map.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string name = keys.Get(i).As<Napi::String>().Utf8Value();
+    const std::string where = "state['" + name + "']";
+    const Napi::Value v = map.Get(name);
+    if (!v.IsObject()) throw_type_error(env, where + " must be an object {dtype, shape, data}");
+    const Napi::Object e = v.As<Napi::Object>();
+    const Napi::Value dv = e.Get("dtype");
+    if (!dv.IsString()) throw_type_error(env, where + ".dtype must be a string");
+    const std::string dtype = dv.As<Napi::String>().Utf8Value();
+    const DtypeName* found = nullptr;
+    for (const auto& d : kDtypes)
+      if (dtype == d.name) found = &d;
+    if (!found) throw_type_error(env, where + ".dtype '" + dtype + "' is not one of F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL");
+    const Napi::Value sv = e.Get("shape");
+    if (!sv.IsArray()) throw_type_error(env, where + ".shape must be an array of integers");
+    const Napi::Array sa = sv.As<Napi::Array>();
+    std::vector<int64_t> shape;
+    int64_t numel = 1;
+    for (uint32_t j = 0; j < sa.Length(); ++j) {
+      const Napi::Value d = sa.Get(j);
+      const double x = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1.0;
+      if (!(x >= 0 && x <= 9007199254740991.0) || x != static_cast<double>(static_cast<int64_t>(x)))
+        throw_type_error(env, where + ".shape must hold non-negative integers");
+      shape.push_back(static_cast<int64_t>(x));
+      numel *= shape.back();
+    }
+    const Napi::Value data = e.Get("data");
+    if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      throw_type_error(env, where + ".data must be a Uint8Array");
+    const auto bytes = data.As<Napi::Uint8Array>();
+    auto t = torch::empty(shape, torch::dtype(found->type));
+    const size_t want = static_cast<size_t>(numel) * t.element_size();
+    if (bytes.ByteLength() != want)
+      throw_type_error(env, where + ".data has " + std::to_string(bytes.ByteLength()) + " bytes, its dtype and shape need " +
+                                std::to_string(want));
+    if (want > 0) std::memcpy(t.data_ptr(), bytes.Data(), want);
+    out[name] = t;
+  }
+  return out;
+}
+
+Napi::Value SessionWrap::TrainStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (auto busy = check_ready(env, "trainStep"); !busy.IsEmpty()) return busy;
+  auto clips = clip_view(info, "trainStep", /*any_batch=*/false);
+  auto motion = token_map(info, 1, clips.size(0), "motion");
+  auto* worker = new TrainWorker(env, this, clips, motion);
+  worker->keep(info[0]);
+  if (motion.defined()) worker->keep(info[1]);
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value SessionWrap::EvalStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (auto busy = check_ready(env, "evalStep"); !busy.IsEmpty()) return busy;
+  auto clips = clip_view(info, "evalStep", /*any_batch=*/true);
+  auto motion = token_map(info, 1, clips.size(0), "motion");
+  auto* worker = new EvalWorker(env, this, clips, motion);
+  worker->keep(info[0]);
+  if (motion.defined()) worker->keep(info[1]);
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value SessionWrap::Reconstruct(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (auto busy = check_ready(env, "reconstruct"); !busy.IsEmpty()) return busy;
+  auto clips = clip_view(info, "reconstruct", /*any_batch=*/true);
+  auto mask = token_map(info, 1, clips.size(0), "mask");
+  auto* worker = new ReconstructWorker(env, this, clips, mask);
+  worker->keep(info[0]);
+  if (mask.defined()) worker->keep(info[1]);
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value SessionWrap::StateDict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (auto busy = check_ready(env, "stateDict"); !busy.IsEmpty()) return busy;
+  auto* worker = new StateDictWorker(env, this);
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value SessionWrap::LoadStateDict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (auto busy = check_ready(env, "loadStateDict"); !busy.IsEmpty()) return busy;
+  const Napi::Object map = arg_object(info, 0, "state");
+  const Napi::Object opts = arg_object(info, 1, "options");
+  const Napi::Value strict = opts.Get("strict");
+  if (!strict.IsBoolean()) throw_type_error(env, "options.strict must be a boolean");
+  auto entries = read_state(env, map);
+  auto* worker = new LoadStateWorker(env, this, std::move(entries), strict.As<Napi::Boolean>().Value());
+  worker->Queue();
+  return worker->Promise();
+}
+
+}  // namespace
+
+void register_session(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = SessionWrap::Define(env);
+  instance(env).session_ctor = Napi::Persistent(ctor);
+  exports.Set("Session", ctor);
+}
+
+}  // namespace tats::addon

@@ -1,0 +1,63 @@
+// The resolved session configuration, as plain C++ data. The TypeScript config (lib/config) owns
+// every default and validates ranges; native code trusts what it is given (see CONTRACT.md).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace tats::core {
+
+struct ModelConfig {
+  std::string preset;  // tiny | small | base | large (informational; the sizes below decide)
+  int64_t frames = 0, size = 0;  // clip frames and square frame side in pixels
+  int64_t tubelet = 0, patch = 0, channels = 0;
+  int64_t encoder_dim = 0, encoder_depth = 0, encoder_heads = 0;
+  int64_t decoder_dim = 0, decoder_depth = 0, decoder_heads = 0;
+  double mlp_ratio = 0;
+};
+
+struct MaskingConfig {
+  std::string strategy;  // random | tube | frame | adamae | tats
+  double ratio = 0;      // share of tokens masked
+};
+
+// The learned sampler's settings (TATS / AdaMAE); unused by the fixed strategies.
+struct SamplerConfig {
+  int64_t dim = 0, heads = 0;
+  double temperature = 0;
+  int64_t ppo_epochs = 0;
+  double clip_eps = 0, value_coef = 0, entropy_coef = 0, lr = 0, weight_decay = 0;
+  bool detach_input = true;
+  double adamae_weight = 0;
+};
+
+struct OptimConfig {
+  double lr = 0, min_lr = 0;
+  int64_t warmup_steps = 0, total_steps = 0;
+  double weight_decay = 0, beta1 = 0, beta2 = 0;
+  double clip_grad = 0;  // max global gradient norm; 0 = no clipping
+};
+
+struct SessionConfig {
+  ModelConfig model;
+  MaskingConfig masking;
+  SamplerConfig sampler;
+  OptimConfig optim;
+  int64_t batch_size = 0;
+  std::string device;     // cpu | cuda
+  int64_t seed = 0;
+  std::string precision;  // fp32 | bf16 (bf16 = autocast on CUDA; CPU always runs fp32)
+};
+
+// Token grid of a clip: N = slots * per_slot tokens in (t, h, w) order.
+struct TokenGrid {
+  int64_t slots = 0;     // frames / tubelet
+  int64_t per_slot = 0;  // (size / patch)^2
+  int64_t tokens() const { return slots * per_slot; }
+};
+
+inline TokenGrid token_grid(const ModelConfig& m) {
+  const int64_t side = m.size / m.patch;
+  return {m.frames / m.tubelet, side * side};
+}
+
+}  // namespace tats::core

@@ -1,0 +1,77 @@
+// Where masks come from. A MaskSampler turns the MAE's patch embeddings into index lists of
+// visible and masked tokens with fixed counts per clip (static shapes: no host sync, no boolean
+// indexing). Fixed strategies (random, tube, frame; masking.h) ignore the embeddings; learned
+// samplers (TATS, AdaMAE) read them and learn from the per-token reconstruction errors.
+//
+// To add a sampler: implement this interface in native/core/<name>_sampler.cpp and register a
+// factory with register_mask_sampler("<name>", ...) from a static initialiser in that file.
+#pragma once
+#include <torch/torch.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace tats::core {
+
+struct MaskDraw {
+  torch::Tensor visible;  // int64 [B, Nv], ascending per clip
+  torch::Tensor masked;   // int64 [B, Nm], ascending per clip; visible ∪ masked = 0..N-1
+  torch::Tensor policy;   // optional: float [B, N] per-token mask probabilities (learned samplers)
+  std::map<std::string, torch::Tensor> aux;  // sampler-private data carried to update() (log-probs, values...)
+};
+
+// Scalar metrics a sampler reports after update(), as 0-d tensors (read once at the end of the
+// step, together with the MAE's). Known names: entropy, clipFrac, approxKl, valueLoss, reward,
+// samplerLoss.
+using SamplerMetrics = std::map<std::string, torch::Tensor>;
+
+class MaskSampler {
+ public:
+  virtual ~MaskSampler() = default;
+
+  // tokens: the MAE's patch embeddings [B, N, C] before positions (detached unless the sampler's
+  // config asks otherwise), on the session's device. gen: the CPU generator to draw from.
+  virtual MaskDraw sample(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) = 0;
+
+  // After the MAE step: errors = the MAE's per-token reconstruction error for draw.masked,
+  // [B, Nm], detached. Learned samplers train here; fixed ones do nothing.
+  virtual SamplerMetrics update(const MaskDraw& draw, const torch::Tensor& errors) { return {}; }
+
+  // A loss term added to the MAE's loss before its backward (AdaMAE's REINFORCE term); undefined = none.
+  virtual torch::Tensor joint_loss(const MaskDraw& draw, const torch::Tensor& errors) { return {}; }
+
+  virtual bool learned() const { return false; }
+
+  // Extra state for checkpoints: weights (saved as sampler.<name>) and optimizer state (saved as
+  // sampler_optim.<name>). Fixed strategies have none.
+  virtual std::vector<std::pair<std::string, torch::Tensor>> weights() const { return {}; }
+  virtual std::vector<std::pair<std::string, torch::Tensor>> optimizer_state() const { return {}; }
+  // Restores what weights()/optimizer_state() exported (names without the prefix). Throws on a
+  // shape mismatch; with strict, also on a missing or unknown name.
+  virtual void load(const std::map<std::string, torch::Tensor>& weights,
+                    const std::map<std::string, torch::Tensor>& optimizer_state, bool strict) {}
+  virtual void train(bool on) {}
+  virtual void to_device(const torch::Device& device) {}
+};
+
+struct SamplerContext {
+  const SessionConfig& config;
+  TokenGrid grid;
+  int64_t embed_dim;  // C of the tokens passed to sample()
+  torch::Device device;
+};
+
+using MaskSamplerFactory = std::function<std::unique_ptr<MaskSampler>(const SamplerContext&)>;
+
+// Registers a strategy name; returns true so it can initialise a static.
+bool register_mask_sampler(const std::string& name, MaskSamplerFactory factory);
+// Builds the sampler for config.masking.strategy; throws listing the known names otherwise.
+std::unique_ptr<MaskSampler> make_mask_sampler(const SamplerContext& ctx);
+std::vector<std::string> mask_sampler_names();
+
+}  // namespace tats::core

@@ -1,0 +1,135 @@
+#include "core/optim.h"
+
+#include <cmath>
+#include <sstream>
+#include <type_traits>
+
+namespace tats::core {
+
+namespace {
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kAdamEps = 1e-8;  // VideoMAE's opt_eps
+}  // namespace
+
+double scheduled_lr(const OptimConfig& cfg, int64_t step) {
+  if (step < cfg.warmup_steps) return cfg.lr * static_cast<double>(step + 1) / static_cast<double>(cfg.warmup_steps);
+  const int64_t span = std::max<int64_t>(1, cfg.total_steps - cfg.warmup_steps);
+  const double t = static_cast<double>(std::min(step - cfg.warmup_steps, span)) / static_cast<double>(span);
+  return cfg.min_lr + (cfg.lr - cfg.min_lr) * 0.5 * (1.0 + std::cos(kPi * t));
+}
+
+bool decays(const std::string& name, const torch::Tensor& param) {
+  const auto ends_with = [&](const std::string& s) {
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  if (param.dim() == 1 || ends_with(".bias")) return false;
+  return name != "mask_token" && name != "pos_embed" && name != "cls_token";
+}
+
+torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : params)
+    if (p.grad().defined()) norms.push_back(p.grad().detach().to(torch::kFloat).norm(2));
+  if (norms.empty()) return torch::zeros({});
+  auto total = torch::stack(norms).norm(2);
+  if (max_norm > 0) {
+    // As torch.nn.utils.clip_grad_norm_: scale by min(1, max / (norm + 1e-6)), on the device.
+    const auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
+    for (const auto& p : params)
+      if (p.grad().defined()) p.grad().detach().mul_(coef.to(p.grad().scalar_type()));
+  }
+  return total;
+}
+
+MaeOptimizer::MaeOptimizer(const std::vector<std::pair<std::string, torch::Tensor>>& named, const OptimConfig& cfg)
+    : cfg_(cfg), named_(named) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& [name, p] : named_) {
+    params_.push_back(p);
+    (decays(name, p) ? decay : no_decay).push_back(p);
+  }
+  auto options = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(cfg.lr).betas({cfg.beta1, cfg.beta2}).eps(kAdamEps).weight_decay(wd));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, options(cfg.weight_decay));
+  groups.emplace_back(no_decay, options(0.0));
+  adamw_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(cfg.lr));
+}
+
+std::pair<double, torch::Tensor> MaeOptimizer::step(int64_t step) {
+  const double lr = scheduled_lr(cfg_, step);
+  for (auto& group : adamw_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  auto norm = clip_grad_norm(params_, cfg_.clip_grad);
+  adamw_->step();
+  return {lr, norm};
+}
+
+void MaeOptimizer::zero_grad() {
+  // Drop the gradients (set_to_none), so the next backward writes fresh ones.
+  for (auto& p : params_) p.mutable_grad() = torch::Tensor();
+}
+
+namespace {
+// The optimiser keys its state by the parameter's TensorImpl: a string in libtorch 1.x, the
+// pointer itself in 2.x. Build whichever this libtorch uses.
+template <typename Map>
+typename Map::key_type state_key(const torch::Tensor& p) {
+  using Key = typename Map::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    // c10::guts::to_string of the pointer, which libtorch 1.x uses: operator<< of a pointer.
+    std::ostringstream key;
+    key << p.unsafeGetTensorImpl();
+    return key.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
+using StateMap = std::remove_reference_t<decltype(std::declval<torch::optim::AdamW&>().state())>;
+}  // namespace
+
+torch::optim::OptimizerParamState* MaeOptimizer::find_state(const torch::Tensor& param) const {
+  auto& map = adamw_->state();
+  const auto it = map.find(state_key<StateMap>(param));
+  return it == map.end() ? nullptr : it->second.get();
+}
+
+void MaeOptimizer::set_state(const torch::Tensor& param, std::unique_ptr<torch::optim::AdamWParamState> state) {
+  adamw_->state()[state_key<StateMap>(param)] = std::move(state);
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> MaeOptimizer::state() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& [name, p] : named_) {
+    auto* raw = find_state(p);
+    if (!raw) continue;
+    const auto& s = static_cast<const torch::optim::AdamWParamState&>(*raw);
+    out.emplace_back("optim." + name + ".exp_avg", s.exp_avg());
+    out.emplace_back("optim." + name + ".exp_avg_sq", s.exp_avg_sq());
+    out.emplace_back("optim." + name + ".step", torch::tensor(s.step(), torch::kLong).reshape({}));
+  }
+  return out;
+}
+
+void MaeOptimizer::load(const std::map<std::string, torch::Tensor>& entries, bool strict) {
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, p] : named_) {
+    const std::string base = "optim." + name + ".";
+    const auto a = entries.find(base + "exp_avg"), b = entries.find(base + "exp_avg_sq"), c = entries.find(base + "step");
+    const int present = (a != entries.end()) + (b != entries.end()) + (c != entries.end());
+    if (present == 0) continue;
+    TORCH_CHECK(present == 3 || !strict, "optimizer state for '", name, "' is incomplete (needs exp_avg, exp_avg_sq, step)");
+    if (present != 3) continue;
+    TORCH_CHECK(a->second.sizes() == p.sizes() && b->second.sizes() == p.sizes(), "optimizer state for '", name,
+                "' has shape ", a->second.sizes(), ", the parameter has ", p.sizes());
+    TORCH_CHECK(c->second.numel() == 1, "optimizer step for '", name, "' must be a scalar");
+    auto state = std::make_unique<torch::optim::AdamWParamState>();
+    state->exp_avg(a->second.to(p.device(), torch::kFloat).clone());
+    state->exp_avg_sq(b->second.to(p.device(), torch::kFloat).clone());
+    state->step(c->second.to(torch::kCPU, torch::kLong).item<int64_t>());
+    set_state(p, std::move(state));
+  }
+}
+
+}  // namespace tats::core

@@ -1,0 +1,319 @@
+#include "core/session.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "core/mae_loss.h"
+#include "core/masking.h"
+#include "kernels/patchify_op.h"
+
+namespace tats::core {
+
+namespace {
+
+// The evaluation generator's seed is derived from the session seed (a fixed odd offset).
+constexpr uint64_t kEvalSeedOffset = 0x9E3779B97F4A7C15ull;
+
+// bf16 autocast for CUDA in this thread for the guard's lifetime (autocast state is
+// thread-local, and async calls run on pool threads, so every call sets it).
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+#else
+    prev_enabled_ = at::autocast::is_enabled();
+    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
+    at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
+#else
+    at::autocast::set_enabled(prev_enabled_);
+    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+#endif
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_;
+  bool prev_enabled_ = false;
+  at::ScalarType prev_dtype_ = at::kBFloat16;
+};
+
+// torch::manual_seed is process-wide: serialise model construction so two sessions built at
+// once still get the weights their seeds promise.
+std::mutex& init_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  TORCH_CHECK(name == "cuda", "device must be 'cpu' or 'cuda', got '", name, "'");
+  TORCH_CHECK(torch::cuda::is_available(), "device 'cuda' requested but no CUDA device is available to libtorch");
+  return {torch::kCUDA, 0};
+}
+
+double elapsed_ms(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Motion telemetry as 0-d tensors: share of masked tokens that move, share of all tokens that move.
+void motion_shares(const torch::Tensor& motion, const torch::Tensor& masked, std::vector<std::string>& names,
+                   std::vector<torch::Tensor>& values) {
+  const auto m = motion.to(masked.device()).ne(0).to(torch::kFloat);
+  names.emplace_back("maskedMovingShare");
+  values.push_back(torch::gather(m, 1, masked).mean());
+  names.emplace_back("movingShare");
+  values.push_back(m.mean());
+}
+
+// One device->host copy for every scalar of a step.
+std::vector<double> read_scalars(const std::vector<torch::Tensor>& values) {
+  std::vector<torch::Tensor> flat;
+  for (const auto& v : values) flat.push_back(v.detach().to(torch::kDouble).reshape({1}));
+  const auto host = torch::cat(flat).to(torch::kCPU).contiguous();
+  const double* p = host.data_ptr<double>();
+  return std::vector<double>(p, p + host.numel());
+}
+
+}  // namespace
+
+Session::Session(const SessionConfig& config)
+    : cfg_(config),
+      grid_(token_grid(config.model)),
+      device_(parse_device(config.device)),
+      gen_(at::detail::createCPUGenerator(static_cast<uint64_t>(config.seed))),
+      eval_gen_(at::detail::createCPUGenerator(static_cast<uint64_t>(config.seed) + kEvalSeedOffset)) {
+  TORCH_CHECK(cfg_.batch_size > 0, "Session: batchSize must be positive, got ", cfg_.batch_size);
+  TORCH_CHECK(cfg_.precision == "fp32" || cfg_.precision == "bf16", "Session: precision must be fp32 or bf16, got '",
+              cfg_.precision, "'");
+  TORCH_CHECK(cfg_.model.tubelet > 0 && cfg_.model.patch > 0 && cfg_.model.frames % cfg_.model.tubelet == 0 &&
+                  cfg_.model.size % cfg_.model.patch == 0,
+              "Session: frames and size must be multiples of tubelet and patch");
+  autocast_ = device_.is_cuda() && cfg_.precision == "bf16";
+  patch_dtype_ = autocast_ ? torch::kBFloat16 : torch::kFloat;
+  {
+    std::lock_guard<std::mutex> lock(init_mutex());
+    torch::manual_seed(static_cast<uint64_t>(cfg_.seed));
+    model_ = VideoMAE(cfg_.model);
+    sampler_ = make_mask_sampler({cfg_, grid_, cfg_.model.encoder_dim, torch::kCPU});
+  }
+  model_->to_device(device_);
+  sampler_->to_device(device_);
+  optimizer_ = std::make_unique<MaeOptimizer>(model_parameters(), cfg_.optim);
+}
+
+NamedTensors Session::model_parameters() const {
+  NamedTensors out;
+  for (const auto& item : model_->named_parameters(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+void Session::check_clips(const torch::Tensor& clips, const char* where) const {
+  const auto& m = cfg_.model;
+  TORCH_CHECK(clips.dim() == 5 && clips.scalar_type() == torch::kUInt8, where, ": clips must be uint8 [B,T,H,W,3]");
+  TORCH_CHECK(clips.size(1) == m.frames && clips.size(2) == m.size && clips.size(3) == m.size && clips.size(4) == 3,
+              where, ": clips must be [B, ", m.frames, ", ", m.size, ", ", m.size, ", 3], got ", clips.sizes());
+}
+
+void Session::check_motion(const torch::Tensor& motion, int64_t batch, const char* where) const {
+  if (!motion.defined()) return;
+  TORCH_CHECK(motion.dim() == 2 && motion.size(0) == batch && motion.size(1) == grid_.tokens(), where,
+              ": motion must be [", batch, ", ", grid_.tokens(), "], got ", motion.sizes());
+}
+
+torch::Tensor Session::to_device_clips(const torch::Tensor& clips) const {
+  return device_.is_cuda() ? clips.contiguous().to(device_) : clips.contiguous();
+}
+
+StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor& motion) {
+  const auto t0 = std::chrono::steady_clock::now();
+  check_clips(clips, "trainStep");
+  const int64_t B = clips.size(0);
+  TORCH_CHECK(B == cfg_.batch_size, "trainStep: clips hold ", B, " clips, the session's batchSize is ", cfg_.batch_size);
+  check_motion(motion, B, "trainStep");
+  model_->train();
+  sampler_->train(true);
+
+  const auto x = to_device_clips(clips);
+  const auto pt = ops::patchify(x, cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
+  MaskDraw draw;
+  MaeLoss loss;
+  torch::Tensor total;
+  {
+    AutocastScope autocast(autocast_);
+    const auto tokens = model_->embed(pt.patches);
+    draw = sampler_->sample(cfg_.sampler.detach_input ? tokens.detach() : tokens, B, gen_);
+    const auto pred = model_->forward(tokens, draw.visible, draw.masked);
+    loss = mae_loss(pred, pt.targets, draw.masked);
+    total = loss.loss;
+    const auto extra = sampler_->joint_loss(draw, loss.errors);
+    if (extra.defined()) total = total + extra;
+  }
+  total.backward();
+  const auto [lr, grad_norm] = optimizer_->step(step_);
+  optimizer_->zero_grad();
+  const auto sampler_metrics = sampler_->update(draw, loss.errors);
+
+  std::vector<std::string> names{"loss", "gradNorm"};
+  std::vector<torch::Tensor> values{loss.loss.detach(), grad_norm};
+  for (const auto& [name, value] : sampler_metrics) {
+    names.push_back(name);
+    values.push_back(value);
+  }
+  if (motion.defined()) motion_shares(motion, draw.masked, names, values);
+  const auto host = read_scalars(values);  // the step's one host sync
+  ++step_;
+
+  StepMetrics out;
+  out.step = step_;
+  out.lr = lr;
+  out.loss = host[0];
+  out.grad_norm = host[1];
+  for (size_t i = 2; i < names.size(); ++i) out.extra[names[i]] = host[i];
+  out.step_ms = elapsed_ms(t0);
+  return out;
+}
+
+EvalMetrics Session::eval_step(const torch::Tensor& clips, const torch::Tensor& motion) {
+  check_clips(clips, "evalStep");
+  const int64_t B = clips.size(0);
+  check_motion(motion, B, "evalStep");
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  sampler_->train(false);
+  const auto x = to_device_clips(clips);
+  const auto pt = ops::patchify(x, cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
+  MaskDraw draw;
+  MaeLoss loss;
+  {
+    AutocastScope autocast(autocast_);
+    const auto tokens = model_->embed(pt.patches);
+    draw = sampler_->sample(tokens, B, eval_gen_);
+    loss = mae_loss(model_->forward(tokens, draw.visible, draw.masked), pt.targets, draw.masked);
+  }
+  std::vector<std::string> names{"loss"};
+  std::vector<torch::Tensor> values{loss.loss};
+  if (motion.defined()) motion_shares(motion, draw.masked, names, values);
+  const auto host = read_scalars(values);
+  EvalMetrics out;
+  out.loss = host[0];
+  for (size_t i = 1; i < names.size(); ++i) out.extra[names[i]] = host[i];
+  return out;
+}
+
+Reconstruction Session::reconstruct(const torch::Tensor& clips, const torch::Tensor& mask) {
+  check_clips(clips, "reconstruct");
+  const int64_t B = clips.size(0), N = grid_.tokens();
+  if (mask.defined())
+    TORCH_CHECK(mask.dim() == 2 && mask.size(0) == B && mask.size(1) == N, "reconstruct: mask must be [", B, ", ", N,
+                "], got ", mask.sizes());
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  sampler_->train(false);
+  const auto x = to_device_clips(clips);
+  const auto pt = ops::patchify(x, cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
+  MaskDraw draw;
+  torch::Tensor pred;
+  {
+    AutocastScope autocast(autocast_);
+    const auto tokens = model_->embed(pt.patches);
+    if (mask.defined()) {
+      draw = draw_from_mask(mask);
+      draw.visible = draw.visible.to(device_);
+      draw.masked = draw.masked.to(device_);
+    } else {
+      draw = sampler_->sample(tokens, B, eval_gen_);
+    }
+    pred = model_->forward(tokens, draw.visible, draw.masked);
+  }
+  Reconstruction out;
+  out.pred = pred.to(torch::kCPU, torch::kFloat).contiguous();
+  out.target = take_tokens(pt.targets, draw.masked).to(torch::kCPU).contiguous();
+  out.mask = mask_from_draw(draw.masked, N).to(torch::kCPU).contiguous();
+  if (draw.policy.defined()) out.policy = draw.policy.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  out.masked_per_clip = draw.masked.size(1);
+  out.tokens = N;
+  out.values_per_token = pred.size(2);
+  return out;
+}
+
+NamedTensors Session::state_dict() const {
+  NamedTensors out;
+  for (const auto& [name, p] : model_parameters()) out.emplace_back(name, p.detach().to(torch::kCPU));
+  for (const auto& [name, t] : sampler_->weights()) out.emplace_back("sampler." + name, t.detach().to(torch::kCPU));
+  for (const auto& [name, t] : optimizer_->state()) out.emplace_back(name, t.detach().to(torch::kCPU));
+  for (const auto& [name, t] : sampler_->optimizer_state())
+    out.emplace_back("sampler_optim." + name, t.detach().to(torch::kCPU));
+  out.emplace_back("rng.cpu", gen_.get_state());
+  out.emplace_back("rng.eval", eval_gen_.get_state());
+  out.emplace_back("state.step", torch::tensor(step_, torch::kLong).reshape({}));
+  return out;
+}
+
+void Session::load_state_dict(const std::map<std::string, torch::Tensor>& entries, bool strict) {
+  const auto starts_with = [](const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; };
+  std::map<std::string, torch::Tensor> optim, sampler_weights, sampler_optim;
+  std::vector<std::string> unknown;
+  const auto params = model_parameters();
+  std::map<std::string, torch::Tensor> by_name(params.begin(), params.end());
+  for (const auto& [name, t] : entries) {
+    if (starts_with(name, "optim.")) optim[name] = t;
+    else if (starts_with(name, "sampler_optim.")) sampler_optim[name.substr(14)] = t;
+    else if (starts_with(name, "sampler.")) sampler_weights[name.substr(8)] = t;
+    else if (!by_name.count(name) && name != "rng.cpu" && name != "rng.eval" && name != "state.step") unknown.push_back(name);
+  }
+  if (strict && !unknown.empty()) {
+    std::string list;
+    for (size_t i = 0; i < unknown.size() && i < 5; ++i) list += (i ? ", " : "") + unknown[i];
+    TORCH_CHECK(false, "loadStateDict: ", unknown.size(), " unknown name(s): ", list, unknown.size() > 5 ? ", ..." : "");
+  }
+  // Check everything before changing anything.
+  for (const auto& [name, p] : params) {
+    const auto it = entries.find(name);
+    if (it == entries.end()) {
+      TORCH_CHECK(!strict, "loadStateDict: model weight '", name, "' is missing");
+      continue;
+    }
+    TORCH_CHECK(it->second.sizes() == p.sizes(), "loadStateDict: '", name, "' has shape ", it->second.sizes(),
+                ", the model has ", p.sizes());
+    TORCH_CHECK(it->second.is_floating_point(), "loadStateDict: '", name, "' must be a float tensor, got ",
+                it->second.scalar_type());
+  }
+  const auto step_it = entries.find("state.step");
+  if (step_it != entries.end())
+    TORCH_CHECK(step_it->second.numel() == 1 && !step_it->second.is_floating_point(),
+                "loadStateDict: state.step must be an integer scalar");
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& [name, p] : params) {
+      const auto it = entries.find(name);
+      if (it != entries.end()) p.copy_(it->second);
+    }
+  }
+  optimizer_->load(optim, strict);
+  sampler_->load(sampler_weights, sampler_optim, strict);
+  if (const auto it = entries.find("rng.cpu"); it != entries.end()) gen_.set_state(it->second.to(torch::kCPU).contiguous());
+  if (const auto it = entries.find("rng.eval"); it != entries.end())
+    eval_gen_.set_state(it->second.to(torch::kCPU).contiguous());
+  if (step_it != entries.end()) step_ = step_it->second.to(torch::kCPU, torch::kLong).item<int64_t>();
+}
+
+}  // namespace tats::core

@@ -1,0 +1,88 @@
+// A training session: the VideoMAE model, its optimiser, the mask sampler and the generators,
+// built once from a resolved SessionConfig. One step = patchify -> embed -> draw masks ->
+// encoder on visible tokens -> decoder -> loss on masked tokens -> backward -> AdamW -> sampler
+// update, with a single host sync at the end (the metrics). Not thread-safe: callers serialise.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/mask_sampler.h"
+#include "core/optim.h"
+#include "core/videomae.h"
+
+namespace tats::core {
+
+struct StepMetrics {
+  int64_t step = 0;  // steps taken, this one included
+  double loss = 0, lr = 0, grad_norm = 0, step_ms = 0;
+  // Learned samplers: entropy, clipFrac, approxKl, valueLoss, reward, samplerLoss.
+  // With a motion map: maskedMovingShare (share of masked tokens that move), movingShare
+  // (share of all tokens that move).
+  std::map<std::string, double> extra;
+};
+
+struct EvalMetrics {
+  double loss = 0;
+  std::map<std::string, double> extra;  // maskedMovingShare, movingShare with a motion map
+};
+
+struct Reconstruction {
+  torch::Tensor pred, target;  // fp32 CPU [B, Nm, P], masked tokens in ascending token order
+  torch::Tensor mask;          // uint8 CPU [B, N], 1 = masked
+  torch::Tensor policy;        // fp32 CPU [B, N] when the sampler has a policy, else undefined
+  int64_t masked_per_clip = 0, tokens = 0, values_per_token = 0;
+};
+
+using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+
+class Session {
+ public:
+  explicit Session(const SessionConfig& config);
+
+  // clips: uint8 [B, T, H, W, 3] on the CPU (B = batchSize); motion: optional uint8 [B, N]
+  // (undefined tensor = none).
+  StepMetrics train_step(const torch::Tensor& clips, const torch::Tensor& motion);
+  // Loss without an update; masks come from the evaluation generator (rng.eval), so evaluating
+  // never changes the training draws.
+  EvalMetrics eval_step(const torch::Tensor& clips, const torch::Tensor& motion);
+  // mask: optional uint8 [B, N], 1 = masked, same count per clip; without it the sampler draws
+  // (from the evaluation generator).
+  Reconstruction reconstruct(const torch::Tensor& clips, const torch::Tensor& mask);
+
+  // Everything needed to resume, as CPU tensors (see CONTRACT.md for the names): model weights
+  // (VideoMAE names), sampler.*, optim.*, sampler_optim.*, rng.cpu, rng.eval, state.step.
+  // The tensors may share memory with the live ones: copy them before the next step.
+  NamedTensors state_dict() const;
+  // strict: every model weight must be present and every name known.
+  void load_state_dict(const std::map<std::string, torch::Tensor>& entries, bool strict);
+
+  int64_t step() const { return step_; }
+  const SessionConfig& config() const { return cfg_; }
+  const TokenGrid& grid() const { return grid_; }
+  VideoMAE& model() { return model_; }
+  NamedTensors model_parameters() const;
+
+ private:
+  torch::Tensor to_device_clips(const torch::Tensor& clips) const;
+  void check_clips(const torch::Tensor& clips, const char* where) const;
+  void check_motion(const torch::Tensor& motion, int64_t batch, const char* where) const;
+
+  SessionConfig cfg_;
+  TokenGrid grid_;
+  torch::Device device_;
+  bool autocast_ = false;  // bf16 autocast (CUDA + precision bf16)
+  torch::ScalarType patch_dtype_ = torch::kFloat;
+  VideoMAE model_{nullptr};
+  std::unique_ptr<MaeOptimizer> optimizer_;
+  std::unique_ptr<MaskSampler> sampler_;
+  torch::Generator gen_;       // training mask draws
+  torch::Generator eval_gen_;  // evaluation / reconstruction draws
+  int64_t step_ = 0;
+};
+
+}  // namespace tats::core
