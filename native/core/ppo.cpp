@@ -9,6 +9,7 @@ namespace tats::core {
 namespace {
 
 constexpr double kAdvantageEps = 1e-8;
+constexpr double kSamplerBeta1 = 0.9, kSamplerBeta2 = 0.999;  // torch.optim.AdamW's defaults
 
 }  // namespace
 
@@ -77,25 +78,26 @@ torch::Tensor RewardNormalizer::update_and_normalize(const torch::Tensor& reward
   return (r - mean) / torch::sqrt(var + kEps);
 }
 
-std::unique_ptr<torch::optim::AdamW> make_sampler_adamw(torch::nn::Module& module, double lr, double weight_decay) {
-  std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& item : module.named_parameters(/*recurse=*/true)) {
-    const bool is_pos = item.key().find("pos_embed") != std::string::npos;
-    (item.value().dim() >= 2 && !is_pos ? decay : no_decay).push_back(item.value());
-  }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
-                                 torch::optim::AdamWOptions(lr).weight_decay(weight_decay)));
-  groups.emplace_back(no_decay,
-                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(lr).weight_decay(0.0)));
-  return std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(lr));
+std::unique_ptr<MaeOptimizer> make_sampler_optimizer(torch::nn::Module& module, double lr, double weight_decay) {
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) named.emplace_back(item.key(), item.value());
+  OptimConfig cfg;
+  cfg.lr = lr;
+  cfg.min_lr = lr;  // constant: the cosine runs from lr to lr
+  cfg.warmup_steps = 0;
+  cfg.total_steps = 1;
+  cfg.weight_decay = weight_decay;
+  cfg.beta1 = kSamplerBeta1;
+  cfg.beta2 = kSamplerBeta2;
+  cfg.clip_grad = 0.0;
+  return std::make_unique<MaeOptimizer>(named, cfg);
 }
 
 PpoTrainer::PpoTrainer(TatsSampler sampler, const PpoOptions& options)
     : sampler_(std::move(sampler)), options_(options) {
   TORCH_CHECK(options.epochs >= 1 && options.temperature > 0.0 && options.clip_eps > 0.0,
               "PpoTrainer: epochs must be >= 1 and temperature, clipEps positive");
-  optimizer_ = make_sampler_adamw(*sampler_, options.lr, options.weight_decay);
+  optimizer_ = make_sampler_optimizer(*sampler_, options.lr, options.weight_decay);
 }
 
 PpoRollout PpoTrainer::act(const torch::Tensor& state, int64_t masked_count, at::Generator& gen,
@@ -107,6 +109,7 @@ PpoRollout PpoTrainer::act(const torch::Tensor& state, int64_t masked_count, at:
   const auto logits = out.logits.to(torch::kFloat);
   auto draw = gumbel_topk(logits, masked_count, options_.temperature, gen);
   r.masked = draw.chosen;
+  r.logits = logits;
   r.old_log_probs = policy_log_probs(logits, options_.temperature).gather(1, r.masked);
   const auto values = out.values.to(torch::kFloat);
   r.old_values = values.gather(1, r.masked);
@@ -137,7 +140,7 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
                                 options_);
     optimizer_->zero_grad();
     terms.loss.backward();
-    optimizer_->step();
+    optimizer_->step(updates_);
     acc(s.loss, terms.loss);
     acc(s.policy_loss, terms.policy_loss);
     acc(s.value_loss, terms.value_loss);
@@ -147,6 +150,8 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
   }
   const double k = static_cast<double>(options_.epochs);
   for (auto* t : {&s.loss, &s.policy_loss, &s.value_loss, &s.entropy, &s.clip_frac, &s.approx_kl}) *t = *t / k;
+  optimizer_->zero_grad();
+  ++updates_;
   s.reward = raw_rewards.detach().to(torch::kFloat).mean();
   return s;
 }

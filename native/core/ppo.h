@@ -22,6 +22,7 @@
 
 #include <memory>
 
+#include "core/optim.h"
 #include "core/tats_sampler.h"
 
 namespace tats::core {
@@ -77,6 +78,7 @@ struct PpoRollout {
   torch::Tensor old_log_probs;  // [B, M]
   torch::Tensor old_values;     // [B, M] V_old(i) on the masked tokens (telemetry)
   torch::Tensor baseline;       // [B, 1] b_old(s) = sum_j pi_old(j) V_old(j), the advantage baseline
+  torch::Tensor logits;         // [B, N] fp32, the policy's logits at sampling time (before tau)
 };
 
 // Per-update telemetry: means over the K epochs, 0-dim tensors (read once at the step's end).
@@ -100,20 +102,24 @@ class PpoTrainer {
   void set_autocast(bool on) { autocast_ = on; }
 
   TatsSampler& sampler() { return sampler_; }
-  torch::optim::AdamW& optimizer() { return *optimizer_; }
+  MaeOptimizer& optimizer() { return *optimizer_; }
   RewardNormalizer& reward_stats() { return rewards_; }
+  // The PPO updates taken; restored from checkpoints.
+  int64_t& updates() { return updates_; }
   const PpoOptions& options() const { return options_; }
 
  private:
   TatsSampler sampler_;
   PpoOptions options_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<MaeOptimizer> optimizer_;
   RewardNormalizer rewards_;
   bool autocast_ = false;
+  int64_t updates_ = 0;
 };
 
-// AdamW with two groups: weight decay on parameters of rank >= 2 except position embeddings,
-// none on biases, norms and position embeddings (the MAE recipe).
-std::unique_ptr<torch::optim::AdamW> make_sampler_adamw(torch::nn::Module& module, double lr, double weight_decay);
+// The samplers' own AdamW: the MAE's optimiser class (same parameter groups: no weight decay on
+// biases, 1-D tensors and pos_embed) at a constant learning rate, PyTorch's default betas
+// (0.9, 0.999) and no gradient clipping. Its state exports as optim.<param>.{exp_avg,exp_avg_sq,step}.
+std::unique_ptr<MaeOptimizer> make_sampler_optimizer(torch::nn::Module& module, double lr, double weight_decay);
 
 }  // namespace tats::core

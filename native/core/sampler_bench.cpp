@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/gumbel_topk.h"
+#include "core/masking.h"
 #include "core/ppo.h"
 #include "core/sampler_autocast.h"
 #ifdef TATS_WITH_CUDA
@@ -42,7 +43,7 @@ SamplerBenchResult sampler_bench(const SamplerBenchOptions& o, const torch::Devi
   PpoTrainer ppo(sampler, po);
   ppo.set_autocast(o.bf16);
   auto gen = make_generator(torch::kCPU, 0);
-  const int64_t M = static_cast<int64_t>(std::llround(o.ratio * static_cast<double>(N)));
+  const int64_t M = masked_count("tats", o.ratio, TokenGrid{o.slots, o.per_slot});
   const auto x = torch::randn({o.batch, N, o.input_dim}, torch::TensorOptions().device(device));
   const auto rewards = torch::rand({o.batch, M}, torch::TensorOptions().device(device));
 #ifdef TATS_WITH_CUDA

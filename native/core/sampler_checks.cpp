@@ -4,6 +4,7 @@
 
 #include "core/adamae_sampler.h"
 #include "core/gumbel_topk.h"
+#include "core/masking.h"
 #include "core/ppo.h"
 #include "core/trajectory_attention.h"
 
@@ -115,13 +116,13 @@ BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int
   constexpr double kRatio = 0.5;  // 32 of 64 masked, ~16 moving: all-moving-masked gives 0.5
   torch::manual_seed(seed);
   auto gen = make_generator(torch::kCPU, seed);
-  const int64_t M = static_cast<int64_t>(std::llround(kRatio * N));
+  const int64_t M = masked_count("tats", kRatio, TokenGrid{T, S});
   BanditCheck c{};
   std::vector<double> shares;
   TatsSampler tats{nullptr};
   std::unique_ptr<PpoTrainer> ppo;
   AdaMaeSampler ada{nullptr};
-  std::unique_ptr<torch::optim::AdamW> ada_opt;
+  std::unique_ptr<MaeOptimizer> ada_opt;
   if (strategy == "tats") {
     TatsSamplerOptions so;
     so.input_dim = C, so.dim = C, so.heads = heads, so.tokens = N, so.frames = T;
@@ -136,7 +137,7 @@ BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int
     ao.input_dim = C, ao.dim = C, ao.heads = heads, ao.tokens = N;
     ada = AdaMaeSampler(ao);
     ada->to(device);
-    ada_opt = make_sampler_adamw(*ada, 1e-3, 0.05);
+    ada_opt = make_sampler_optimizer(*ada, 1e-3, 0.05);
   }
   for (int64_t step = 0; step < steps; ++step) {
     // Fresh clips every step: a random quarter of each clip's tokens moves.
@@ -163,7 +164,7 @@ BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int
       const auto loss = adamae_sampling_loss(out.logits, masked, reward);
       ada_opt->zero_grad();
       loss.backward();
-      ada_opt->step();
+      ada_opt->step(step);
     }
     shares.push_back(moving.gather(1, masked).mean().item<double>());
     c.moving_share += moving.mean().item<double>() / static_cast<double>(steps);
