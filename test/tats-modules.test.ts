@@ -41,7 +41,7 @@ describe('samplers on a contextual bandit (no MAE)', () => {
   // A quarter of the tokens "move" (their embedding says so) and pay reward 1 when masked, the rest
   // 0.2. Half the tokens are masked, so masking every moving token gives a masked-moving share
   // of ~0.5 and a random mask ~0.25.
-  it('PPO teaches TATS to mask the high-reward tokens', async () => {
+  it('PPO teaches TATS to mask the high-reward tokens', { timeout: 240_000 }, async () => {
     const r = await native().samplerBanditCheck('tats', 1, 100);
     console.log('bandit tats', JSON.stringify(r));
     expect(r.lastMaskedMovingShare).toBeGreaterThan(r.movingShare + 0.15);
@@ -50,7 +50,7 @@ describe('samplers on a contextual bandit (no MAE)', () => {
     expect(r.valueLoss).toBeLessThan(0.5);
   });
 
-  it("AdaMAE's REINFORCE loss makes high-error tokens visible (its sign)", async () => {
+  it("AdaMAE's REINFORCE loss makes high-error tokens visible (its sign)", { timeout: 240_000 }, async () => {
     const r = await native().samplerBanditCheck('adamae', 1, 100);
     console.log('bandit adamae', JSON.stringify(r));
     expect(r.lastMaskedMovingShare).toBeLessThan(r.movingShare - 0.05);

@@ -9,6 +9,10 @@ namespace tats::core {
 namespace {
 
 constexpr double kAdvantageEps = 1e-8;
+// |log ratio| is clamped here before exp: Gumbel-top-k must fill |M| slots, so a peaked policy puts
+// tokens with vanishing pi_old (log pi_old ~ -100) into M, and a later epoch can raise them by more
+// than fp32's exp range (ratio = inf, loss = NaN). Beyond e^20 the ratio is saturated: no gradient.
+constexpr double kMaxLogRatio = 20.0;
 constexpr double kSamplerBeta1 = 0.9, kSamplerBeta2 = 0.999;  // torch.optim.AdamW's defaults
 
 }  // namespace
@@ -27,7 +31,9 @@ PpoLoss ppo_loss(const torch::Tensor& logits, const torch::Tensor& values, const
     // Training path, fp32 whatever the autocast: the clipped surrogate, value loss and their
     // telemetry in the ppo_loss kernel op (one reduction, no host sync); the entropy in libtorch.
     const auto log_pi = log_pi_of(logits.to(torch::kFloat));  // [B, N]
-    const auto k = ops::ppo_loss(log_pi.gather(1, masked), old_log_probs.to(torch::kFloat),
+    const auto old_lp = old_log_probs.to(torch::kFloat);
+    const auto new_lp = old_lp + (log_pi.gather(1, masked) - old_lp).clamp(-kMaxLogRatio, kMaxLogRatio);
+    const auto k = ops::ppo_loss(new_lp, old_lp,
                                  advantages.to(torch::kFloat), values.to(torch::kFloat).gather(1, masked),
                                  returns.to(torch::kFloat), o.clip_eps, o.value_coef);
     out.entropy = -(torch::exp(log_pi) * log_pi).sum(1).mean();
@@ -40,7 +46,8 @@ PpoLoss ppo_loss(const torch::Tensor& logits, const torch::Tensor& values, const
   }
   // fp64 (gradient checks): the same loss composed from libtorch ops, differentiated by autograd.
   const auto log_pi = log_pi_of(logits);                                   // [B, N]
-  const auto log_ratio = log_pi.gather(1, masked) - old_log_probs.to(torch::kDouble);
+  const auto log_ratio =
+      (log_pi.gather(1, masked) - old_log_probs.to(torch::kDouble)).clamp(-kMaxLogRatio, kMaxLogRatio);
   const auto ratio = torch::exp(log_ratio);
   const auto adv = advantages.to(torch::kDouble);
   const auto surrogate = torch::min(ratio * adv, torch::clamp(ratio, 1.0 - o.clip_eps, 1.0 + o.clip_eps) * adv);

@@ -7,7 +7,7 @@
 //   r~_i   = (r_i - mu) / sqrt(sigma^2 + 1e-8)  with running statistics (RewardNormalizer)
 //   A_i    = r~_i - b_old(s), b_old(s) = sum_j pi_old(j) V_old(j), normalised over the batch's
 //            B*|M| entries (mean 0, std 1)
-//   ratio_i = exp(log pi(i) - log pi_old(i)),  pi = softmax(l / tau) over the clip's N tokens
+//   ratio_i = exp(clamp(log pi(i) - log pi_old(i), -20, 20)),  pi = softmax(l / tau) over the N tokens
 //   L = -mean(min(ratio A, clip(ratio, 1-eps, 1+eps) A)) + c_v mean((V(i) - r~_i)^2) - c_H H(pi)
 // with H(pi) the entropy of the full softmax over N, averaged over clips. theta has its own AdamW.
 //
