@@ -14,12 +14,12 @@ grep -E "Test Files|Tests  |FAIL|×" "$out/test-gpu.log"
 : > "$out/bench.jsonl"
 for cfg in "tube 0.9 32" "tube 0.9 16" "adamae 0.95 32" "tats 0.95 32" "tats 0.95 16"; do
   set -- $cfg
-  node dist/cli/tats.js bench --json --model base --frames 16 --size 224 --strategy "$1" --mask-ratio "$2"
+  node dist/cli/tats.js bench --json --model base --frames 16 --size 224 --strategy "$1" --mask-ratio "$2" \
     --batch-size "$3" --steps 10 --warmup 3 >> "$out/bench.jsonl" 2>> "$out/bench.err" || echo "bench $cfg failed" >&2
   tail -1 "$out/bench.jsonl" | cut -c1-400
 done
 if [ -d .gpu-shards ]; then
-  node dist/cli/tats.js pretrain --json --dataset shards:.gpu-shards --frames 16 --size 112 --model small
+  node dist/cli/tats.js pretrain --json --dataset shards:.gpu-shards --frames 16 --size 112 --model small \
     --strategy tats --steps 30 --batch-size 8 --log-every 5 --checkpoint-every 15 --out /tmp/run-shards
     > "$out/pretrain-shards.json" 2> "$out/pretrain-shards.err"
   echo "pretrain on shards: rc=$? $(cut -c1-300 "$out/pretrain-shards.json")"
