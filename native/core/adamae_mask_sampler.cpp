@@ -90,7 +90,10 @@ class AdaMaeMaskSampler : public MaskSampler {
     training_ = on;
     module_->train(on);
   }
-  void to_device(const torch::Device& device) override { module_->to(device); }
+  void to_device(const torch::Device& device) override {
+    module_->to(device);
+    optimizer_->to_device(device);  // its flat buffers and gradient views follow
+  }
 
  private:
   int64_t tokens_, masked_;

@@ -127,6 +127,24 @@ torch::Tensor MaeOptimizer::apply() {
   return scalars_.select(0, 3);
 }
 
+void MaeOptimizer::to_device(const torch::Device& device) {
+  if (!fused_ || flat_param_.device() == device) return;
+  torch::NoGradGuard no_grad;
+  flat_param_ = flat_param_.to(device);
+  flat_grad_ = flat_grad_.to(device);
+  exp_avg_ = exp_avg_.to(device);
+  exp_avg_sq_ = exp_avg_sq_.to(device);
+  scalars_ = scalars_.to(device);
+  workspace_ = ops::adamw_workspace(device);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& p = params_[i];
+    auto view = flat_param_.narrow(0, offsets_[i], p.numel()).view(p.sizes());
+    view.copy_(p.detach());  // the module's current values, wherever Module::to put them
+    p.set_data(view);
+    p.mutable_grad() = flat_grad_.narrow(0, offsets_[i], p.numel()).view(p.sizes());
+  }
+}
+
 void MaeOptimizer::zero_grad() {
   if (fused_) {
     flat_grad_.zero_();

@@ -52,6 +52,10 @@ class MaeOptimizer {
   // fused: zeroes the flat gradient buffer (the .grad views stay); legacy: drops the gradients.
   void zero_grad();
   bool fused() const { return fused_; }
+  // Follows a module that was moved with Module::to(device) after this optimiser was built: moves
+  // the flat buffers and re-binds every parameter and gradient to views of them (the fused layout
+  // would otherwise leave CPU gradient views behind CUDA parameters). No-op for the legacy path.
+  void to_device(const torch::Device& device);
 
   // optim.<param>.exp_avg / .exp_avg_sq (fp32) and .step (int64 0-d), for parameters that have state.
   std::vector<std::pair<std::string, torch::Tensor>> state() const;

@@ -157,7 +157,7 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
 }
 
 bool Session::use_graph() const {
-  return env_enabled("GRAPH") && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() && !sampler_->learned();
+  return env_opt_in("GRAPH") && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() && !sampler_->learned();
 }
 
 StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion) {

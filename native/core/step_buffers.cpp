@@ -61,4 +61,9 @@ bool env_enabled(const char* name) {
   return !(v && std::strcmp(v, "0") == 0);
 }
 
+bool env_opt_in(const char* name) {
+  const char* v = std::getenv((std::string("TATS_") + name).c_str());
+  return v && std::strcmp(v, "1") == 0;
+}
+
 }  // namespace tats::core

@@ -28,5 +28,7 @@ void configure_sdpa_from_env();
 
 // Environment switch: TATS_<name>=0 turns a default-on speed path off (for before/after timings).
 bool env_enabled(const char* name);
+// True only when TATS_<name> is "1" (features that are off by default).
+bool env_opt_in(const char* name);
 
 }  // namespace tats::core

@@ -125,6 +125,7 @@ class TatsMaskSampler : public MaskSampler {
   void to_device(const torch::Device& device) override {
     device_ = device;
     ppo_->sampler()->to(device);  // in place: the optimiser's parameter handles stay valid
+    ppo_->optimizer().to_device(device);  // its flat buffers and gradient views follow
     ppo_->set_autocast(device.is_cuda() && precision_bf16_);
     auto& r = ppo_->reward_stats();
     if (r.batches > 0) {
