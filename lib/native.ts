@@ -45,6 +45,17 @@ export interface PatchifyShape {
   patch?: number;
 }
 
+/** A timed square matmul loop: bf16 on CUDA, fp32 on CPU (the peak that MFU is reported against). */
+export interface MatmulPeak {
+  tflops: number;
+  /** Milliseconds per matmul. */
+  ms: number;
+  size: number;
+  iters: number;
+  dtype: 'bf16' | 'fp32';
+  device: 'cpu' | 'cuda';
+}
+
 /** trajectoryAttentionCheck(): the chunked trajectory attention against the naive reference (fp32). */
 export interface NativeTrajectoryAttentionCheck {
   batch: number;
@@ -194,6 +205,7 @@ export interface NativeAddon {
   kernelCheck(name: string, seed: number): NativeParityReport[];
   kernelNames(): string[];
   kernelParity(name: string, seed: number): Promise<NativeParityReport[]>;
+  matmulPeak(options: { device: 'cpu' | 'cuda'; size: number; iters: number }): Promise<MatmulPeak>;
   /** Test entry: trajectory attention vs its naive per-frame reference. */
   trajectoryAttentionCheck(seed: number, device?: 'cpu' | 'cuda'): Promise<NativeTrajectoryAttentionCheck>;
   /** Test entry: PPO loss gradients vs finite differences. */
