@@ -9,3 +9,4 @@ export { Session, type SessionConfig, type StepMetrics, type EvalMetrics, type R
 export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from './checkpoint/checkpoint.js';
 export { readSafetensors, writeSafetensors } from './checkpoint/safetensors.js';
 export * from './data/index.js';
+export * from './eval/index.js';

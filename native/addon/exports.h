@@ -9,5 +9,6 @@ void register_kernels(Napi::Env env, Napi::Object exports);
 void register_runtime(Napi::Env env, Napi::Object exports);
 void register_session(Napi::Env env, Napi::Object exports);
 void register_masking(Napi::Env env, Napi::Object exports);
+void register_classifier(Napi::Env env, Napi::Object exports);
 
 }  // namespace tats::addon
