@@ -3,15 +3,23 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
+import { compareCommand } from './commands/compare.js';
+import { evalCommand } from './commands/eval.js';
+import { finetuneCommand } from './commands/finetune.js';
 import { infoCommand } from './commands/info.js';
 import { packCommand } from './commands/pack.js';
+import { visualizeCommand } from './commands/visualize.js';
 import { EXIT_USAGE } from './exit.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('tats')
   .usage('$0 <command> [options]\n\nVideo MAE pretraining with a trajectory-aware, PPO-trained token sampler.')
   .command(infoCommand)
+  .command(finetuneCommand)
+  .command(evalCommand)
   .command(packCommand)
+  .command(visualizeCommand)
+  .command(compareCommand)
   .demandCommand(1, 'name a command (see --help)')
   .strict()
   .recommendCommands()

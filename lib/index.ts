@@ -10,3 +10,4 @@ export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, type CheckpointMeta
 export { readSafetensors, writeSafetensors } from './checkpoint/safetensors.js';
 export * from './data/index.js';
 export * from './eval/index.js';
+export * from './viz/index.js';

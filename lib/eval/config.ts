@@ -28,6 +28,8 @@ export interface FinetuneOptions {
   dataset?: string;
   /** Model preset. Defaults to the checkpoint's, else 'tiny'. */
   model?: ModelPreset;
+  /** Encoder depth override (blocks), for small CPU runs. Defaults to the preset's (or the checkpoint's). */
+  encoderDepth?: number;
   /** Frames per clip. Defaults to the checkpoint's, else 16. */
   frames?: number;
   /** Clip side in pixels. Defaults to the checkpoint's, else 224. */
@@ -111,6 +113,7 @@ export function resolveDevice(device: unknown): 'cpu' | 'cuda' {
 /** Model shape read from a pretraining checkpoint's meta/config, when known. */
 export interface CheckpointModel {
   preset?: ModelPreset;
+  encoderDepth?: number;
   frames?: number;
   size?: number;
 }
@@ -124,6 +127,7 @@ export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: Checkp
   const size = int('--size', o.size ?? fromCheckpoint.size ?? 224, 16, 4096);
   if (frames % 2) throw new ConfigError('--frames', frames, 'a multiple of the tubelet (2)');
   if (size % 16) throw new ConfigError('--size', size, 'a multiple of the patch (16)');
+  const depth = int('--encoder-depth', o.encoderDepth ?? fromCheckpoint.encoderDepth ?? ENCODER_PRESETS[preset].encoderDepth, 1, 64);
   const probe = o.linearProbe ?? false;
   const batchSize = int('--batch-size', o.batchSize ?? 8, 1, 65536);
   const steps = int('--steps', o.steps ?? 1000, 1);
@@ -145,7 +149,7 @@ export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: Checkp
     testSize: int('--test-size', o.testSize ?? 256, 1),
     out: o.out,
     classifier: {
-      model: { preset, frames, size, tubelet: 2, patch: 16, channels: 3, ...ENCODER_PRESETS[preset], mlpRatio: 4 },
+      model: { preset, frames, size, tubelet: 2, patch: 16, channels: 3, ...ENCODER_PRESETS[preset], encoderDepth: depth, mlpRatio: 4 },
       classes,
       dropPath: num('--drop-path', o.dropPath ?? (probe ? 0 : 0.1), 0, 0.99),
       linearProbe: probe,

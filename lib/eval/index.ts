@@ -4,3 +4,5 @@ export { finetune, createClassifier, saveClassifier, loadClassifier, type Finetu
 export { evaluate, evaluateSession, parseViews, type EvalOptions, type EvalReport } from './evaluate.js';
 export { confusionMarkdown, averageViews, type ConfusionReport } from './metrics.js';
 export { resolveCheckpoint, encoderWeights, readEncoderWeights } from './weights.js';
+export { compare, type CompareOptions, type CompareReport, type CompareRow } from './compare.js';
+export { pretrainRun, pretrainSessionConfig, STRATEGIES, type PretrainRunOptions, type PretrainRunResult, type Strategy } from './pretrain.js';

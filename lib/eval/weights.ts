@@ -38,6 +38,7 @@ function modelOf(json: Record<string, unknown> | undefined): CheckpointModel {
   if (typeof m.preset === 'string' && ['tiny', 'small', 'base', 'large'].includes(m.preset)) out.preset = m.preset as ModelPreset;
   if (typeof m.frames === 'number') out.frames = m.frames;
   if (typeof m.size === 'number') out.size = m.size;
+  if (typeof m.encoderDepth === 'number') out.encoderDepth = m.encoderDepth;
   return out;
 }
 
