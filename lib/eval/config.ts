@@ -118,7 +118,7 @@ export interface CheckpointModel {
   size?: number;
 }
 
-export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: CheckpointModel = {}, datasetClasses?: number): FinetuneConfig {
+export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: CheckpointModel = {}, datasetClasses?: number, trainLength = 10000): FinetuneConfig {
   const dataset = o.dataset ?? 'synthetic';
   parseDatasetSpec(dataset);
   const preset = o.model ?? fromCheckpoint.preset ?? 'tiny';
@@ -130,7 +130,8 @@ export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: Checkp
   const depth = int('--encoder-depth', o.encoderDepth ?? fromCheckpoint.encoderDepth ?? ENCODER_PRESETS[preset].encoderDepth, 1, 64);
   const probe = o.linearProbe ?? false;
   const batchSize = int('--batch-size', o.batchSize ?? 8, 1, 65536);
-  const steps = int('--steps', o.steps ?? 1000, 1);
+  if (o.epochs !== undefined) num('--epochs', o.epochs, 0, 1e6, true);
+  const steps = int('--steps', o.steps ?? (o.epochs !== undefined ? Math.max(1, Math.ceil((o.epochs * trainLength) / batchSize)) : 1000), 1);
   const classes = int('--classes', o.classes ?? datasetClasses ?? 8, 2, 100000);
   const blr = probe ? 1e-1 : 1e-3;
   const lr = num('--lr', o.lr ?? (blr * batchSize) / 256, 0, 10, true);

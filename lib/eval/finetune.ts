@@ -9,6 +9,7 @@ import { join } from 'node:path';
 
 import { readSafetensors, writeFileAtomic, writeSafetensors } from '../checkpoint/safetensors.js';
 import { DataLoader } from '../data/loader.js';
+import { readShardIndex } from '../data/shards.js';
 import { datasetSource, parseDatasetSpec } from '../data/spec.js';
 import { CheckpointError } from '../errors/index.js';
 import { ClassifierSession, type ClassifierStep } from './classifier.js';
@@ -80,11 +81,14 @@ export async function createClassifier(options: FinetuneOptions): Promise<{ sess
   const fromCkpt = options.checkpoint ? resolveCheckpoint(options.checkpoint) : undefined;
   const spec = parseDatasetSpec(options.dataset ?? 'synthetic');
   let classes = options.classes;
-  if (classes === undefined && spec.kind !== 'synthetic') {
-    const probe = resolveFinetuneConfig(options, fromCkpt?.model, 2);
-    classes = datasetSource(spec, { frames: probe.classifier.model.frames, size: probe.classifier.model.size, seed: 0, phase: 'finetune' }).classNames.length;
+  let trainLength = 10000; // the synthetic train split's default length
+  if (spec.kind !== 'synthetic') {
+    const probe = resolveFinetuneConfig({ ...options, steps: 1 }, fromCkpt?.model, 2);
+    const ds = datasetSource(spec, { frames: probe.classifier.model.frames, size: probe.classifier.model.size, seed: 0, phase: 'finetune' });
+    classes ??= ds.classNames.length;
+    trainLength = ds.annotation?.entries.length ?? (spec.kind === 'shards' ? readShardIndex(spec.dir).clips.length : trainLength);
   }
-  const config = resolveFinetuneConfig(options, fromCkpt?.model, classes);
+  const config = resolveFinetuneConfig(options, fromCkpt?.model, classes, trainLength);
   const session = await ClassifierSession.create(config.classifier);
   let init = 'scratch';
   if (options.checkpoint) {
