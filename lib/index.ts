@@ -5,6 +5,8 @@
 export { info, type TatsInfo } from './info.js';
 export * from './errors/index.js';
 export { packageVersion as version } from './paths.js';
+export * from './config/index.js';
+export * from './train/index.js';
 export { Session, type SessionConfig, type StepMetrics, type EvalMetrics, type Reconstruction, type StateDict } from './session.js';
 export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from './checkpoint/checkpoint.js';
 export { readSafetensors, writeSafetensors } from './checkpoint/safetensors.js';

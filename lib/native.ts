@@ -45,6 +45,17 @@ export interface PatchifyShape {
   patch?: number;
 }
 
+/** A timed square matmul loop: bf16 on CUDA, fp32 on CPU (the peak that MFU is reported against). */
+export interface MatmulPeak {
+  tflops: number;
+  /** Milliseconds per matmul. */
+  ms: number;
+  size: number;
+  iters: number;
+  dtype: 'bf16' | 'fp32';
+  device: 'cpu' | 'cuda';
+}
+
 /** The resolved session configuration the native Session reads; every field is required (CONTRACT.md). */
 export interface NativeSessionConfig {
   model: {
@@ -219,6 +230,7 @@ export interface NativeAddon {
   kernelCheck(name: string, seed: number): NativeParityReport[];
   kernelNames(): string[];
   kernelParity(name: string, seed: number): Promise<NativeParityReport[]>;
+  matmulPeak(options: { device: 'cpu' | 'cuda'; size: number; iters: number }): Promise<MatmulPeak>;
   /** CUDA caching-allocator bytes on device 0, in GiB; throws ERR_NO_CUDA without a device. */
   cudaMemory(): { allocatedGiB: number; peakGiB: number };
   cudaResetPeak(): void;

@@ -83,6 +83,16 @@ const badCalls: Record<string, unknown[][]> = {
     [new Uint8Array(2 * 16 * 16 * 3), { batch: 1, frames: 2, height: 16, width: 16, patch: 5 }],
     [new Uint8Array(0), { batch: 0, frames: 2, height: 16, width: 16 }],
   ],
+  matmulPeak: [
+    [],
+    ...junk.map((j) => [j]),
+    ...junk.map((j) => [{ device: j, size: 64, iters: 1 }]),
+    ...junk.map((j) => [{ device: 'cpu', size: j, iters: 1 }]),
+    ...junk.map((j) => [{ device: 'cpu', size: 64, iters: j }]),
+    [{ device: 'gpu', size: 64, iters: 1 }],
+    [{ device: 'cpu', size: 8, iters: 1 }],
+    [{ device: 'cpu', size: 64, iters: 0 }],
+  ],
   cudaMemory: [],
   cudaResetPeak: [],
   drawMasks: [

@@ -39,7 +39,7 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
   describe: 'Supervised fine-tuning (or --linear-probe) of a pretrained encoder from a checkpoint',
   builder: (y) =>
     y
-      .option('checkpoint', { type: 'string', group: 'Required:', describe: 'Pretraining checkpoint (.safetensors), checkpoint directory or run directory; "scratch" (or none) trains from random weights' })
+      .option('checkpoint', { type: 'string', demandOption: true, group: 'Required:', describe: 'Pretraining checkpoint (.safetensors), checkpoint directory or run directory; "scratch" trains from random weights' })
       .option('linear-probe', { type: 'boolean', default: false, describe: 'Train only fc_norm + head on the frozen encoder' })
       .option('config', { type: 'string', describe: 'JSON or YAML config; flags override it' })
       .option('dataset', { type: 'string', describe: 'Labelled clips: synthetic, shards:DIR, list:FILE, ucf101:DIR, hmdb51:DIR, k400:DIR, ssv2:DIR' })

@@ -2,8 +2,8 @@
  * Built-in synthetic motion dataset: no files, every clip is rendered from (seed, split, index).
  *
  * What a clip is:
- * - A static, textured background (stripes, checkerboard or smooth noise blobs in two random colours,
- *   plus a static per-pixel grain). The background never changes over time.
+ * - A static, textured background (smooth noise blobs blending two random colours, at a scale
+ *   predictable from neighbouring patches). The background never changes over time.
  * - A few textured sprites (square, disk or diamond; stripes, checker or noise texture in two random
  *   colours) that all move along one straight line at constant speed. The **class is the motion**:
  *   the direction (and, for classes 8..15, a doubled speed). Appearance, sprite count, size and
@@ -162,8 +162,12 @@ function colourPair(r: Stream): [Rgb, Rgb] {
  * Fills out[h*w*3] with a procedural texture: 0 stripes, 1 checker, 2 noise blobs, mixing two
  * colours; plus a static grain of +-grain. `scale` sets the feature size in pixels.
  */
-function renderTexture(out: Uint8Array, w: number, h: number, r: Stream, scale: number, grain: number): void {
-  const kind = r.int(3);
+function renderTexture(
+  out: Uint8Array, w: number, h: number, r: Stream, scale: number, grain: number, smooth = false,
+): void {
+  const drawn = r.int(3);
+  // Smooth: unclamped noise blobs, so every patch is a gentle gradient (predictable from context).
+  const kind = smooth ? 2 : drawn;
   const [c0, c1] = colourPair(r);
   const d0 = c1[0] - c0[0];
   const d1 = c1[1] - c0[1];
@@ -187,7 +191,8 @@ function renderTexture(out: Uint8Array, w: number, h: number, r: Stream, scale: 
   const period = Math.max(2, scale * r.range(0.5, 1.5));
   const phase = r.uniform();
   const check = Math.max(2, Math.round(scale * r.range(0.5, 1.2)));
-  const contrast = r.range(2, 4);
+  const contrastDrawn = r.range(2, 4);
+  const contrast = smooth ? 1 : contrastDrawn;
   for (let y = 0; y < h; y++) {
     if (kind === 0) {
       for (let x = 0; x < w; x++) {
@@ -242,7 +247,7 @@ interface Sprite {
 
 function makeSprite(r: Stream, side: number): { rgb: Uint8Array; mask: Uint8Array } {
   const rgb = new Uint8Array(side * side * 3);
-  renderTexture(rgb, side, side, r.child(1), Math.max(2, side / r.range(2, 5)), 6);
+  renderTexture(rgb, side, side, r.child(1), Math.max(2, side / r.range(2, 5)), 0);
   const mask = new Uint8Array(side * side);
   const shape = r.int(3); // 0 square, 1 disk, 2 diamond
   const c = (side - 1) / 2;
@@ -410,8 +415,10 @@ export class SyntheticMotionDataset {
     const cls = CLASS_TABLE[label]!;
 
     // Background into frame 0, then copied to every frame.
-    const bgScale = S * r.range(0.04, 0.12);
-    renderTexture(clip.subarray(0, frameBytes), S, S, r.child(0), bgScale, 8);
+    // Features of half to the whole side: a tube-masked background patch (never visible in any frame)
+    // stays predictable from its neighbours, so the MAE's loss reflects motion, not noise.
+    const bgScale = S * r.range(0.5, 1.0);
+    renderTexture(clip.subarray(0, frameBytes), S, S, r.child(0), bgScale, 0, true);
     for (let t = 1; t < T; t++) clip.copyWithin(t * frameBytes, 0, frameBytes);
 
     // Clip speed in px/frame, shared by all sprites (the class is the motion).

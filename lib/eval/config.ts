@@ -9,15 +9,13 @@
 import { ConfigError } from '../errors/index.js';
 import { native, type NativeClassifierConfig } from '../native.js';
 import { parseDatasetSpec } from '../data/spec.js';
+import { MODEL_PRESETS, type ModelSize } from '../config/index.js';
 
-/** Encoder sizes per preset (dim / depth / heads), CONTRACT.md. */
-export const ENCODER_PRESETS = {
-  tiny: { encoderDim: 192, encoderDepth: 12, encoderHeads: 3 },
-  small: { encoderDim: 384, encoderDepth: 12, encoderHeads: 6 },
-  base: { encoderDim: 768, encoderDepth: 12, encoderHeads: 12 },
-  large: { encoderDim: 1024, encoderDepth: 24, encoderHeads: 16 },
-} as const;
-export type ModelPreset = keyof typeof ENCODER_PRESETS;
+/** Encoder sizes per preset (dim / depth / heads): lib/config's MODEL_PRESETS. */
+export const ENCODER_PRESETS = Object.fromEntries(
+  Object.entries(MODEL_PRESETS).map(([k, v]) => [k, { encoderDim: v.encoderDim, encoderDepth: v.encoderDepth, encoderHeads: v.encoderHeads }]),
+) as Record<ModelSize, { encoderDim: number; encoderDepth: number; encoderHeads: number }>;
+export type ModelPreset = ModelSize;
 
 export interface FinetuneOptions {
   /** Pretraining checkpoint (run dir, checkpoint dir or .safetensors file); omitted = from scratch. */

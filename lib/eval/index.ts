@@ -5,4 +5,4 @@ export { evaluate, evaluateSession, parseViews, type EvalOptions, type EvalRepor
 export { confusionMarkdown, averageViews, type ConfusionReport } from './metrics.js';
 export { resolveCheckpoint, encoderWeights, readEncoderWeights } from './weights.js';
 export { compare, type CompareOptions, type CompareReport, type CompareRow } from './compare.js';
-export { pretrainRun, pretrainSessionConfig, STRATEGIES, type PretrainRunOptions, type PretrainRunResult, type Strategy } from './pretrain.js';
+export { pretrainRun, pretrainSessionConfig, type PretrainRunOptions, type PretrainRunResult } from './pretrain.js';

@@ -13,17 +13,10 @@ import { datasetSource, parseDatasetSpec } from '../data/spec.js';
 import { ConfigError } from '../errors/index.js';
 import { native, type NativeSessionConfig } from '../native.js';
 import { Session } from '../session.js';
-import { ENCODER_PRESETS, resolveDevice, type ModelPreset } from './config.js';
+import { resolveConfig, toSessionConfig, STRATEGIES, type PretrainOptions, type Strategy } from '../config/index.js';
+import type { ModelPreset } from './config.js';
 
-export const STRATEGIES = ['random', 'tube', 'frame', 'adamae', 'tats'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
-
-const DECODER_PRESETS = {
-  tiny: { decoderDim: 96, decoderDepth: 4, decoderHeads: 3 },
-  small: { decoderDim: 192, decoderDepth: 4, decoderHeads: 3 },
-  base: { decoderDim: 384, decoderDepth: 4, decoderHeads: 6 },
-  large: { decoderDim: 512, decoderDepth: 4, decoderHeads: 8 },
-} as const;
+export { STRATEGIES, type Strategy };
 
 export interface PretrainRunOptions {
   strategy: Strategy;
@@ -44,58 +37,30 @@ export interface PretrainRunOptions {
   seed?: number;
 }
 
+/** The session config through lib/config's resolver (its defaults and checks), with these overrides. */
 export function pretrainSessionConfig(o: PretrainRunOptions): NativeSessionConfig {
   if (!STRATEGIES.includes(o.strategy)) throw new ConfigError('--strategies', o.strategy, STRATEGIES.join(', '));
-  const preset = o.model ?? 'tiny';
-  if (!(preset in ENCODER_PRESETS)) throw new ConfigError('--model', preset, 'tiny, small, base or large');
-  const batchSize = o.batchSize ?? 8;
-  const ratio = o.ratio ?? 0.9;
-  if (!(ratio > 0 && ratio < 1)) throw new ConfigError('--mask-ratio', ratio, 'a number in (0, 1)');
-  const steps = o.steps;
-  if (!Number.isInteger(steps) || steps < 1) throw new ConfigError('--steps', steps, 'a positive integer');
-  return {
-    model: {
-      preset,
-      frames: o.frames ?? 16,
-      size: o.size ?? 224,
-      tubelet: 2,
-      patch: 16,
-      channels: 3,
-      ...ENCODER_PRESETS[preset],
-      ...DECODER_PRESETS[preset],
-      ...(o.encoderDepth ? { encoderDepth: o.encoderDepth } : {}),
-      ...(o.decoderDepth ? { decoderDepth: o.decoderDepth } : {}),
-      mlpRatio: 4,
-    },
-    masking: { strategy: o.strategy, ratio },
-    sampler: {
-      dim: o.samplerDim ?? 384,
-      heads: o.samplerHeads ?? 6,
-      temperature: 1,
-      ppoEpochs: o.ppoEpochs ?? 4,
-      clipEps: 0.2,
-      valueCoef: 0.5,
-      entropyCoef: 0.01,
-      lr: 1e-4,
-      weightDecay: 0.05,
-      detachInput: true,
-      adamaeWeight: 1e-4,
-    },
-    optim: {
-      lr: o.lr ?? (1.5e-4 * batchSize) / 256,
-      minLr: 1e-6,
-      warmupSteps: Math.floor(steps * 0.1),
-      totalSteps: steps,
-      weightDecay: 0.05,
-      beta1: 0.9,
-      beta2: 0.95,
-      clipGrad: 0,
-    },
-    batchSize,
-    device: resolveDevice(o.device),
-    seed: o.seed ?? 0,
-    precision: o.precision ?? 'bf16',
-  };
+  const model: Record<string, unknown> = { preset: o.model ?? 'tiny' };
+  if (o.frames !== undefined) model.frames = o.frames;
+  if (o.size !== undefined) model.size = o.size;
+  if (o.encoderDepth !== undefined) model.encoderDepth = o.encoderDepth;
+  if (o.decoderDepth !== undefined) model.decoderDepth = o.decoderDepth;
+  const sampler: Record<string, unknown> = {};
+  if (o.samplerDim !== undefined) sampler.dim = o.samplerDim;
+  if (o.samplerHeads !== undefined) sampler.heads = o.samplerHeads;
+  if (o.ppoEpochs !== undefined) sampler.ppoEpochs = o.ppoEpochs;
+  const options: PretrainOptions = {
+    model,
+    masking: { strategy: o.strategy, ...(o.ratio !== undefined ? { ratio: o.ratio } : {}) },
+    sampler,
+    optim: o.lr !== undefined ? { lr: o.lr } : {},
+    steps: o.steps,
+    ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
+    ...(o.device !== undefined ? { device: o.device } : {}),
+    ...(o.precision !== undefined ? { precision: o.precision } : {}),
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+  } as PretrainOptions;
+  return toSessionConfig(resolveConfig(options, { cudaAvailable: () => native().info().cudaAvailable }));
 }
 
 export interface PretrainRunResult {

@@ -1,0 +1,103 @@
+import type { CommandModule } from 'yargs';
+
+import { Trainer, type PretrainResult } from '../../lib/index.js';
+import { EXIT_FAILURE, handler } from '../exit.js';
+import { nameFlag, optionsFromFlags, trainFlags, type TrainFlags } from '../flags.js';
+import { result, say } from '../output.js';
+import { formatDuration, progressView } from '../progress.js';
+
+interface PretrainArgs extends TrainFlags {
+  resume: boolean;
+  picture?: boolean;
+  progress?: boolean;
+}
+
+/** The --json object: the run's summary with snake_case keys. */
+function summary(r: PretrainResult) {
+  return {
+    out: r.out,
+    step: r.step,
+    start_step: r.startStep,
+    steps: r.config.steps,
+    aborted: r.aborted,
+    loss: r.loss,
+    clips_per_s: r.clipsPerS,
+    elapsed_s: r.elapsedS,
+    checkpoint: r.checkpoint,
+    metrics: r.metrics,
+    picture: r.picture,
+    config: r.config,
+  };
+}
+
+export const pretrainCommand: CommandModule<object, PretrainArgs> = {
+  command: 'pretrain',
+  describe: 'MAE pretraining with a masking strategy (TATS by default); writes a run directory',
+  builder: (y) =>
+    trainFlags(y)
+      .option('resume', { type: 'boolean', default: false, group: 'Run:', describe: 'Continue the run in --out from its latest checkpoint (a new run if there is none)' })
+      .option('picture', { type: 'boolean', group: 'Run:', describe: 'Write reconstruction.png at the end (--no-picture to skip). Default true' })
+      .option('progress', { type: 'boolean', group: 'Run:', describe: 'Force the progress bar on or off (default: a bar on a terminal, lines otherwise)' })
+      .example('$0 pretrain --preset cpu-demo --out runs/quickstart', 'a few minutes on a CPU: tiny ViT on synthetic clips, TATS masking')
+      .example('$0 pretrain --preset tats-ucf101 --dataset shards:/data/ucf101 --out runs/ucf', 'the TATS UCF101 recipe on packed shards')
+      .example('$0 pretrain --out runs/quickstart --resume', 'continue a stopped run exactly'),
+  handler: handler<PretrainArgs>(async (args) => {
+    let options;
+    try {
+      options = optionsFromFlags(args);
+      if (args.picture !== undefined) options.picture = args.picture;
+    } catch (err) {
+      throw nameFlag(err, args);
+    }
+    const ac = new AbortController();
+    let interrupts = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      interrupts++;
+      if (interrupts > 1) process.exit(130);
+      process.stderr.write(`\ntats: ${sig}: finishing the current step and writing a checkpoint (again to quit at once)\n`);
+      ac.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const view = progressView(process.stderr, args.progress === undefined ? {} : { bar: args.progress });
+    let r: PretrainResult;
+    try {
+      const trainer = await Trainer.open(options, { resume: args.resume });
+      try {
+        const c = trainer.config;
+        say(
+          args,
+          `tats pretrain: ${c.preset ? `preset ${c.preset}, ` : ''}${c.masking.strategy} masking ${c.masking.ratio}, ` +
+            `ViT-${c.model.preset} ${c.model.frames}x${c.model.size}, batch ${c.batchSize}, ${c.steps} steps on ${c.device}` +
+            `${trainer.startStep > 0 ? `, resuming at step ${trainer.startStep}` : ''} -> ${trainer.paths.out}`,
+        );
+        r = await trainer.run({ signal: ac.signal, onProgress: (p) => view.update(p) });
+      } finally {
+        await trainer.dispose();
+      }
+    } catch (err) {
+      view.done();
+      throw nameFlag(err, args);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    view.done();
+    result(args, summary(r), () =>
+      [
+        `${r.aborted ? 'stopped' : 'done'}: step ${r.step}/${r.config.steps}` +
+          (r.loss !== null ? `, loss ${r.loss.toFixed(4)}` : '') +
+          `, ${r.clipsPerS.toFixed(1)} clips/s over ${formatDuration(r.elapsedS)} on ${r.config.device}`,
+        `run        ${r.out}`,
+        `checkpoint ${r.checkpoint ?? '(none)'}`,
+        `metrics    ${r.metrics}`,
+        ...(r.picture ? [`picture    ${r.picture}`] : []),
+        ...(r.aborted ? [`continue with: tats pretrain --out ${r.out} --resume`] : []),
+      ].join('\n'),
+    );
+    if (r.aborted) {
+      say(args, `tats: the run was stopped at step ${r.step} of ${r.config.steps}`);
+      process.exitCode = EXIT_FAILURE;
+    }
+  }),
+};

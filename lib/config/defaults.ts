@@ -1,0 +1,69 @@
+/**
+ * Every default of the pretraining configuration, in one place. Fields whose default depends on
+ * other fields (model widths, lr, minLr, warmup, totalSteps, sampler lr, device, precision) are
+ * derived in `resolve.ts` by the rules named in `DERIVED`.
+ */
+import type { ModelSize } from './types.js';
+
+/** Encoder/decoder shapes per size, from VideoMAE's modeling_pretrain.py (tiny is our choice). */
+export const MODEL_PRESETS: Record<
+  ModelSize,
+  { encoderDim: number; encoderDepth: number; encoderHeads: number; decoderDim: number; decoderDepth: number; decoderHeads: number }
+> = {
+  tiny: { encoderDim: 192, encoderDepth: 12, encoderHeads: 3, decoderDim: 96, decoderDepth: 4, decoderHeads: 3 },
+  small: { encoderDim: 384, encoderDepth: 12, encoderHeads: 6, decoderDim: 192, decoderDepth: 4, decoderHeads: 3 },
+  base: { encoderDim: 768, encoderDepth: 12, encoderHeads: 12, decoderDim: 384, decoderDepth: 4, decoderHeads: 6 },
+  large: { encoderDim: 1024, encoderDepth: 24, encoderHeads: 16, decoderDim: 512, decoderDepth: 4, decoderHeads: 8 },
+};
+
+/** The defaults of every field that has a fixed one. */
+export const DEFAULTS = {
+  preset: null,
+  model: { preset: 'base', frames: 16, size: 224, tubelet: 2, patch: 16, channels: 3, mlpRatio: 4 },
+  masking: { strategy: 'tats', ratio: 0.9 },
+  sampler: {
+    dim: 384,
+    heads: 6,
+    temperature: 1,
+    ppoEpochs: 4,
+    clipEps: 0.2,
+    valueCoef: 0.5,
+    entropyCoef: 0.01,
+    weightDecay: 0.05,
+    detachInput: true,
+    adamaeWeight: 1e-4,
+  },
+  optim: { baseLr: 1.5e-4, weightDecay: 0.05, beta1: 0.9, beta2: 0.95, clipGrad: 0 },
+  data: { syntheticClips: 1024, stride: 4 },
+  dataset: 'synthetic',
+  steps: 1000,
+  epochs: null,
+  batchSize: 8,
+  nprocPerNode: 1,
+  device: 'auto',
+  precision: 'auto',
+  seed: 0,
+  out: 'runs/pretrain',
+  checkpointEvery: 1000,
+  logEvery: 10,
+  keepCheckpoints: 3,
+  picture: true,
+} as const;
+
+/** The rules for derived defaults (used by resolve.ts; documented on the fields). */
+export const DERIVED = {
+  /** VideoMAE's linear scaling rule. */
+  lr: (baseLr: number, globalBatch: number) => (baseLr * globalBatch) / 256,
+  /** VideoMAE's min_lr, capped so that small batches still decay. */
+  minLr: (lr: number) => Math.min(1e-5, lr / 100),
+  /** VideoMAE warms up for 40 of 800 epochs. */
+  warmupSteps: (totalSteps: number) => Math.round(totalSteps * 0.05),
+  /** `auto` device: CUDA when usable. */
+  device: (cudaAvailable: boolean) => (cudaAvailable ? 'cuda' : 'cpu') as 'cuda' | 'cpu',
+  /** Data threads: none on the CPU device (libtorch uses every core), most of the cores on CUDA. */
+  workers: (device: 'cpu' | 'cuda', cores: number) => (device === 'cuda' ? Math.max(1, Math.min(8, cores - 2)) : 0),
+  /** Batches in flight: two per reader. */
+  prefetch: (workers: number) => 2 * Math.max(1, workers),
+  /** `auto` precision: bf16 autocast on CUDA, fp32 on CPU. */
+  precision: (device: 'cpu' | 'cuda') => (device === 'cuda' ? 'bf16' : 'fp32') as 'bf16' | 'fp32',
+};

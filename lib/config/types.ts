@@ -1,0 +1,195 @@
+/**
+ * The pretraining configuration: what a user may set (`PretrainOptions`, every field optional) and
+ * what the trainer runs with (`PretrainConfig`, every field resolved). Defaults live in
+ * `defaults.ts` and nowhere else; this file only documents them.
+ */
+
+/** Masking strategies the engine implements. */
+export const STRATEGIES = ['random', 'tube', 'frame', 'adamae', 'tats'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** ViT sizes with VideoMAE's encoder/decoder widths (see `MODEL_PRESETS`). */
+export const MODEL_SIZES = ['tiny', 'small', 'base', 'large'] as const;
+export type ModelSize = (typeof MODEL_SIZES)[number];
+
+export const DEVICE_CHOICES = ['auto', 'cpu', 'cuda'] as const;
+export type DeviceChoice = (typeof DEVICE_CHOICES)[number];
+export type Device = Exclude<DeviceChoice, 'auto'>;
+
+export const PRECISION_CHOICES = ['auto', 'fp32', 'bf16'] as const;
+export type PrecisionChoice = (typeof PRECISION_CHOICES)[number];
+export type Precision = Exclude<PrecisionChoice, 'auto'>;
+
+/** The MAE: a VideoMAE ViT encoder on visible tokens and a narrower decoder on all tokens. */
+export interface ModelConfig {
+  /**
+   * Size preset that fills the widths, depths and head counts below (any of them may still be set
+   * on its own): `tiny` 192/12/3 + 96/4/3, `small` 384/12/6 + 192/4/3, `base` 768/12/12 + 384/4/6,
+   * `large` 1024/24/16 + 512/4/8 (encoder dim/depth/heads + decoder dim/depth/heads).
+   * Defaults to `base`.
+   */
+  preset: ModelSize;
+  /** Frames per clip. Integer, a multiple of `tubelet`, 2..256. Defaults to 16. */
+  frames: number;
+  /** Side of the square input in pixels. Integer, a multiple of `patch`, 16..1024. Defaults to 224. */
+  size: number;
+  /** Frames per token (tubelet depth). Integer 1..8, divides `frames`. Defaults to 2. */
+  tubelet: number;
+  /** Token side in pixels. Integer 4..64, divides `size`. Defaults to 16. */
+  patch: number;
+  /** Input channels. Only 3 (RGB) is supported. Defaults to 3. */
+  channels: number;
+  /** Encoder width. Integer >= 8, divisible by `encoderHeads`. Defaults to the `preset`'s. */
+  encoderDim: number;
+  /** Encoder transformer blocks. Integer 1..64. Defaults to the `preset`'s. */
+  encoderDepth: number;
+  /** Encoder attention heads. Integer >= 1. Defaults to the `preset`'s. */
+  encoderHeads: number;
+  /** Decoder width. Integer >= 8, divisible by `decoderHeads`. Defaults to the `preset`'s. */
+  decoderDim: number;
+  /** Decoder transformer blocks. Integer 1..64. Defaults to the `preset`'s (4). */
+  decoderDepth: number;
+  /** Decoder attention heads. Integer >= 1. Defaults to the `preset`'s. */
+  decoderHeads: number;
+  /** MLP hidden width as a multiple of the block width. Number in [1, 16]. Defaults to 4. */
+  mlpRatio: number;
+}
+
+/** Which tokens the MAE must reconstruct. */
+export interface MaskingConfig {
+  /**
+   * `random` (uniform per token), `tube` (VideoMAE: one spatial mask repeated over time),
+   * `frame` (whole frames), `adamae` (AdaMAE's learned sampler, REINFORCE),
+   * `tats` (trajectory-aware sampler trained with PPO). Defaults to `tats`.
+   */
+  strategy: Strategy;
+  /**
+   * Share of tokens masked, rho. Number in (0, 1); at least one token must stay visible and one
+   * masked. `tube` masks int(rho * S) of the S positions of a frame slot in every slot, `frame`
+   * round(rho * slots) whole slots, the others round(rho * N) tokens. The TATS paper uses >= 0.85 (0.9 on UCF101), AdaMAE 0.95, VideoMAE 0.9 (0.75 on
+   * UCF101). Defaults to 0.9.
+   */
+  ratio: number;
+}
+
+/** The learned token sampler (used by the `tats` and `adamae` strategies; ignored otherwise). */
+export interface SamplerConfig {
+  /** Sampler width C. Integer >= 8, divisible by `heads`. Defaults to 384 (AdaMAE found 384 nearly as good as 768 at a quarter of the cost). */
+  dim: number;
+  /** Sampler attention heads. Integer >= 1. Defaults to 6. */
+  heads: number;
+  /** Softmax temperature tau of the policy over tokens. Number > 0. Defaults to 1. */
+  temperature: number;
+  /** PPO epochs K per training step. Integer 1..64. Defaults to 4. */
+  ppoEpochs: number;
+  /** PPO ratio clip epsilon. Number in (0, 1). Defaults to 0.2. */
+  clipEps: number;
+  /** Value-loss weight c_v. Number >= 0. Defaults to 0.5. */
+  valueCoef: number;
+  /** Entropy-bonus weight c_H. Number >= 0. Defaults to 0.01. */
+  entropyCoef: number;
+  /** Learning rate of the sampler's own AdamW. Number > 0. Defaults to the MAE's resolved `optim.lr`. */
+  lr: number;
+  /** Weight decay of the sampler's AdamW. Number >= 0. Defaults to 0.05. */
+  weightDecay: number;
+  /** Feed the sampler detached tubelet embeddings (no sampler gradient into the MAE). Defaults to true. */
+  detachInput: boolean;
+  /** Weight of AdaMAE's REINFORCE loss (strategy `adamae` only). Number >= 0. Defaults to 1e-4. */
+  adamaeWeight: number;
+}
+
+/** The MAE's AdamW and its learning-rate schedule (linear warmup, then cosine to `minLr`). */
+export interface OptimConfig {
+  /** Learning rate per 256 clips of global batch: `lr = baseLr * batchSize * nprocPerNode / 256` unless `lr` is set. Number > 0. Defaults to 1.5e-4. */
+  baseLr: number;
+  /** Peak learning rate, reached at the end of warmup. Number > 0. Defaults to `baseLr * global batch / 256`. */
+  lr: number;
+  /** Learning rate at the end of the cosine. Number >= 0, <= `lr`. Defaults to 1e-5 or `lr / 100`, whichever is smaller. */
+  minLr: number;
+  /** Linear warmup steps from 0 to `lr`. Integer >= 0, < `totalSteps`. Defaults to 5% of `totalSteps` (VideoMAE: 40 of 800 epochs). */
+  warmupSteps: number;
+  /** Length of the schedule in steps (the cosine ends here). Integer >= 1, >= the run's steps. Defaults to the run's steps. */
+  totalSteps: number;
+  /** AdamW decoupled weight decay (none on biases, norms and tokens). Number >= 0. Defaults to 0.05. */
+  weightDecay: number;
+  /** AdamW beta1. Number in [0, 1). Defaults to 0.9. */
+  beta1: number;
+  /** AdamW beta2. Number in [0, 1). Defaults to 0.95. */
+  beta2: number;
+  /** Gradient-norm clip; 0 turns clipping off. Number >= 0. Defaults to 0 (VideoMAE does not clip). */
+  clipGrad: number;
+}
+
+/** How clips are read. */
+export interface DataConfig {
+  /** Clips in one epoch of the built-in synthetic dataset. Integer >= 1. Defaults to 1024. */
+  syntheticClips: number;
+  /** Frame stride (sampling rate) when cutting clips from videos. Integer 1..32. Defaults to 4 (VideoMAE on K400/UCF101; 2 on SSv2). */
+  stride: number;
+  /** Batches prepared ahead of the step that uses them. Integer 1..64. Defaults to 2, or 2 per worker. */
+  prefetch: number;
+  /**
+   * Threads that read and decode clips (0: the main thread, between steps, one clip per event-loop
+   * turn). Results do not depend on it. Integer 0..64. Defaults to 0 on the CPU device (libtorch
+   * wants the cores) and to min(8, cores - 2), at least 1, on CUDA.
+   */
+  workers: number;
+}
+
+/** The resolved pretraining configuration: every field set. Written to `<out>/config.json`. */
+export interface PretrainConfig {
+  /** The recipe this config started from (`cpu-demo`, `tats-k400`, ...), or null. Defaults to null. */
+  preset: string | null;
+  model: ModelConfig;
+  masking: MaskingConfig;
+  sampler: SamplerConfig;
+  optim: OptimConfig;
+  data: DataConfig;
+  /**
+   * Where clips come from: `synthetic` (built-in), `shards:DIR`, `list:FILE` ("path label" lines),
+   * `ucf101:DIR`, `hmdb51:DIR`, `k400:DIR`, `ssv2:DIR`. Defaults to `synthetic`.
+   */
+  dataset: string;
+  /** Training steps to run (optimizer updates). Integer >= 1. Set this or `epochs`. Defaults to 1000 when neither is set. */
+  steps: number;
+  /** Passes over the dataset, when given instead of `steps` (then `steps = ceil(epochs * clips / global batch)`). Integer >= 1, or null. Defaults to null. */
+  epochs: number | null;
+  /** Clips per step on each process. Integer 1..4096. Defaults to 8. */
+  batchSize: number;
+  /** Local data-parallel processes; the global batch is `batchSize * nprocPerNode`. Integer 1..64. Defaults to 1. */
+  nprocPerNode: number;
+  /** Where training runs: `auto` picks `cuda` when a CUDA device is usable, else `cpu`. Defaults to `auto`. */
+  device: Device;
+  /** Arithmetic: `auto` is bf16 autocast on CUDA and fp32 on CPU. Defaults to `auto`. */
+  precision: Precision;
+  /** Seed of weights, masks and data order: same seed and config give the same CPU results. Integer 0..2^31-1. Defaults to 0. */
+  seed: number;
+  /** Run directory: config.json, metrics.jsonl, checkpoints/, pictures. Defaults to `runs/pretrain`. */
+  out: string;
+  /** Steps between checkpoints (one is always written at the end). Integer >= 1. Defaults to 1000. */
+  checkpointEvery: number;
+  /** Steps between lines of metrics.jsonl. Integer >= 1. Defaults to 10. */
+  logEvery: number;
+  /** Checkpoints kept in `checkpoints/` (oldest removed first; the last is always kept). Integer >= 1. Defaults to 3. */
+  keepCheckpoints: number;
+  /** Write a picture of input, mask and reconstruction to `<out>/reconstruction.png` at the end. Defaults to true. */
+  picture: boolean;
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+/**
+ * What a caller may pass: any subset of `PretrainConfig`, plus `auto` where a field resolves at
+ * run time. Unknown fields are an error (a typo must not silently train with a default).
+ */
+export type PretrainOptions = DeepPartial<Omit<PretrainConfig, 'device' | 'precision' | 'epochs'>> & {
+  /** `auto` (default), `cpu` or `cuda`. */
+  device?: DeviceChoice;
+  /** `auto` (default), `fp32` or `bf16`. */
+  precision?: PrecisionChoice;
+  /** Passes over the dataset; set this or `steps`. */
+  epochs?: number | null;
+};
+
+/** The resolved config the native Session takes (CONTRACT.md): every field set, no defaults in C++. */
+export type { SessionConfig } from '../session.js';

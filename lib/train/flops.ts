@@ -1,0 +1,105 @@
+/**
+ * Analytic FLOPs of one training step, for `tats bench`'s model TFLOP/s and MFU. A multiply-add
+ * counts 2 FLOPs; only matmuls and attention are counted (norms, softmax, GELU, the optimizer are
+ * left out, as is usual for MFU). Backward is counted as twice the forward.
+ *
+ * MAE (VideoMAE): patch embedding on all N tokens (the sampler needs every embedding), the
+ * encoder on the Nv visible tokens, encoder_to_decoder on Nv, the decoder on all N, the head on
+ * the Nm masked tokens. Per transformer block and token, at width D, MLP ratio r, sequence L:
+ *   qkv 3D^2 + proj D^2 + MLP 2rD^2 multiply-adds, plus attention QK^T and AV: 2LD.
+ *
+ * TATS sampler (DESIGN.md), at width C over the T' = T/tubelet token frames and S tokens a frame:
+ *   input projection Dm->C on N; q, k, v and output projections 4C^2 on N; stage 1: per query,
+ *   one softmax per frame over S keys: QK and AV 2*N*T'*S*C = 2 N^2 C; trajectory tokens
+ *   projected to keys and values 2*N*T'*C^2; stage 2 over T': 2*N*T'*C; variance projection C^2
+ *   and actor/critic MLPs (2C->C->1 each) ~ 2*(2C^2 + C) on N. One forward without grad to sample,
+ *   then K PPO epochs of forward + backward: (1 + 3K) forwards.
+ * AdaMAE sampler: one self-attention block at width C on N tokens, trained jointly (3 forwards).
+ */
+import type { PretrainConfig } from '../config/index.js';
+import { maskedTokens, tokensPerClip } from '../config/index.js';
+
+export interface FlopCount {
+  /** What the count was computed from. */
+  inputs: {
+    batch: number;
+    tokens: number;
+    visible: number;
+    masked: number;
+    tokenFrames: number;
+    tokensPerFrame: number;
+    valuesPerToken: number;
+    encoder: { dim: number; depth: number; mlpRatio: number };
+    decoder: { dim: number; depth: number };
+    sampler: { strategy: string; dim: number; ppoEpochs: number } | null;
+    backwardFactor: number;
+  };
+  /** FLOPs of one training step, whole batch, by part. */
+  encoder: number;
+  decoder: number;
+  sampler: number;
+  total: number;
+}
+
+function blockMacs(tokens: number, dim: number, mlpRatio: number): number {
+  return tokens * ((4 + 2 * mlpRatio) * dim * dim + 2 * tokens * dim);
+}
+
+/** FLOPs of one training step of `config` (see the module comment for the terms). */
+export function trainStepFlops(config: PretrainConfig): FlopCount {
+  const m = config.model;
+  const N = tokensPerClip(m);
+  const Nm = maskedTokens(m, config.masking);
+  const Nv = N - Nm;
+  const Tp = m.frames / m.tubelet;
+  const S = N / Tp;
+  const V = 3 * m.tubelet * m.patch * m.patch;
+  const B = config.batchSize;
+  const D = m.encoderDim;
+  const Dd = m.decoderDim;
+  const r = m.mlpRatio;
+
+  // Forward multiply-adds per clip.
+  const patchEmbed = N * V * D;
+  const encoder = patchEmbed + m.encoderDepth * blockMacs(Nv, D, r);
+  const decoder = Nv * D * Dd + m.decoderDepth * blockMacs(N, Dd, r) + Nm * Dd * V;
+
+  let sampler = 0;
+  const strategy = config.masking.strategy;
+  const C = config.sampler.dim;
+  if (strategy === 'tats') {
+    const forward =
+      N * D * C + // input projection
+      4 * N * C * C + // q, k, v, output
+      2 * N * N * C + // stage 1: per-frame attention, all frames
+      2 * N * Tp * C * C + // trajectory tokens -> keys, values
+      2 * N * Tp * C + // stage 2 over frames
+      N * (C * C + 2 * (2 * C * C + C)); // variance projection, actor and critic MLPs
+    sampler = forward * (1 + 3 * config.sampler.ppoEpochs);
+  } else if (strategy === 'adamae') {
+    sampler = (N * D * C + blockMacs(N, C, r) + N * C) * 3;
+  }
+  const flops = (macs: number) => 2 * macs * B;
+  const enc = flops(encoder) * 3;
+  const dec = flops(decoder) * 3;
+  const smp = flops(sampler);
+  return {
+    inputs: {
+      batch: B,
+      tokens: N,
+      visible: Nv,
+      masked: Nm,
+      tokenFrames: Tp,
+      tokensPerFrame: S,
+      valuesPerToken: V,
+      encoder: { dim: D, depth: m.encoderDepth, mlpRatio: r },
+      decoder: { dim: Dd, depth: m.decoderDepth },
+      sampler: strategy === 'tats' || strategy === 'adamae' ? { strategy, dim: C, ppoEpochs: strategy === 'tats' ? config.sampler.ppoEpochs : 0 } : null,
+      backwardFactor: 2,
+    },
+    encoder: enc,
+    decoder: dec,
+    sampler: smp,
+    total: enc + dec + smp,
+  };
+}

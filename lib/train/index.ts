@@ -1,0 +1,7 @@
+export { Trainer, pretrain, type TrainerEvents, type TrainerState } from './trainer.js';
+export type { StepRecord, TrainProgress, PretrainResult, RunHooks, OpenOptions } from './types.js';
+export { MetricsWriter, metricsLine, readMetrics } from './metrics.js';
+export { DataOrder } from './order.js';
+export { runPaths, listCheckpoints, checkpointName, type RunPaths } from './rundir.js';
+export { bench, gitCommit, BENCH_DEFAULTS, type BenchResult, type BenchSettings } from './bench.js';
+export { trainStepFlops, type FlopCount } from './flops.js';

@@ -1,0 +1,196 @@
+/**
+ * Where a run's clips come from, addressed by dataset index so that the data order (order.ts)
+ * is a pure function of the run's position. Sources are lib/data's (synthetic, shards, decoded
+ * video lists); this file maps a config to one and reads batches from it without holding the
+ * event loop for more than one clip at a time.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+import type { PretrainConfig } from '../config/index.js';
+import { datasetSource, openSource, parseDatasetSpec, type Source, type SourceDescriptor } from '../data/index.js';
+import { ConfigError, DataError } from '../errors/index.js';
+import { packageRoot } from '../paths.js';
+
+export interface ClipBatch {
+  /** uint8 [B, T, H, W, 3]. */
+  clips: Uint8Array;
+  /** uint8 [B, N], 1 = the token moves; absent when the dataset has no motion map. */
+  motion?: Uint8Array;
+  /** int32 [B]. */
+  labels: Int32Array;
+}
+
+export interface ClipSource {
+  /** Clips in one epoch. */
+  readonly length: number;
+  /** True when batches carry a motion map. */
+  readonly hasMotion: boolean;
+  /** Samples that failed to load and were replaced, so far. */
+  readonly bad: number;
+  /**
+   * Reads the clips at `indices` (of `epoch`, which seeds augmentation) into one batch. Yields to
+   * the event loop between clips, so a run in-process never holds the loop for longer than one
+   * clip takes to render or copy.
+   */
+  read(indices: readonly number[], epoch: number): Promise<ClipBatch>;
+  close(): Promise<void>;
+}
+
+/** Replacement tries for a clip that fails to load, before the run fails. */
+const MAX_RETRIES = 16;
+
+/** The lib/data descriptor for a config's dataset (VideoMAE's pretraining recipe, at `data.stride`). */
+export function sourceDescriptor(config: PretrainConfig): SourceDescriptor {
+  const m = config.model;
+  const { source } = datasetSource(parseDatasetSpec(config.dataset, 'dataset'), {
+    frames: m.frames,
+    size: m.size,
+    seed: config.seed,
+    phase: 'pretrain',
+    subset: 'train',
+    tubelet: m.tubelet,
+    patch: m.patch,
+    length: config.data.syntheticClips,
+  });
+  if (source.kind === 'videos') {
+    if (source.entries.length === 0) throw new ConfigError('dataset', config.dataset, 'a dataset with at least one readable video entry');
+    return { ...source, recipe: { ...source.recipe, rate: config.data.stride } };
+  }
+  return source;
+}
+
+class IndexedSource implements ClipSource {
+  readonly length: number;
+  readonly hasMotion: boolean;
+  bad = 0;
+
+  constructor(
+    private readonly src: Source,
+    private readonly config: PretrainConfig,
+  ) {
+    this.length = src.length;
+    const [t, h, w] = src.clipShape;
+    if (t !== config.model.frames || h !== config.model.size || w !== config.model.size) {
+      throw new ConfigError('dataset', config.dataset, `clips of ${config.model.frames}x${config.model.size}x${config.model.size} (the model's frames and size); this source gives ${t}x${h}x${w}`);
+    }
+    const tokens = (config.model.frames / config.model.tubelet) * (config.model.size / config.model.patch) ** 2;
+    this.hasMotion = src.motionBytes === tokens;
+  }
+
+  async read(indices: readonly number[], epoch: number): Promise<ClipBatch> {
+    const b = indices.length;
+    const cb = this.src.clipBytes;
+    const mb = this.src.motionBytes;
+    const clips = new Uint8Array(b * cb);
+    const motion = this.hasMotion ? new Uint8Array(b * mb) : undefined;
+    const labels = new Int32Array(b);
+    for (let k = 0; k < b; k++) {
+      if (k > 0) await yieldToLoop();
+      const clip = clips.subarray(k * cb, (k + 1) * cb);
+      const m = motion?.subarray(k * mb, (k + 1) * mb);
+      let idx = indices[k]!;
+      let last = '';
+      for (let attempt = 0; ; attempt++) {
+        const r = await this.src.load(idx, epoch, clip, m);
+        if (r.ok) {
+          labels[k] = r.label;
+          break;
+        }
+        this.bad++;
+        last = `${r.file}: ${r.reason}`;
+        if (attempt >= MAX_RETRIES) throw new DataError('ERR_DATA_TOO_MANY_BAD', `no good clip after ${MAX_RETRIES + 1} tries from index ${indices[k]}; last: ${last}`);
+        // The same deterministic walk as lib/data's buildBatch, so a resumed run replaces alike.
+        idx = (indices[k]! + (attempt + 1) * 7919) % this.length;
+      }
+    }
+    return motion ? { clips, motion, labels } : { clips, labels };
+  }
+
+  async close(): Promise<void> {
+    this.src.close();
+  }
+}
+
+/** lib/data's loader worker script (the built copy when running from TypeScript sources). */
+function workerScript(): URL {
+  const here = new URL('../data/loader-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  const dist = join(packageRoot, 'dist', 'lib', 'data', 'loader-worker.js');
+  if (existsSync(dist)) return pathToFileURL(dist);
+  throw new DataError('ERR_DATA_LAYOUT', `the loader worker script is not built (looked for ${fileURLToPath(here)} and ${dist}); run 'npm run build:ts' or set data.workers to 0`);
+}
+
+interface BuiltBatchMessage {
+  type: 'batch' | 'error';
+  id: number;
+  batch?: { clips: Uint8Array; motion?: Uint8Array; labels: Int32Array; bad: unknown[] };
+  message?: string;
+}
+
+/**
+ * Reads batches on worker threads (lib/data's loader worker, which builds a batch from the
+ * indices it is sent and transfers the buffers back). Batches are still addressed by index, so
+ * the data order, and resume, are the same as on the main thread.
+ */
+class WorkerSource implements ClipSource {
+  readonly length: number;
+  readonly hasMotion: boolean;
+  bad = 0;
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, { resolve: (b: ClipBatch) => void; reject: (e: Error) => void }>();
+  private next = 0;
+  private closed = false;
+
+  constructor(descriptor: SourceDescriptor, probe: IndexedSource, count: number) {
+    this.length = probe.length;
+    this.hasMotion = probe.hasMotion;
+    const url = workerScript();
+    for (let i = 0; i < count; i++) {
+      const w = new Worker(url, { workerData: { source: descriptor } });
+      w.on('message', (m: BuiltBatchMessage) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.type !== 'batch' || !m.batch) return p.reject(new DataError('ERR_DATA_LOADER', `loader worker: ${m.message ?? 'no batch'}`));
+        this.bad += m.batch.bad.length;
+        const { clips, motion, labels } = m.batch;
+        p.resolve(this.hasMotion && motion ? { clips, motion, labels } : { clips, labels });
+      });
+      w.on('error', (err) => {
+        for (const [, p] of this.pending) p.reject(new DataError('ERR_DATA_LOADER', `loader worker failed: ${err.message}`));
+        this.pending.clear();
+      });
+      // Referenced (not unref'd): a read in flight must keep the process alive; close() ends them.
+      this.workers.push(w);
+    }
+  }
+
+  read(indices: readonly number[], epoch: number): Promise<ClipBatch> {
+    if (this.closed) return Promise.reject(new DataError('ERR_DATA_LOADER', 'the clip source is closed'));
+    const id = this.next++;
+    const worker = this.workers[id % this.workers.length]!;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ type: 'batch', id, indices: [...indices], epoch });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Opens the dataset named by `config.dataset`, read on `config.data.workers` threads (0: this one). */
+export async function openClipSource(config: PretrainConfig): Promise<ClipSource> {
+  const descriptor = sourceDescriptor(config);
+  const local = new IndexedSource(openSource(descriptor), config);
+  if (config.data.workers === 0) return local;
+  await local.close();
+  return new WorkerSource(descriptor, local, config.data.workers);
+}

@@ -1,0 +1,373 @@
+/**
+ * The pretraining loop: a run directory, a native Session, a clip source and a data order.
+ * `Trainer` gives events and async iteration over steps; `pretrain()` runs one to the end.
+ *
+ * Exact resume: the state of a run is the Session's state dict (weights, both optimizers, RNG,
+ * step) plus the data position (clips consumed), stored in the checkpoint's metadata. The data
+ * order is a pure function of (seed, position), so a resumed run sees the same clips, the same
+ * masks and the same learning rates as one that never stopped.
+ */
+import { EventEmitter } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+
+import { info } from '../info.js';
+import {
+  mergeOptions,
+  resolveConfig,
+  toSessionConfig,
+  type PretrainConfig,
+  type PretrainOptions,
+} from '../config/index.js';
+import { ConfigError, TrainError } from '../errors/index.js';
+import { MetricsWriter } from './metrics.js';
+import { DataOrder } from './order.js';
+import { checkResumable, checkpointName, hasRun, initRun, listCheckpoints, pruneCheckpoints, readRunConfig, runPaths, type RunPaths } from './rundir.js';
+import { createSession, loadCheckpoint, saveCheckpoint, type TrainSession } from './engine.js';
+import { openClipSource, type ClipBatch, type ClipSource } from './source.js';
+import type { OpenOptions, PretrainResult, RunHooks, StepRecord, TrainProgress } from './types.js';
+import { reconstructionPngAsync } from '../viz/reconstruction.js';
+
+/** Events a Trainer emits. */
+export interface TrainerEvents {
+  /** After every step. */
+  step: [StepRecord];
+  /** After a step written to metrics.jsonl. */
+  log: [StepRecord];
+  /** After a checkpoint is written: its path and step. */
+  checkpoint: [{ path: string; step: number }];
+}
+
+/** Metadata stored in every checkpoint besides the state dict. */
+export interface TrainerState {
+  step: number;
+  /** Clips consumed: the data position. */
+  position: number;
+  /** Clips per epoch of the dataset the position counts in. */
+  datasetLength: number;
+  seed: number;
+}
+
+/** Options given at resume that the stored config replaces: steps/epochs follow the stored run unless given. */
+function resumeOptions(stored: PretrainConfig, given: PretrainOptions): PretrainOptions {
+  const base: Record<string, unknown> = { ...stored };
+  if (given.epochs !== undefined && given.epochs !== null) delete base.steps;
+  else delete base.epochs;
+  return mergeOptions(base as PretrainOptions, given);
+}
+
+export class Trainer extends EventEmitter<TrainerEvents> {
+  /** The resolved config (as written to config.json). */
+  readonly config: PretrainConfig;
+  /** Paths of the run directory. */
+  readonly paths: RunPaths;
+  /** The step the run (re)started from. */
+  readonly startStep: number;
+
+  private readonly session: TrainSession;
+  private readonly source: ClipSource;
+  private readonly order: DataOrder;
+  private readonly metrics: MetricsWriter;
+  private lastCheckpoint: { path: string; step: number } | null;
+  private lastLoss: number | null = null;
+  private disposed = false;
+  private running = false;
+  private trainMs = 0;
+  private trainedClips = 0;
+
+  private constructor(args: {
+    config: PretrainConfig;
+    paths: RunPaths;
+    session: TrainSession;
+    source: ClipSource;
+    startStep: number;
+    lastCheckpoint: { path: string; step: number } | null;
+  }) {
+    super();
+    this.config = args.config;
+    this.paths = args.paths;
+    this.session = args.session;
+    this.source = args.source;
+    this.startStep = args.startStep;
+    this.lastCheckpoint = args.lastCheckpoint;
+    this.order = new DataOrder(args.source.length, args.config.seed);
+    this.metrics = new MetricsWriter(args.paths.metrics);
+  }
+
+  /**
+   * Validates the options, prepares the run directory and the Session, and on `resume` loads the
+   * latest checkpoint. Throws ConfigError (before any work) for invalid options or an `out` that
+   * already holds a run when `resume` is not set.
+   */
+  static async open(options: PretrainOptions = {}, opts: OpenOptions = {}): Promise<Trainer> {
+    const cudaAvailable = opts.cudaAvailable ?? (() => info().cuda);
+    // Validate everything first (a dataset's size is needed only to count epochs: 1 stands in).
+    let config = resolveConfig(options, { cudaAvailable, datasetClips: 1 });
+    const paths = runPaths(config.out);
+    const resuming = Boolean(opts.resume) && hasRun(paths);
+    let stored: PretrainConfig | undefined;
+    if (resuming) {
+      stored = readRunConfig(paths);
+      config = resolveConfig(resumeOptions(stored, options), { cudaAvailable, datasetClips: 1 });
+      if (stored.epochs !== null && config.epochs === null) config = { ...config, epochs: stored.epochs };
+      checkResumable(stored, config);
+    } else if (hasRun(paths)) {
+      throw new ConfigError('out', config.out, 'a new or empty run directory, or --resume to continue the run there');
+    }
+    const source = await openClipSource(config);
+    try {
+      if (config.epochs !== null && !resuming) {
+        config = resolveConfig(options, { cudaAvailable, datasetClips: source.length });
+      }
+      if (config.nprocPerNode !== 1) {
+        throw new ConfigError('nprocPerNode', config.nprocPerNode, '1 (data-parallel ranks are not implemented in this version)');
+      }
+      const session = await createSession(toSessionConfig(config));
+      if (!resuming) initRun(paths, config);
+      let startStep = 0;
+      let lastCheckpoint: { path: string; step: number } | null = null;
+      try {
+        if (resuming) {
+          const latest = listCheckpoints(paths).at(-1);
+          if (latest) {
+            const meta = await loadCheckpoint(latest.path, session);
+            const expected = meta.step * config.batchSize * config.nprocPerNode;
+            if (meta.step !== latest.step || meta.position !== expected || meta.datasetLength !== source.length || meta.seed !== config.seed) {
+              throw new TrainError('ERR_CHECKPOINT', `checkpoint ${latest.path} does not belong to this run (step ${meta.step}, position ${meta.position}, dataset ${meta.datasetLength} clips, seed ${meta.seed})`);
+            }
+            if (session.step !== meta.step) {
+              throw new TrainError('ERR_CHECKPOINT', `checkpoint ${latest.path} restored the session at step ${session.step}, expected ${meta.step}`);
+            }
+            startStep = meta.step;
+            lastCheckpoint = { path: latest.path, step: meta.step };
+          }
+          // A killed run may have logged steps after its last checkpoint: they will be run again.
+          new MetricsWriter(paths.metrics).truncateAfter(startStep);
+          // Record the possibly changed fields (logEvery, device, ...) of this leg of the run.
+          initRun(paths, config);
+        }
+      } catch (err) {
+        session.dispose();
+        throw err;
+      }
+      return new Trainer({ config, paths, session, source, startStep, lastCheckpoint });
+    } catch (err) {
+      await source.close();
+      throw err;
+    }
+  }
+
+  /** Steps completed so far. */
+  get step(): number {
+    return this.session.step;
+  }
+
+  /** Clips per step (all processes). */
+  private get globalBatch(): number {
+    return this.config.batchSize * this.config.nprocPerNode;
+  }
+
+  private readBatch(step: number): Promise<ClipBatch> {
+    // The batch of step `step` (1-based) starts at position (step - 1) * global batch.
+    const position = (step - 1) * this.globalBatch;
+    return this.source.read(this.order.indices(position, this.config.batchSize), Math.floor(this.order.epochAt(position)));
+  }
+
+  /**
+   * Runs steps until the configured last one (or `signal` aborts), yielding each step's record.
+   * Metrics and periodic checkpoints are written as it goes. Breaking out of the loop stops
+   * after the current step; call `checkpoint()` to keep that point.
+   */
+  async *steps(signal?: AbortSignal): AsyncGenerator<StepRecord, void, undefined> {
+    this.assertUsable();
+    if (this.running) throw new TrainError('ERR_BUSY', 'this Trainer is already running');
+    this.running = true;
+    const total = this.config.steps;
+    let step = this.session.step;
+    // Batches of the next `prefetch` steps are read while the current step trains.
+    const ahead: Promise<ClipBatch>[] = [];
+    let queued = step; // last step whose batch is being read
+    let taken = step; // last step whose batch was handed to the session
+    const fill = () => {
+      while (queued < total && queued - taken < this.config.data.prefetch) {
+        const p = this.readBatch(++queued);
+        p.catch(() => undefined); // surfaced when awaited
+        ahead.push(p);
+      }
+    };
+    let windowStart = performance.now();
+    let windowClips = 0;
+    try {
+      while (step < total && !signal?.aborted) {
+        const t0 = performance.now();
+        fill();
+        const batch = await ahead.shift()!;
+        taken++;
+        fill();
+        const m = await this.session.trainStep(batch.clips, batch.motion);
+        step = m.step;
+        const t1 = performance.now();
+        this.trainMs += t1 - t0;
+        this.trainedClips += this.globalBatch;
+        windowClips += this.globalBatch;
+        if (!Number.isFinite(m.loss)) {
+          throw new TrainError('ERR_NONFINITE_LOSS', `the loss is ${m.loss} at step ${step}; the last checkpoint is ${this.lastCheckpoint?.path ?? 'none'} (try a lower --lr)`);
+        }
+        this.lastLoss = m.loss;
+        const logged = step % this.config.logEvery === 0 || step === total;
+        const record: StepRecord = {
+          step,
+          totalSteps: total,
+          epoch: this.order.epochAt(step * this.globalBatch),
+          loss: m.loss,
+          lr: m.lr,
+          gradNorm: m.gradNorm,
+          stepMs: t1 - t0,
+          clipsPerS: (windowClips * 1000) / Math.max(1e-9, t1 - windowStart),
+          entropy: m.entropy,
+          clipFrac: m.clipFrac,
+          approxKl: m.approxKl,
+          valueLoss: m.valueLoss,
+          reward: m.reward,
+          samplerLoss: m.samplerLoss,
+          maskedMovingShare: m.maskedMovingShare,
+          movingShare: m.movingShare,
+          logged,
+        };
+        if (logged) {
+          this.metrics.write(record);
+          windowStart = t1;
+          windowClips = 0;
+        }
+        this.emit('step', record);
+        if (logged) this.emit('log', record);
+        if (step % this.config.checkpointEvery === 0 || step === total) await this.checkpoint();
+        yield record;
+      }
+    } finally {
+      this.running = false;
+      await Promise.allSettled(ahead);
+      await this.metrics.flush();
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<StepRecord, void, undefined> {
+    yield* this.steps();
+  }
+
+  /**
+   * Writes a checkpoint of the current step (atomically, via lib/checkpoint) unless one exists,
+   * keeps the newest `keepCheckpoints`, and returns its path.
+   */
+  async checkpoint(): Promise<string> {
+    this.assertUsable();
+    const step = this.session.step;
+    if (this.lastCheckpoint?.step === step) return this.lastCheckpoint.path;
+    const path = `${this.paths.checkpoints}/${checkpointName(step)}`;
+    const meta: TrainerState = { step, position: step * this.globalBatch, datasetLength: this.source.length, seed: this.config.seed };
+    await saveCheckpoint(path, this.session, meta);
+    this.lastCheckpoint = { path, step };
+    pruneCheckpoints(this.paths, this.config.keepCheckpoints);
+    this.emit('checkpoint', { path, step });
+    return path;
+  }
+
+  /**
+   * Draws input frames, mask, reconstruction (and the sampler's policy) of the first clips of
+   * the dataset to a PNG; returns its path.
+   */
+  async picture(path: string = this.paths.picture, clips = 2): Promise<string> {
+    this.assertUsable();
+    const shown = Math.max(1, Math.min(clips, this.source.length));
+    const batch = await this.source.read(Array.from({ length: shown }, (_, i) => i), 0);
+    const r = await this.session.reconstruct(batch.clips);
+    const png = await reconstructionPngAsync({ clips: batch.clips, mask: r.mask, pred: r.pred, policy: r.policy, batch: shown }, this.config.model);
+    await writeFile(path, png);
+    return path;
+  }
+
+  /**
+   * Trains to the last step (or until `signal` aborts: then the step in flight finishes and a
+   * checkpoint is written), writes the picture when configured, and reports.
+   */
+  async run(hooks: RunHooks = {}): Promise<PretrainResult> {
+    const started = performance.now();
+    const startStep = this.session.step;
+    let ema: number | undefined;
+    for await (const r of this.steps(hooks.signal)) {
+      ema = ema === undefined ? r.stepMs : 0.9 * ema + 0.1 * r.stepMs;
+      if (hooks.onProgress) {
+        const p: TrainProgress = {
+          step: r.step,
+          totalSteps: r.totalSteps,
+          startStep,
+          loss: r.loss,
+          lr: r.lr,
+          clipsPerS: (this.globalBatch * 1000) / ema,
+          elapsedS: (performance.now() - started) / 1000,
+          etaS: ((r.totalSteps - r.step) * ema) / 1000,
+          logged: r.logged,
+        };
+        hooks.onProgress(p);
+      }
+    }
+    const aborted = this.session.step < this.config.steps;
+    const checkpoint = this.session.step > 0 ? await this.checkpoint() : null;
+    let picture: string | null = null;
+    if (!aborted && this.config.picture) picture = await this.picture();
+    return this.result(aborted, checkpoint, picture, startStep);
+  }
+
+  private result(aborted: boolean, checkpoint: string | null, picture: string | null, startStep: number): PretrainResult {
+    return {
+      out: this.paths.out,
+      config: this.config,
+      step: this.session.step,
+      startStep,
+      aborted,
+      checkpoint,
+      loss: this.lastLoss,
+      clipsPerS: this.trainMs > 0 ? (this.trainedClips * 1000) / this.trainMs : 0,
+      elapsedS: this.trainMs / 1000,
+      metrics: this.paths.metrics,
+      picture,
+    };
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new TrainError('ERR_DISPOSED', 'this Trainer has been disposed');
+  }
+
+  /** Releases the Session and the data source. Idempotent. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.session.dispose();
+    await this.source.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
+
+/**
+ * Pretrains a video MAE: validates `options` (ConfigError before any work), trains in this
+ * process without blocking the event loop, writes the run directory and returns a summary.
+ *
+ * @example
+ * ```ts
+ * import { pretrain } from 'tats';
+ * const ac = new AbortController();
+ * const r = await pretrain({ preset: 'cpu-demo', out: 'runs/demo', steps: 50 }, { signal: ac.signal });
+ * console.log(r.step, r.loss, r.checkpoint);
+ * ```
+ */
+export async function pretrain(options: PretrainOptions = {}, hooks: RunHooks & OpenOptions = {}): Promise<PretrainResult> {
+  const trainer = await Trainer.open(options, hooks);
+  try {
+    return await trainer.run(hooks);
+  } finally {
+    await trainer.dispose();
+  }
+}

@@ -1,0 +1,89 @@
+// The CLI contract for usage errors: exit 2 with a message naming the flag/field, the value and
+// what is allowed; --help on every command; placeholders exit 1 with a clear message.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { runCli } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tats-cli-config-'));
+const out = join(dir, 'run');
+
+describe('tats pretrain: invalid config exits 2 naming the field', () => {
+  const cases: [string[], RegExp][] = [
+    [['--mask-ratio', '1.5'], /--mask-ratio \(masking\.ratio\): expected a number in \(0, 1\), received 1\.5/],
+    [['--strategy', 'best'], /--strategy \(masking\.strategy\): expected one of random, tube, frame, adamae, tats, received "best"/],
+    [['--steps', 'many'], /--steps: expected an integer .* received NaN/],
+    [['--batch-size', '0'], /--batch-size \(batchSize\): expected an integer in \[1, 4096\], received 0/],
+    [['--model', 'huge'], /--model \(model\.preset\): expected one of tiny, small, base, large/],
+    [['--frames', '7'], /--frames \(model\.frames\): expected a multiple of model\.tubelet/],
+    [['--dataset', 'k400'], /--dataset: expected .*"shards:DIR"/],
+    [['--set', 'optim.minlr=1'], /optim\.minlr: expected a known field \(did you mean optim\.minLr\?\)/],
+    [['--set', 'nonsense'], /--set: expected path=value/],
+    [['--steps', '10', '--epochs', '2'], /--epochs: expected no value when steps is given/],
+    [['--preset', 'tats-k400'], /dataset: expected a k400:DIR, shards:DIR or list:FILE spec for preset tats-k400, received \"synthetic\"/],
+  ];
+  for (const [args, message] of cases) {
+    it(args.join(' '), () => {
+      const r = runCli(['pretrain', ...args, '--out', out]);
+      expect(r.stderr).toMatch(message);
+      expect(r.status).toBe(2);
+    });
+  }
+
+  it('a bad field in a YAML config file, and --json puts the error on stdout', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'masking:\n  ratio: 0\n');
+    const r = runCli(['pretrain', '--config', file, '--json', '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/masking\.ratio: expected a number in \(0, 1\), received 0/);
+    expect(JSON.parse(r.stdout).error.code).toBe('ERR_CONFIG');
+  });
+
+  it('a config file that is not there', () => {
+    const r = runCli(['pretrain', '--config', join(dir, 'missing.yaml'), '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--config: expected a readable JSON or YAML file \(no such file\)/);
+  });
+
+  it('unknown flags exit 2 (strict parsing)', () => {
+    const r = runCli(['pretrain', '--mask-ration', '0.9']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Unknown argument/);
+  });
+
+  it('bench checks its config too', () => {
+    const r = runCli(['bench', '--mask-ratio', '-1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--mask-ratio \(masking\.ratio\)/);
+  });
+});
+
+describe('every command has --help; placeholders say they are not implemented', () => {
+  for (const cmd of ['pretrain', 'finetune', 'eval', 'bench', 'visualize', 'compare', 'info']) {
+    it(`${cmd} --help`, () => {
+      const r = runCli([cmd, '--help']);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(`tats ${cmd}`);
+      expect(r.stdout).toContain('--json');
+    });
+  }
+  for (const cmd of ['finetune', 'eval', 'visualize']) {
+    it(`${cmd} exits 1: not yet implemented`, () => {
+      const r = runCli([cmd, '--checkpoint', 'x.safetensors', '--json']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/not yet implemented in this version/);
+      expect(JSON.parse(r.stdout).error.code).toBe('ERR_NOT_IMPLEMENTED');
+    });
+  }
+  it('compare exits 1: not yet implemented', () => {
+    const r = runCli(['compare']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/not yet implemented in this version/);
+  });
+  it('a missing required flag exits 2', () => {
+    expect(runCli(['finetune']).status).toBe(2);
+  });
+});

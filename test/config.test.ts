@@ -1,0 +1,158 @@
+// lib/config: defaults, presets, layering, derived values and one message format for every error.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import {
+  ConfigError,
+  DEFAULTS,
+  MODEL_PRESETS,
+  PRESETS,
+  loadConfigFile,
+  mergeOptions,
+  resolveConfig,
+  toSessionConfig,
+  type PretrainOptions,
+} from '../lib/index.js';
+
+const cpu = { cudaAvailable: false };
+
+function configError(options: PretrainOptions, ctx: Parameters<typeof resolveConfig>[1] = cpu): ConfigError {
+  try {
+    resolveConfig(options, ctx);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`no ConfigError for ${JSON.stringify(options)}`);
+}
+
+describe('resolveConfig', () => {
+  it('fills every field from DEFAULTS and the derived rules', () => {
+    const c = resolveConfig({}, cpu);
+    expect(c.model).toEqual({ ...DEFAULTS.model, ...MODEL_PRESETS.base });
+    expect(c.masking).toEqual({ strategy: 'tats', ratio: 0.9 });
+    expect(c.sampler).toMatchObject({ dim: 384, heads: 6, temperature: 1, ppoEpochs: 4, clipEps: 0.2, valueCoef: 0.5, entropyCoef: 0.01 });
+    expect(c.optim.lr).toBeCloseTo((1.5e-4 * 8) / 256, 12);
+    expect(c.sampler.lr).toBe(c.optim.lr);
+    expect(c.optim.totalSteps).toBe(c.steps);
+    expect(c.optim.warmupSteps).toBe(Math.round(0.05 * c.steps));
+    expect(c.optim.minLr).toBeLessThanOrEqual(c.optim.lr);
+    expect(c.device).toBe('cpu');
+    expect(c.precision).toBe('fp32');
+  });
+
+  it('device auto picks cuda when CUDA is usable, with bf16', () => {
+    const c = resolveConfig({}, { cudaAvailable: true });
+    expect(c.device).toBe('cuda');
+    expect(c.precision).toBe('bf16');
+  });
+
+  it('scales lr with the global batch unless lr is given', () => {
+    expect(resolveConfig({ batchSize: 256 }, cpu).optim.lr).toBeCloseTo(1.5e-4, 12);
+    expect(resolveConfig({ batchSize: 64, nprocPerNode: 2, optim: { baseLr: 3e-4 } }, cpu).optim.lr).toBeCloseTo(1.5e-4, 12);
+    expect(resolveConfig({ batchSize: 64, optim: { lr: 1e-3 } }, cpu).optim.lr).toBe(1e-3);
+  });
+
+  it('model preset dims can be overridden one by one', () => {
+    const c = resolveConfig({ model: { preset: 'small', decoderDepth: 2 } }, cpu);
+    expect(c.model).toMatchObject({ ...MODEL_PRESETS.small, decoderDepth: 2 });
+  });
+
+  it('every preset resolves, and flags override a preset', () => {
+    for (const [name, p] of Object.entries(PRESETS)) {
+      const dataset = p.layout ? `${p.layout}:/data/${p.layout}` : undefined;
+      const c = resolveConfig({ preset: name, dataset }, { cudaAvailable: true, datasetClips: 1000 });
+      expect(c.preset).toBe(name);
+    }
+    const demo = resolveConfig({ preset: 'cpu-demo', steps: 7 }, cpu);
+    expect(demo.model).toMatchObject({ preset: 'tiny', frames: 8, size: 64 });
+    expect(demo.steps).toBe(7);
+    expect(demo.optim.totalSteps).toBe(7);
+    // A preset counted in epochs yields to the caller's steps.
+    const k400 = resolveConfig({ preset: 'tats-k400', dataset: 'k400:/d', steps: 5 }, cpu);
+    expect(k400.steps).toBe(5);
+    expect(k400.epochs).toBeNull();
+  });
+
+  it('counts epochs in steps from the dataset size', () => {
+    const c = resolveConfig({ epochs: 2, batchSize: 10, data: { syntheticClips: 95 } }, cpu);
+    expect(c.steps).toBe(19);
+    expect(resolveConfig({ epochs: 3, dataset: 'shards:/x', batchSize: 4 }, { ...cpu, datasetClips: 10 }).steps).toBe(8);
+  });
+
+  it('a resolved config is a valid config file and resolves to itself', () => {
+    const c = resolveConfig({ preset: 'cpu-demo', seed: 3 }, cpu);
+    expect(resolveConfig(JSON.parse(JSON.stringify(c)), cpu)).toEqual(c);
+  });
+
+  it('toSessionConfig gives the contract fields only', () => {
+    const s = toSessionConfig(resolveConfig({ preset: 'cpu-demo' }, cpu));
+    expect(Object.keys(s).sort()).toEqual(['batchSize', 'device', 'masking', 'model', 'optim', 'precision', 'sampler', 'seed']);
+    expect(s.optim).not.toHaveProperty('baseLr');
+    expect(Object.keys(s.optim).sort()).toEqual(['beta1', 'beta2', 'clipGrad', 'lr', 'minLr', 'totalSteps', 'warmupSteps', 'weightDecay']);
+  });
+});
+
+describe('invalid configs: one message format naming field, value and what is allowed', () => {
+  const cases: [string, PretrainOptions, string, RegExp][] = [
+    ['ratio out of range', { masking: { ratio: 1.5 } }, 'masking.ratio', /expected a number in \(0, 1\), received 1\.5/],
+    ['unknown strategy', { masking: { strategy: 'best' as never } }, 'masking.strategy', /one of random, tube, frame, adamae, tats, received "best"/],
+    ['batch size 0', { batchSize: 0 }, 'batchSize', /an integer in \[1, 4096\], received 0/],
+    ['non-integer steps', { steps: 2.5 }, 'steps', /an integer .* received 2\.5/],
+    ['string where a number goes', { seed: '3' as never }, 'seed', /received "3"/],
+    ['frames not a multiple of tubelet', { model: { frames: 9 } }, 'model.frames', /multiple of model\.tubelet/],
+    ['size not a multiple of patch', { model: { size: 100 } }, 'model.size', /multiple of model\.patch/],
+    ['heads do not divide width', { sampler: { dim: 100, heads: 6 } }, 'sampler.dim', /multiple of sampler\.heads/],
+    ['a typo in a field name', { optim: { minlr: 1 } as never }, 'optim.minlr', /did you mean optim\.minLr/],
+    ['unknown top-level field', { stpes: 3 } as never, 'stpes', /did you mean steps/],
+    ['steps and epochs', { steps: 3, epochs: 1 }, 'epochs', /not both/],
+    ['unknown preset', { preset: 'fast' }, 'preset', /one of cpu-demo, /],
+    ['preset needs its dataset', { preset: 'videomae-ssv2' }, 'dataset', /ssv2:DIR, shards:DIR or list:FILE/],
+    ['bad dataset spec', { dataset: 'k400' }, 'dataset', /"synthetic", "shards:DIR"/],
+    ['warmup as long as the schedule', { steps: 10, optim: { warmupSteps: 10 } }, 'optim.warmupSteps', /\[0, 9\]/],
+    ['minLr above lr', { optim: { lr: 1e-4, minLr: 1e-3 } }, 'optim.minLr', /\[0, 0\.0001\]/],
+    ['cuda without a GPU', { device: 'cuda' }, 'device', /no CUDA device/],
+    ['bf16 on cpu', { precision: 'bf16' }, 'precision', /fp32 or auto/],
+    ['frame masking of every frame', { masking: { strategy: 'frame', ratio: 0.95 } }, 'masking.ratio', /at most 1567 of the 1568 tokens with strategy frame \(8 frame slots\)/],
+    ['tube masking of no position', { masking: { strategy: 'tube', ratio: 0.004 } }, 'masking.ratio', /at least 1 .* strategy tube \(196 positions per frame slot\)/],
+    ['a section that is not an object', { model: 3 as never }, 'model', /an object, received 3/],
+  ];
+  for (const [what, options, field, message] of cases) {
+    it(what, () => {
+      const err = configError(options);
+      expect(err.field).toBe(field);
+      expect(err.code).toBe('ERR_CONFIG');
+      expect(err.message.startsWith(`${field}: expected `)).toBe(true);
+      expect(err.message).toMatch(message);
+    });
+  }
+});
+
+describe('config files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tats-config-'));
+
+  it('reads YAML and JSON; flags (later layers) win', () => {
+    const y = join(dir, 'a.yaml');
+    writeFileSync(y, 'preset: cpu-demo\nmasking:\n  strategy: tube\n  ratio: 0.75\nsteps: 40\n');
+    const j = join(dir, 'b.json');
+    writeFileSync(j, JSON.stringify({ model: { preset: 'small' }, seed: 9 }));
+    const c = resolveConfig(mergeOptions(loadConfigFile(y), loadConfigFile(j), { steps: 12 }), cpu);
+    expect(c.masking).toEqual({ strategy: 'tube', ratio: 0.75 });
+    expect(c.model.preset).toBe('small');
+    expect(c.seed).toBe(9);
+    expect(c.steps).toBe(12);
+  });
+
+  it('a file that does not parse or is not an object is a ConfigError on config', () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'model: [1, 2\n');
+    expect(() => loadConfigFile(bad)).toThrow(/^config: expected valid YAML/);
+    const list = join(dir, 'list.json');
+    writeFileSync(list, '[1, 2]');
+    expect(() => loadConfigFile(list)).toThrow(ConfigError);
+    expect(() => loadConfigFile(join(dir, 'missing.yaml'))).toThrow(/no such file/);
+  });
+});

@@ -1,0 +1,118 @@
+// Pure-TS parts of the trainer: data order, metrics.jsonl, run-directory rules, PNG, FLOPs.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+
+import { describe, expect, it } from 'vitest';
+
+import { ConfigError, DataOrder, MetricsWriter, readMetrics, resolveConfig, trainStepFlops, type StepRecord } from '../lib/index.js';
+import { checkResumable } from '../lib/train/rundir.js';
+import { encodePng } from '../lib/viz/png.js';
+import { reconstructionImage } from '../lib/viz/reconstruction.js';
+
+describe('DataOrder', () => {
+  it('is a permutation per epoch, a pure function of (seed, position)', () => {
+    const o = new DataOrder(10, 7);
+    const epoch0 = o.indices(0, 10);
+    expect([...epoch0].sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+    const epoch1 = o.indices(10, 10);
+    expect(epoch1).not.toEqual(epoch0);
+    // Any window, from a fresh order, reads the same clips: the basis of exact resume.
+    expect(new DataOrder(10, 7).indices(7, 6)).toEqual([...epoch0.slice(7), ...epoch1.slice(0, 3)]);
+    expect(new DataOrder(10, 8).indices(0, 10)).not.toEqual(epoch0);
+  });
+});
+
+describe('MetricsWriter', () => {
+  const rec = (step: number): StepRecord => ({
+    step, totalSteps: 9, epoch: step / 4, loss: 1 / step, lr: 1e-3, stepMs: 5, clipsPerS: 100, entropy: 3, clipFrac: 0.1,
+    approxKl: 0.01, valueLoss: 0.5, reward: 0.2, maskedMovingShare: 0.3, movingShare: 0.2, logged: true,
+  });
+
+  it('writes snake_case lines in order and truncates after a step on resume', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tats-metrics-')), 'metrics.jsonl');
+    const w = new MetricsWriter(path);
+    for (let s = 1; s <= 6; s++) w.write(rec(s));
+    await w.flush();
+    const lines = readMetrics(path);
+    expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const k of ['step', 'loss', 'lr', 'clips_per_s', 'entropy', 'clip_frac', 'approx_kl', 'value_loss', 'reward', 'masked_moving_share', 'moving_share']) {
+      expect(lines[0]).toHaveProperty(k);
+    }
+    // A torn last line from a killed process is dropped too.
+    writeFileSync(path, readFileSync(path, 'utf8') + '{"step": 7, "lo');
+    w.truncateAfter(4);
+    expect(readMetrics(path).map((l) => l.step)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('resume rules', () => {
+  const cpu = { cudaAvailable: false };
+  it('allows logging and length changes, refuses what changes the run', () => {
+    const stored = resolveConfig({ preset: 'cpu-demo', steps: 20, optim: { totalSteps: 40 } }, cpu);
+    expect(() => checkResumable(stored, { ...stored, logEvery: 1, steps: 30 })).not.toThrow();
+    expect(() => checkResumable(stored, { ...stored, masking: { ...stored.masking, ratio: 0.75 } })).toThrow(/^masking\.ratio: expected 0\.9, the value of the run being resumed/);
+    expect(() => checkResumable(stored, { ...stored, steps: 41 })).toThrow(ConfigError);
+  });
+});
+
+describe('PNG', () => {
+  it('encodes RGB rows that inflate back to the pixels', () => {
+    const rgb = new Uint8Array(3 * 2 * 3).map((_, i) => i * 10);
+    const png = encodePng(rgb, 3, 2);
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(png.readUInt32BE(16)).toBe(3);
+    expect(png.readUInt32BE(20)).toBe(2);
+    const idatLen = png.readUInt32BE(33);
+    expect(png.subarray(37, 41).toString('latin1')).toBe('IDAT');
+    const raw = inflateSync(png.subarray(41, 41 + idatLen));
+    expect([...raw]).toEqual([0, ...rgb.subarray(0, 9), 0, ...rgb.subarray(9)]);
+  });
+
+  it('the reconstruction picture puts a perfect prediction back in place', () => {
+    const g = { frames: 2, size: 32, tubelet: 2, patch: 16 };
+    const N = 4;
+    const clips = new Uint8Array(2 * 32 * 32 * 3).map((_, i) => (i * 37) % 251);
+    const mask = Uint8Array.from([0, 1, 0, 1]);
+    // Targets of tokens 1 and 3 (per-token, per-channel normalised, (dt, dy, dx, c) order).
+    const V = 2 * 16 * 16 * 3;
+    const pred = new Float32Array(2 * V);
+    [1, 3].forEach((tok, k) => {
+      const gy = Math.floor(tok / 2);
+      const gx = tok % 2;
+      for (let c = 0; c < 3; c++) {
+        const px: number[] = [];
+        for (let dt = 0; dt < 2; dt++) for (let dy = 0; dy < 16; dy++) for (let dx = 0; dx < 16; dx++) px.push(clips[((dt * 32 + gy * 16 + dy) * 32 + gx * 16 + dx) * 3 + c]! / 255);
+        const mu = px.reduce((a, b) => a + b) / px.length;
+        const sd = Math.sqrt(px.reduce((a, b) => a + (b - mu) ** 2, 0) / (px.length - 1));
+        px.forEach((v, j) => (pred[k * V + j * 3 + c] = (v - mu) / (sd + 1e-6)));
+      }
+    });
+    const { rgb, width, height } = reconstructionImage({ clips, mask, pred, batch: 1 }, g);
+    expect(width).toBe(2 * 32 + 2);
+    expect(height).toBe(3 * 32 + 2 * 2);
+    // Row 3 (reconstruction) equals row 1 (input) everywhere.
+    const row = (r: number) => {
+      const out: number[] = [];
+      for (let y = r * 34; y < r * 34 + 32; y++) out.push(...rgb.subarray(y * width * 3, (y * width + width) * 3));
+      return out;
+    };
+    const diff = row(0).map((v, i) => Math.abs(v - row(2)[i]!));
+    expect(Math.max(...diff)).toBeLessThanOrEqual(1);
+    expect(row(1)).not.toEqual(row(0));
+  });
+});
+
+describe('trainStepFlops', () => {
+  it('ViT-B 16x224 TATS: MAE ~210 GFLOP and sampler of the same order per clip', () => {
+    const c = resolveConfig({ batchSize: 1 }, { cudaAvailable: true });
+    const f = trainStepFlops(c);
+    expect(f.inputs).toMatchObject({ tokens: 1568, visible: 157, masked: 1411 });
+    expect((f.encoder + f.decoder) / 1e9).toBeGreaterThan(180);
+    expect((f.encoder + f.decoder) / 1e9).toBeLessThan(240);
+    expect(f.sampler / (f.encoder + f.decoder)).toBeGreaterThan(0.5);
+    expect(f.sampler / (f.encoder + f.decoder)).toBeLessThan(2);
+    expect(trainStepFlops(resolveConfig({ batchSize: 1, masking: { strategy: 'tube' } }, { cudaAvailable: true })).sampler).toBe(0);
+  });
+});
