@@ -9,6 +9,7 @@ interface FinetuneArgs {
   checkpoint?: string;
   'linear-probe': boolean;
   dataset?: string;
+  'test-dataset'?: string;
   model?: string;
   'encoder-depth'?: number;
   frames?: number;
@@ -43,6 +44,7 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
       .option('linear-probe', { type: 'boolean', default: false, describe: 'Train only fc_norm + head on the frozen encoder' })
       .option('config', { type: 'string', describe: 'JSON or YAML config; flags override it' })
       .option('dataset', { type: 'string', describe: 'Labelled clips: synthetic, shards:DIR, list:FILE, ucf101:DIR, hmdb51:DIR, k400:DIR, ssv2:DIR' })
+      .option('test-dataset', { type: 'string', describe: 'Dataset scored at the end (default: --dataset\'s test split; shards: one view per clip)' })
       .option('model', { type: 'string', describe: 'tiny, small, base, large (must match the checkpoint)' })
       .option('encoder-depth', { type: 'number', describe: 'Blocks (override of the preset; must match the checkpoint)' })
       .option('frames', { type: 'number', describe: 'Frames per clip' })
@@ -74,6 +76,7 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
     set('checkpoint', args.checkpoint === 'scratch' ? undefined : args.checkpoint);
     if (args['linear-probe']) o.linearProbe = true;
     set('dataset', args.dataset);
+    set('testDataset', args['test-dataset']);
     set('model', args.model as ModelPreset | undefined);
     set('encoderDepth', args['encoder-depth']);
     set('frames', args.frames);

@@ -70,6 +70,8 @@ export interface FinetuneOptions {
   seed?: number;
   /** 'bf16' (default; autocast on CUDA, fp32 on CPU) or 'fp32'. */
   precision?: 'fp32' | 'bf16';
+  /** Dataset scored at the end. Defaults to `dataset` (its test split: synthetic's test split, the official test/val list of a video dataset). */
+  testDataset?: string;
   /** Multi-view test at the end: clips x crops. Defaults to 1x1 on synthetic data, 5x3 otherwise (2x3 SSv2). */
   testClips?: number;
   testCrops?: number;
@@ -82,6 +84,7 @@ export interface FinetuneOptions {
 export interface FinetuneConfig {
   checkpoint?: string;
   dataset: string;
+  testDataset: string;
   classifier: NativeClassifierConfig;
   steps: number;
   testClips: number;
@@ -134,14 +137,18 @@ export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: Checkp
   const blr = probe ? 1e-1 : 1e-3;
   const lr = num('--lr', o.lr ?? (blr * batchSize) / 256, 0, 10, true);
   const warmupSteps = int('--warmup-steps', o.warmupSteps ?? Math.floor(steps * 0.05), 0, steps);
-  const testClips = int('--test-clips', o.testClips ?? (dataset === 'synthetic' ? 1 : dataset.startsWith('ssv2') ? 2 : 5), 1, 64);
-  const testCrops = int('--test-crops', o.testCrops ?? (dataset === 'synthetic' ? 1 : 3), 1, 3);
+  const testSpec = o.testDataset ?? dataset;
+  parseDatasetSpec(testSpec, '--test-dataset');
+  const single = testSpec === 'synthetic' || testSpec.startsWith('shards:');
+  const testClips = int('--test-clips', o.testClips ?? (single ? 1 : testSpec.startsWith('ssv2') ? 2 : 5), 1, 64);
+  const testCrops = int('--test-crops', o.testCrops ?? (single ? 1 : 3), 1, 3);
   if (testCrops === 2) throw new ConfigError('--test-crops', 2, '1 or 3');
   const precision = o.precision ?? 'bf16';
   if (precision !== 'fp32' && precision !== 'bf16') throw new ConfigError('--precision', precision, 'fp32 or bf16');
   return {
     checkpoint: o.checkpoint,
     dataset,
+    testDataset: testSpec,
     steps,
     testClips,
     testCrops,

@@ -53,8 +53,9 @@ export async function evaluateSession(session: ClassifierSession, o: EvalOptions
   const dataset = o.dataset ?? 'synthetic';
   const spec = parseDatasetSpec(dataset);
   const synthetic = spec.kind === 'synthetic';
-  const clips = o.clips ?? (synthetic ? 1 : spec.kind === 'ssv2' ? 2 : 5);
-  const crops = o.crops ?? (synthetic ? 1 : 3);
+  const single = synthetic || spec.kind === 'shards';
+  const clips = o.clips ?? (single ? 1 : spec.kind === 'ssv2' ? 2 : 5);
+  const crops = o.crops ?? (single ? 1 : 3);
   if (crops !== 1 && crops !== 3) throw new ConfigError('--views', `${clips}x${crops}`, 'crops 1 or 3');
   const m = session.config.model;
   const classes = session.config.classes;

@@ -148,7 +148,7 @@ export async function finetune(options: FinetuneOptions, control: RunControl = {
     const checkpoint = config.out ? join(config.out, 'checkpoint') : undefined;
     if (checkpoint) await saveClassifier(checkpoint, session, { init, dataset: config.dataset });
     const evalReport = await evaluateSession(session, {
-      dataset: config.dataset,
+      dataset: config.testDataset,
       clips: config.testClips,
       crops: config.testCrops,
       limit: config.testSize,

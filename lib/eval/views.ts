@@ -12,7 +12,9 @@ import { testPlan, type TestView } from '../data/sampling.js';
 import { readAnnotation, type DatasetSpec } from '../data/spec.js';
 import { SyntheticMotionDataset } from '../data/synthetic.js';
 import { cutTestViews } from '../data/transforms.js';
-import { DataError } from '../errors/index.js';
+import { ConfigError } from '../errors/index.js';
+import { readShardIndex } from '../data/shards.js';
+import { openSource } from '../data/sources.js';
 
 export interface TestVideo {
   /** uint8 [views, frames, size, size, 3] */
@@ -56,7 +58,24 @@ export function openTestSet(spec: DatasetSpec, o: TestSetOptions): TestSet {
       },
     };
   }
-  if (spec.kind === 'shards') throw new DataError('ERR_DATA_EVAL', 'tats eval reads videos (list:, ucf101:, hmdb51:, k400:, ssv2:) or synthetic data; shards hold fixed clips without multi-view test frames');
+  if (spec.kind === 'shards') {
+    // Shards hold fixed clips: one view each (pack the test videos with --clips-per-video to
+    // score several temporal clips as separate entries).
+    if (o.clips !== 1 || o.crops !== 1) throw new ConfigError('--views', `${o.clips}x${o.crops}`, '1x1 for shards (they hold fixed clips, not whole videos)');
+    const index = readShardIndex(spec.dir);
+    const source = openSource({ kind: 'shards', dir: spec.dir, size: o.size, seed: o.seed });
+    const n = Math.min(o.limit, source.length);
+    return {
+      length: n,
+      classNames: index.classNames,
+      async video(i) {
+        const clip = new Uint8Array(source.clipBytes);
+        const r = await source.load(i, 0, clip);
+        if (!r.ok) return undefined;
+        return { views: clip, viewCount: 1, label: r.label, name: `${spec.dir}#${i}` };
+      },
+    };
+  }
   const annotation = readAnnotation(spec, { subset: spec.kind === 'k400' || spec.kind === 'ssv2' ? 'val' : 'test' });
   const entries = annotation.entries.slice(0, o.limit);
   const dataset = spec.kind === 'list' ? 'k400' : spec.kind;
