@@ -37,13 +37,13 @@ const common = (): FinetuneOptions => ({
   lr: 2e-3,
   mixup: 0,
   cutmix: 0,
-  device: 'cpu',
+  device: (process.env.TATS_FT_DEVICE ?? 'cpu') as 'cpu' | 'cuda',
   seed: 5,
   testSize: TEST,
 });
 
 beforeAll(async () => {
-  await pretrainRun({ strategy: 'tube', ratio: 0.75, model: 'tiny', encoderDepth: DEPTH, decoderDepth: 1, frames: FRAMES, size: SIZE, batchSize: 8, steps: PRE_STEPS, lr: 1e-3, device: 'cpu', seed: 3, out: ckpt });
+  await pretrainRun({ strategy: 'tube', ratio: 0.75, model: 'tiny', encoderDepth: DEPTH, decoderDepth: 1, frames: FRAMES, size: SIZE, batchSize: 8, steps: PRE_STEPS, lr: 1e-3, device: (process.env.TATS_FT_DEVICE ?? 'cpu') as 'cpu' | 'cuda', seed: 3, out: ckpt });
 }, 900_000);
 
 describe('fine-tuning from a pretraining checkpoint', () => {
