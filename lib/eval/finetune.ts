@@ -4,14 +4,14 @@
  * weights (pretraining `encoder.*` or converted VideoMAE names), trains on the dataset's training
  * split, saves the fine-tuned weights and scores the test split (evaluate.ts).
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { readSafetensors, writeFileAtomic, writeSafetensors } from '../checkpoint/safetensors.js';
 import { DataLoader } from '../data/loader.js';
 import { readShardIndex } from '../data/shards.js';
 import { datasetSource, parseDatasetSpec } from '../data/spec.js';
-import { CheckpointError } from '../errors/index.js';
+import { CheckpointError, ConfigError } from '../errors/index.js';
 import { ClassifierSession, type ClassifierStep } from './classifier.js';
 import { resolveFinetuneConfig, type FinetuneConfig, type FinetuneOptions } from './config.js';
 import { evaluateSession, type EvalReport } from './evaluate.js';
@@ -57,6 +57,7 @@ export async function saveClassifier(dir: string, session: ClassifierSession, ex
 
 /** Opens a fine-tuned checkpoint written by saveClassifier (a directory, or its run directory). */
 export async function loadClassifier(path: string, overrides: { device?: 'cpu' | 'cuda'; batchSize?: number } = {}): Promise<{ session: ClassifierSession; meta: Record<string, unknown> }> {
+  if (!existsSync(path)) throw new ConfigError('--checkpoint', path, 'an existing fine-tuned checkpoint (tats finetune --out DIR, DIR/checkpoint or its model.safetensors)');
   const dir = path.endsWith('.safetensors') ? join(path, '..') : readMeta(join(path, 'meta.json')) ? path : join(path, 'checkpoint');
   const metaFile = join(dir, 'meta.json');
   const meta = readMeta(metaFile);
