@@ -91,7 +91,11 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     for (const [k, v] of map) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
     const opts = { json: args.json };
     o.onNote = (line) => say(opts, line);
-    const r = await compare(o);
+    const ac = new AbortController();
+    const stop = () => ac.abort(new Error('interrupted (SIGINT)'));
+    process.once('SIGINT', stop);
+    o.signal = ac.signal;
+    const r = await compare(o).finally(() => process.off('SIGINT', stop));
     result(opts, { report: r.report, plot: r.plot, loss_plot: r.lossPlot, budget: r.budget, rows: r.rows.map(({ losses: _l, ...row }) => row) }, () => `wrote ${r.report}, ${r.plot} and ${r.lossPlot}`);
   }),
 };

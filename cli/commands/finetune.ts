@@ -104,7 +104,12 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
     set('out', args.out);
     const opts = { json: args.json };
     let lastSaid = 0;
+    // Ctrl-C stops between steps (the run exits 1 with the abort reason).
+    const ac = new AbortController();
+    const stop = () => ac.abort(new Error('interrupted (SIGINT)'));
+    process.once('SIGINT', stop);
     const r = await finetune(o, {
+      signal: ac.signal,
       onProgress: (p) => {
         const now = Date.now();
         if (now - lastSaid > 2000 || p.step === p.totalSteps) {
@@ -113,6 +118,7 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
         }
       },
     });
+    process.off('SIGINT', stop);
     result(
       opts,
       {

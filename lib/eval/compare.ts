@@ -107,7 +107,7 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
       cutmix: 0,
       ...(o.downstreamLr !== undefined ? { lr: o.downstreamLr } : {}),
       ...pick(o, ['model', 'encoderDepth', 'frames', 'size', 'batchSize', 'device', 'seed', 'dataset', 'testSize', 'classes']),
-    });
+    }, o.signal ? { signal: o.signal } : {});
     o.onNote?.(`${strategy}: top-1 ${(100 * ft.eval.top1).toFixed(1)}%`);
     rows.push({
       strategy,
