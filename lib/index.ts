@@ -11,3 +11,5 @@ export { Session, type SessionConfig, type StepMetrics, type EvalMetrics, type R
 export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from './checkpoint/checkpoint.js';
 export { readSafetensors, writeSafetensors } from './checkpoint/safetensors.js';
 export * from './data/index.js';
+export * from './eval/index.js';
+export * from './viz/index.js';

@@ -183,6 +183,57 @@ export interface NativeSession {
   readonly disposed: boolean;
 }
 
+/** The resolved fine-tuning configuration the native ClassifierSession reads (lib/eval fills it). */
+export interface NativeClassifierConfig {
+  model: {
+    preset: string;
+    frames: number;
+    size: number;
+    tubelet: number;
+    patch: number;
+    channels: number;
+    encoderDim: number;
+    encoderDepth: number;
+    encoderHeads: number;
+    mlpRatio: number;
+  };
+  classes: number;
+  dropPath: number;
+  linearProbe: boolean;
+  layerDecay: number;
+  labelSmoothing: number;
+  mixup: number;
+  cutmix: number;
+  mixupProb: number;
+  switchProb: number;
+  optim: NativeSessionConfig['optim'];
+  batchSize: number;
+  device: 'cpu' | 'cuda';
+  seed: number;
+  precision: 'fp32' | 'bf16';
+}
+
+export interface NativeClassifierStep {
+  step: number;
+  loss: number;
+  /** Top-1 accuracy of the step's logits against the (unmixed) labels. */
+  acc: number;
+  lr: number;
+  gradNorm: number;
+  stepMs: number;
+}
+
+export interface NativeClassifierSession {
+  trainStep(clips: Uint8Array, labels: Int32Array): Promise<NativeClassifierStep>;
+  /** logits [B, classes] */
+  predict(clips: Uint8Array): Promise<Float32Array>;
+  stateDict(): Promise<NativeStateDict>;
+  loadStateDict(state: NativeStateDict, options: { strict: boolean }): Promise<{ missing: string[]; unexpected: string[] }>;
+  dispose(): void;
+  readonly step: number;
+  readonly disposed: boolean;
+}
+
 /** Options of the Gumbel-top-k mask draw (the CPU reference; see native/kernels/gumbel_topk.h). */
 export interface GumbelTopkOptions {
   batch: number;
@@ -245,6 +296,7 @@ export interface NativeAddon {
   cudaMemory(): { allocatedGiB: number; peakGiB: number };
   cudaResetPeak(): void;
   Session: new (config: NativeSessionConfig) => NativeSession;
+  ClassifierSession: new (config: NativeClassifierConfig) => NativeClassifierSession;
   /** The fixed masking strategies on their own (see native/core/masking.h for the counts). */
   drawMasks(options: {
     strategy: 'random' | 'tube' | 'frame';

@@ -61,7 +61,7 @@ describe('tats pretrain: invalid config exits 2 naming the field', () => {
   });
 });
 
-describe('every command has --help; placeholders say they are not implemented', () => {
+describe('every command has --help; evaluation commands check their flags', () => {
   for (const cmd of ['pretrain', 'finetune', 'eval', 'bench', 'visualize', 'compare', 'info']) {
     it(`${cmd} --help`, () => {
       const r = runCli([cmd, '--help']);
@@ -70,18 +70,19 @@ describe('every command has --help; placeholders say they are not implemented', 
       expect(r.stdout).toContain('--json');
     });
   }
+  // finetune/eval/visualize/compare are implemented (branch eval): a checkpoint that does not
+  // exist is a usage error naming --checkpoint; compare without --out names --out.
   for (const cmd of ['finetune', 'eval', 'visualize']) {
-    it(`${cmd} exits 1: not yet implemented`, () => {
+    it(`${cmd} with a missing checkpoint exits 2 naming --checkpoint`, () => {
       const r = runCli([cmd, '--checkpoint', 'x.safetensors', '--json']);
-      expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/not yet implemented in this version/);
-      expect(JSON.parse(r.stdout).error.code).toBe('ERR_NOT_IMPLEMENTED');
+      expect(r.status).toBe(2);
+      expect(JSON.parse(r.stdout).error.message).toMatch(/--checkpoint/);
     });
   }
-  it('compare exits 1: not yet implemented', () => {
+  it('compare without --out exits 2 naming --out', () => {
     const r = runCli(['compare']);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/not yet implemented in this version/);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--out/);
   });
   it('a missing required flag exits 2', () => {
     expect(runCli(['finetune']).status).toBe(2);

@@ -25,13 +25,56 @@ function configWith(path: string, value: unknown): unknown {
   else target[key] = value;
   return cfg;
 }
+const goodClassifier = () => ({
+  model: { preset: 'tiny', frames: 4, size: 32, tubelet: 2, patch: 16, channels: 3, encoderDim: 24, encoderDepth: 1, encoderHeads: 3, mlpRatio: 4 },
+  classes: 3,
+  dropPath: 0.1,
+  linearProbe: false,
+  layerDecay: 0.75,
+  labelSmoothing: 0.1,
+  mixup: 0.8,
+  cutmix: 1,
+  mixupProb: 1,
+  switchProb: 0.5,
+  optim: { lr: 1e-3, minLr: 1e-6, warmupSteps: 1, totalSteps: 10, weightDecay: 0.05, beta1: 0.9, beta2: 0.999, clipGrad: 0 },
+  batchSize: 2,
+  device: 'cpu',
+  seed: 1,
+  precision: 'fp32',
+});
+/** goodClassifier with one field replaced (path like 'model.frames'; undefined deletes it). */
+function classifierWith(path: string, value: unknown): unknown {
+  const cfg = JSON.parse(JSON.stringify(goodClassifier())) as Record<string, Record<string, unknown>>;
+  const [a, b] = path.split('.') as [string, string | undefined];
+  const target = b === undefined ? (cfg as Record<string, unknown>) : cfg[a]!;
+  const key = b ?? a;
+  if (value === undefined) delete target[key];
+  else target[key] = value;
+  return cfg;
+}
 const masks = { strategy: 'tube', ratio: 0.9, frames: 4, size: 32, tubelet: 2, patch: 16, batch: 1, seed: 1 };
 
 /** Exports that are classes: called with `new`. */
-const classes = new Set(['Session']);
+const classes = new Set(['Session', 'ClassifierSession']);
 
 /** For each export: argument lists that must fail. */
 const badCalls: Record<string, unknown[][]> = {
+  ClassifierSession: [
+    [],
+    ...junk.map((j) => [j]),
+    ...['model', 'classes', 'dropPath', 'linearProbe', 'layerDecay', 'labelSmoothing', 'mixup', 'cutmix', 'mixupProb', 'switchProb', 'optim', 'batchSize', 'device', 'seed', 'precision'].map((k) => [classifierWith(k, undefined)]),
+    ...['model.frames', 'model.encoderDim', 'model.mlpRatio', 'optim.lr', 'optim.totalSteps'].flatMap((k) => [[classifierWith(k, undefined)], [classifierWith(k, 'x')]]),
+    [classifierWith('linearProbe', 1)],
+    [classifierWith('classes', 0)],
+    [classifierWith('model.frames', 3)],
+    [classifierWith('model.frames', 0)],
+    [classifierWith('model.tubelet', 0)],
+    [classifierWith('model.encoderHeads', 5)],
+    [classifierWith('model.channels', 1)],
+    [classifierWith('batchSize', 0)],
+    [classifierWith('device', 'gpu')],
+    [classifierWith('precision', 'fp16')],
+  ],
   info: [],
   kernelNames: [],
   patchify: [
@@ -231,4 +274,65 @@ describe('native Session methods: argument checking', () => {
       session.dispose();
     });
   }
+});
+
+describe('native ClassifierSession methods: argument checking', () => {
+  const addon = native();
+  const clipBytes = 2 * 4 * 32 * 32 * 3;
+  const clips = () => new Uint8Array(clipBytes);
+  const tensor = (dtype: unknown, shape: unknown, data: unknown) => ({ dtype, shape, data });
+  const badMethodCalls: Record<string, unknown[][]> = {
+    trainStep: [
+      [],
+      ...junk.map((j) => [j, new Int32Array(2)]),
+      [new Uint8Array(clipBytes - 1), new Int32Array(2)],
+      [new Uint8Array(clipBytes / 2), new Int32Array(2)], // one clip, batch is 2
+      [new Float32Array(clipBytes), new Int32Array(2)],
+      ...junk.map((j) => [clips(), j]),
+      [clips(), new Int32Array(3)],
+      [clips(), new Uint8Array(2)],
+      [clips(), Int32Array.from([0, 3])], // label out of range
+      [clips(), Int32Array.from([-1, 0])],
+    ],
+    predict: [[], ...junk.map((j) => [j]), [new Uint8Array(3)], [new Uint8Array(0)], [new Float32Array(clipBytes)]],
+    loadStateDict: [
+      [],
+      ...junk.map((j) => [j, { strict: true }]),
+      ...junk.map((j) => [{}, j]),
+      [{}, { strict: 'yes' }],
+      [{ 'head.bias': 5 }, { strict: false }],
+      [{ 'head.bias': tensor('F8', [3], new Uint8Array(12)) }, { strict: false }],
+      [{ 'head.bias': tensor('F32', 'x', new Uint8Array(12)) }, { strict: false }],
+      [{ 'head.bias': tensor('F32', [3], new Uint8Array(11)) }, { strict: false }],
+      [{ 'head.bias': tensor('F32', [4], new Uint8Array(16)) }, { strict: false }], // wrong shape
+      [{ 'head.bias': tensor('F32', [3], new Float32Array(3)) }, { strict: false }],
+      [{ nope: tensor('U8', [1], new Uint8Array(1)) }, { strict: true }],
+      [{}, { strict: true }], // everything missing
+    ],
+  };
+
+  it('covers every method', () => {
+    const session = new addon.ClassifierSession(goodClassifier() as never);
+    const proto = Object.getPrototypeOf(session) as Record<string, unknown>;
+    const methods = Object.getOwnPropertyNames(proto).filter(
+      (k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, k)?.value === 'function',
+    );
+    for (const m of methods)
+      if (!['stateDict', 'dispose'].includes(m)) expect(Object.keys(badMethodCalls), `no bad-argument cases for ClassifierSession.${m}`).toContain(m);
+    session.dispose();
+  });
+
+  for (const [name, calls] of Object.entries(badMethodCalls)) {
+    it(`ClassifierSession.${name} rejects bad arguments with coded errors`, async () => {
+      const session = new addon.ClassifierSession(goodClassifier() as never) as unknown as Record<string, Fn> & { dispose(): void };
+      for (const args of calls) await expectJsError(session[name]!.bind(session), args);
+      session.dispose();
+    });
+  }
+
+  it('throws ERR_DISPOSED after dispose', async () => {
+    const session = new addon.ClassifierSession(goodClassifier() as never);
+    session.dispose();
+    await expectJsError(session.predict.bind(session) as Fn, [clips()]);
+  });
 });

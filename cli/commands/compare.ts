@@ -1,13 +1,30 @@
 import type { CommandModule } from 'yargs';
 
-import { NotImplementedError } from '../../lib/index.js';
+import { ConfigError } from '../../lib/errors/index.js';
+import { compare, type CompareOptions, type ModelPreset } from '../../lib/eval/index.js';
+import { loadConfigFile } from '../../lib/eval/file.js';
 import { handler } from '../exit.js';
+import { result, say } from '../output.js';
 
 interface CompareArgs {
   strategies?: string[];
   steps?: number;
   dataset?: string;
   model?: string;
+  'encoder-depth'?: number;
+  'decoder-depth'?: number;
+  frames?: number;
+  size?: number;
+  'batch-size'?: number;
+  'mask-ratio'?: number;
+  lr?: number;
+  'sampler-dim'?: number;
+  'sampler-heads'?: number;
+  'ppo-epochs'?: number;
+  downstream?: string;
+  'downstream-steps'?: number;
+  'downstream-lr'?: number;
+  'test-size'?: number;
   config?: string;
   out?: string;
   device?: string;
@@ -20,16 +37,65 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
   describe: 'Pretrain several masking strategies under one budget, then probe them; one report',
   builder: (y) =>
     y
-      .option('strategies', { type: 'string', array: true, describe: 'Strategies to compare: random, tube, frame, adamae, tats' })
-      .option('steps', { type: 'number', describe: 'Pretraining steps per strategy (the shared budget)' })
+      .option('strategies', { type: 'string', array: true, describe: 'Strategies to compare: random, tube, frame, adamae, tats (default random tube adamae tats)' })
+      .option('steps', { type: 'number', describe: 'Pretraining steps per strategy (the shared budget; default 200)' })
       .option('config', { type: 'string', describe: 'JSON or YAML config shared by every run; flags override it' })
       .option('dataset', { type: 'string', describe: 'synthetic, shards:DIR, list:FILE, ucf101:DIR, hmdb51:DIR, k400:DIR, ssv2:DIR' })
       .option('model', { type: 'string', describe: 'tiny, small, base, large' })
+      .option('encoder-depth', { type: 'number', describe: 'Encoder blocks (override of the preset)' })
+      .option('decoder-depth', { type: 'number', describe: 'Decoder blocks (override of the preset)' })
+      .option('frames', { type: 'number', describe: 'Frames per clip (default 16)' })
+      .option('size', { type: 'number', describe: 'Clip side (default 224)' })
+      .option('batch-size', { type: 'number', describe: 'Clips per step (default 8)' })
+      .option('mask-ratio', { type: 'number', describe: 'Share of tokens masked (default 0.9)' })
+      .option('lr', { type: 'number', describe: 'Pretraining peak lr (default 1.5e-4 x batch / 256)' })
+      .option('sampler-dim', { type: 'number', describe: 'Learned sampler width (default 384)' })
+      .option('sampler-heads', { type: 'number', describe: 'Learned sampler heads (default 6)' })
+      .option('ppo-epochs', { type: 'number', describe: 'PPO epochs per step (default 4)' })
+      .option('downstream', { type: 'string', describe: 'probe (linear probe, default) or finetune' })
+      .option('downstream-steps', { type: 'number', describe: 'Probe / fine-tune steps (default 100)' })
+      .option('downstream-lr', { type: 'number', describe: 'Probe / fine-tune lr' })
+      .option('test-size', { type: 'number', describe: 'Test clips scored per strategy (default 256)' })
       .option('device', { type: 'string', describe: 'auto, cpu, cuda' })
       .option('seed', { type: 'number', describe: 'Seed shared by every run' })
       .option('out', { type: 'string', describe: 'Report directory (one run directory per strategy inside)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' }),
-  handler: handler<CompareArgs>(() => {
-    throw new NotImplementedError('tats compare');
+  handler: handler<CompareArgs>(async (args) => {
+    const file = args.config ? loadConfigFile(args.config) : {};
+    const out = args.out ?? (file.out as string | undefined);
+    if (!out) throw new ConfigError('--out', out, 'a report directory');
+    if (args.device !== undefined && !['auto', 'cpu', 'cuda'].includes(args.device)) throw new ConfigError('--device', args.device, 'auto, cpu or cuda');
+    const o: CompareOptions = { ...(file as Partial<CompareOptions>), out };
+    const map: Array<[keyof CompareOptions, unknown]> = [
+      ['strategies', args.strategies],
+      ['steps', args.steps],
+      ['dataset', args.dataset],
+      ['model', args.model as ModelPreset | undefined],
+      ['encoderDepth', args['encoder-depth']],
+      ['decoderDepth', args['decoder-depth']],
+      ['frames', args.frames],
+      ['size', args.size],
+      ['batchSize', args['batch-size']],
+      ['ratio', args['mask-ratio']],
+      ['lr', args.lr],
+      ['samplerDim', args['sampler-dim']],
+      ['samplerHeads', args['sampler-heads']],
+      ['ppoEpochs', args['ppo-epochs']],
+      ['downstream', args.downstream],
+      ['downstreamSteps', args['downstream-steps']],
+      ['downstreamLr', args['downstream-lr']],
+      ['testSize', args['test-size']],
+      ['device', args.device],
+      ['seed', args.seed],
+    ];
+    for (const [k, v] of map) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+    const opts = { json: args.json };
+    o.onNote = (line) => say(opts, line);
+    const ac = new AbortController();
+    const stop = () => ac.abort(new Error('interrupted (SIGINT)'));
+    process.once('SIGINT', stop);
+    o.signal = ac.signal;
+    const r = await compare(o).finally(() => process.off('SIGINT', stop));
+    result(opts, { report: r.report, plot: r.plot, loss_plot: r.lossPlot, budget: r.budget, rows: r.rows.map(({ losses: _l, ...row }) => row) }, () => `wrote ${r.report}, ${r.plot} and ${r.lossPlot}`);
   }),
 };

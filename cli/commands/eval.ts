@@ -1,14 +1,19 @@
 import type { CommandModule } from 'yargs';
 
-import { NotImplementedError } from '../../lib/index.js';
+import { ConfigError } from '../../lib/errors/index.js';
+import { confusionMarkdown, evaluate, parseViews } from '../../lib/eval/index.js';
 import { handler } from '../exit.js';
+import { result } from '../output.js';
 
 interface EvalArgs {
   checkpoint: string;
   dataset?: string;
   views?: string;
+  'test-size'?: number;
   'batch-size'?: number;
   device?: string;
+  seed?: number;
+  out?: string;
   json: boolean;
 }
 
@@ -17,13 +22,33 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   describe: 'Top-1/top-5 accuracy of a fine-tuned model with multi-view testing',
   builder: (y) =>
     y
-      .option('checkpoint', { type: 'string', demandOption: true, group: 'Required:', describe: 'Fine-tuned checkpoint (.safetensors) or run directory' })
-      .option('dataset', { type: 'string', describe: 'Labelled clips: synthetic, shards:DIR, list:FILE, ucf101:DIR, hmdb51:DIR, k400:DIR, ssv2:DIR' })
+      .option('checkpoint', { type: 'string', demandOption: true, group: 'Required:', describe: 'Fine-tuned checkpoint (tats finetune --out DIR, or DIR/checkpoint)' })
+      .option('dataset', { type: 'string', describe: 'Labelled clips: synthetic, list:FILE, ucf101:DIR, hmdb51:DIR, k400:DIR, ssv2:DIR' })
       .option('views', { type: 'string', describe: 'Test views as CLIPSxCROPS, e.g. 5x3 (K400, UCF101) or 2x3 (SSv2)' })
-      .option('batch-size', { type: 'number', describe: 'Clips per forward pass' })
+      .option('test-size', { type: 'number', describe: 'Most test videos scored (default 256)' })
+      .option('batch-size', { type: 'number', describe: 'Views per forward pass' })
       .option('device', { type: 'string', describe: 'auto, cpu, cuda' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' }),
-  handler: handler<EvalArgs>(() => {
-    throw new NotImplementedError('tats eval');
+      .option('seed', { type: 'number', describe: 'Seed of the synthetic test split' })
+      .option('out', { type: 'string', describe: 'Writes eval.json and confusion.md here' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object: {top1, top5, videos, skipped, views, confusion}' }),
+  handler: handler<EvalArgs>(async (args) => {
+    const views = parseViews(args.views);
+    if (args['test-size'] !== undefined && !(Number.isInteger(args['test-size']) && args['test-size'] > 0))
+      throw new ConfigError('--test-size', args['test-size'], 'a positive integer');
+    if (args.device !== undefined && !['auto', 'cpu', 'cuda'].includes(args.device)) throw new ConfigError('--device', args.device, 'auto, cpu or cuda');
+    const r = await evaluate(args.checkpoint, {
+      ...(args.dataset !== undefined ? { dataset: args.dataset } : {}),
+      ...views,
+      ...(args['test-size'] !== undefined ? { limit: args['test-size'] } : {}),
+      ...(args['batch-size'] !== undefined ? { batchSize: args['batch-size'] } : {}),
+      ...(args.seed !== undefined ? { seed: args.seed } : {}),
+      ...(args.out !== undefined ? { out: args.out } : {}),
+      device: (args.device ?? 'auto') as 'auto' | 'cpu' | 'cuda',
+    });
+    result(
+      { json: args.json },
+      { top1: r.top1, top5: r.top5, videos: r.videos, skipped: r.skipped, views: `${r.clips}x${r.crops}`, confusion: r.confusion },
+      () => `top-1 ${(100 * r.top1).toFixed(1)}%, top-5 ${(100 * r.top5).toFixed(1)}% on ${r.videos} videos (${r.clips}x${r.crops} views, ${r.skipped} skipped)\n\n${confusionMarkdown(r.confusion)}`,
+    );
   }),
 };

@@ -1,20 +1,34 @@
 import type { CommandModule } from 'yargs';
 
-import { NotImplementedError } from '../../lib/index.js';
+import { finetune, parseViews, type FinetuneOptions, type ModelPreset } from '../../lib/eval/index.js';
+import { loadConfigFile } from '../../lib/eval/file.js';
 import { handler } from '../exit.js';
+import { result, say } from '../output.js';
 
 interface FinetuneArgs {
-  checkpoint: string;
+  checkpoint?: string;
   'linear-probe': boolean;
   dataset?: string;
+  'test-dataset'?: string;
   model?: string;
+  'encoder-depth'?: number;
   frames?: number;
   size?: number;
+  classes?: number;
   epochs?: number;
   steps?: number;
   'batch-size'?: number;
   lr?: number;
+  'warmup-steps'?: number;
+  'layer-decay'?: number;
+  'drop-path'?: number;
+  mixup?: number;
+  cutmix?: number;
+  'label-smoothing'?: number;
+  views?: string;
+  'test-size'?: number;
   device?: string;
+  precision?: string;
   seed?: number;
   out?: string;
   config?: string;
@@ -26,22 +40,107 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
   describe: 'Supervised fine-tuning (or --linear-probe) of a pretrained encoder from a checkpoint',
   builder: (y) =>
     y
-      .option('checkpoint', { type: 'string', demandOption: true, group: 'Required:', describe: 'Pretraining checkpoint (.safetensors) or run directory' })
-      .option('linear-probe', { type: 'boolean', default: false, describe: 'Train only a linear head on the frozen encoder' })
+      .option('checkpoint', { type: 'string', demandOption: true, group: 'Required:', describe: 'Pretraining checkpoint (.safetensors), checkpoint directory or run directory; "scratch" trains from random weights' })
+      .option('linear-probe', { type: 'boolean', default: false, describe: 'Train only fc_norm + head on the frozen encoder' })
       .option('config', { type: 'string', describe: 'JSON or YAML config; flags override it' })
       .option('dataset', { type: 'string', describe: 'Labelled clips: synthetic, shards:DIR, list:FILE, ucf101:DIR, hmdb51:DIR, k400:DIR, ssv2:DIR' })
+      .option('test-dataset', { type: 'string', describe: 'Dataset scored at the end (default: --dataset\'s test split; shards: one view per clip)' })
       .option('model', { type: 'string', describe: 'tiny, small, base, large (must match the checkpoint)' })
+      .option('encoder-depth', { type: 'number', describe: 'Blocks (override of the preset; must match the checkpoint)' })
       .option('frames', { type: 'number', describe: 'Frames per clip' })
       .option('size', { type: 'number', describe: 'Clip side in pixels' })
+      .option('classes', { type: 'number', describe: 'Classes (default: the dataset\'s)' })
       .option('epochs', { type: 'number', describe: 'Passes over the training set' })
       .option('steps', { type: 'number', describe: 'Training steps (instead of --epochs)' })
       .option('batch-size', { type: 'number', describe: 'Clips per step' })
-      .option('lr', { type: 'number', describe: 'Peak learning rate' })
+      .option('lr', { type: 'number', describe: 'Peak learning rate (default 1e-3 x batch / 256; probe 0.1 x batch / 256)' })
+      .option('warmup-steps', { type: 'number', describe: 'Linear warmup steps (default 5% of steps)' })
+      .option('layer-decay', { type: 'number', describe: 'Layer-wise lr decay (default 0.75)' })
+      .option('drop-path', { type: 'number', describe: 'Stochastic depth (default 0.1)' })
+      .option('mixup', { type: 'number', describe: 'Mixup alpha, 0 = off (default 0.8)' })
+      .option('cutmix', { type: 'number', describe: 'CutMix alpha, 0 = off (default 1.0)' })
+      .option('label-smoothing', { type: 'number', describe: 'Label smoothing (default 0.1)' })
+      .option('views', { type: 'string', describe: 'Test views CLIPSxCROPS (default 1x1 synthetic, 5x3 videos, 2x3 SSv2)' })
+      .option('test-size', { type: 'number', describe: 'Test videos scored at the end (default 256)' })
       .option('device', { type: 'string', describe: 'auto, cpu, cuda' })
+      .option('precision', { type: 'string', describe: 'bf16 (autocast on CUDA) or fp32' })
       .option('seed', { type: 'number', describe: 'Seed' })
-      .option('out', { type: 'string', describe: 'Run directory' })
+      .option('out', { type: 'string', describe: 'Run directory (config.json, metrics.jsonl, checkpoint/, eval.json, confusion.md)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' }),
-  handler: handler<FinetuneArgs>(() => {
-    throw new NotImplementedError('tats finetune');
+  handler: handler<FinetuneArgs>(async (args) => {
+    const file = args.config ? loadConfigFile(args.config) : {};
+    const o: FinetuneOptions = { ...(file as FinetuneOptions) };
+    const set = <K extends keyof FinetuneOptions>(k: K, v: FinetuneOptions[K] | undefined) => {
+      if (v !== undefined) o[k] = v;
+    };
+    set('checkpoint', args.checkpoint === 'scratch' ? undefined : args.checkpoint);
+    if (args['linear-probe']) o.linearProbe = true;
+    set('dataset', args.dataset);
+    set('testDataset', args['test-dataset']);
+    set('model', args.model as ModelPreset | undefined);
+    set('encoderDepth', args['encoder-depth']);
+    set('frames', args.frames);
+    set('size', args.size);
+    set('classes', args.classes);
+    set('steps', args.steps);
+    set('epochs', args.epochs);
+    set('batchSize', args['batch-size']);
+    set('lr', args.lr);
+    set('warmupSteps', args['warmup-steps']);
+    set('layerDecay', args['layer-decay']);
+    set('dropPath', args['drop-path']);
+    set('mixup', args.mixup);
+    set('cutmix', args.cutmix);
+    set('labelSmoothing', args['label-smoothing']);
+    if (args.views !== undefined) {
+      const v = parseViews(args.views);
+      set('testClips', v.clips);
+      set('testCrops', v.crops);
+    }
+    set('testSize', args['test-size']);
+    set('device', args.device as FinetuneOptions['device']);
+    set('precision', args.precision as FinetuneOptions['precision']);
+    set('seed', args.seed);
+    set('out', args.out);
+    const opts = { json: args.json };
+    let lastSaid = 0;
+    // Ctrl-C stops between steps (the run exits 1 with the abort reason).
+    const ac = new AbortController();
+    const stop = () => ac.abort(new Error('interrupted (SIGINT)'));
+    process.once('SIGINT', stop);
+    const r = await finetune(o, {
+      signal: ac.signal,
+      onProgress: (p) => {
+        const now = Date.now();
+        if (now - lastSaid > 2000 || p.step === p.totalSteps) {
+          lastSaid = now;
+          say(opts, `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} acc ${(100 * p.acc).toFixed(1)}% lr ${p.lr.toExponential(2)} ${p.clipsPerS.toFixed(1)} clips/s`);
+        }
+      },
+    });
+    process.off('SIGINT', stop);
+    result(
+      opts,
+      {
+        init: r.init,
+        linear_probe: r.config.classifier.linearProbe,
+        steps: r.steps,
+        final_loss: r.finalLoss,
+        train_acc: r.trainAcc,
+        clips_per_s: r.clipsPerS,
+        top1: r.eval.top1,
+        top5: r.eval.top5,
+        videos: r.eval.videos,
+        skipped: r.eval.skipped,
+        views: `${r.eval.clips}x${r.eval.crops}`,
+        confusion: r.eval.confusion,
+        checkpoint: r.checkpoint ?? null,
+        out: r.config.out ?? null,
+      },
+      () =>
+        `fine-tuned ${r.config.classifier.linearProbe ? '(linear probe) ' : ''}from ${r.init} for ${r.steps} steps: ` +
+        `top-1 ${(100 * r.eval.top1).toFixed(1)}%, top-5 ${(100 * r.eval.top5).toFixed(1)}% on ${r.eval.videos} videos (${r.eval.clips}x${r.eval.crops} views)` +
+        (r.checkpoint ? `\ncheckpoint: ${r.checkpoint}` : ''),
+    );
   }),
 };

@@ -1,7 +1,9 @@
 import type { CommandModule } from 'yargs';
 
-import { NotImplementedError } from '../../lib/index.js';
+import { ConfigError } from '../../lib/errors/index.js';
+import { visualize } from '../../lib/viz/index.js';
 import { handler } from '../exit.js';
+import { result } from '../output.js';
 
 interface VisualizeArgs {
   checkpoint: string;
@@ -9,21 +11,36 @@ interface VisualizeArgs {
   clips?: number;
   out?: string;
   device?: string;
+  seed?: number;
+  title?: string;
   json: boolean;
 }
 
 export const visualizeCommand: CommandModule<object, VisualizeArgs> = {
   command: 'visualize',
-  describe: 'Pictures of input, sampler policy, mask and reconstruction from a checkpoint',
+  describe: 'Pictures of input, sampler policy, mask and reconstruction from a checkpoint (PNG + animated GIF)',
   builder: (y) =>
     y
-      .option('checkpoint', { type: 'string', demandOption: true, group: 'Required:', describe: 'Pretraining checkpoint (.safetensors) or run directory' })
+      .option('checkpoint', { type: 'string', demandOption: true, group: 'Required:', describe: 'Pretraining checkpoint (directory or its .safetensors) or run directory' })
       .option('dataset', { type: 'string', describe: 'Clips to show: synthetic, shards:DIR, list:FILE, ...' })
-      .option('clips', { type: 'number', describe: 'How many clips to draw' })
-      .option('out', { type: 'string', describe: 'PNG file to write' })
+      .option('clips', { type: 'number', describe: 'How many clips to draw (default 2)' })
+      .option('out', { type: 'string', describe: 'PNG file to write (the GIF goes beside it)' })
       .option('device', { type: 'string', describe: 'auto, cpu, cuda' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' }),
-  handler: handler<VisualizeArgs>(() => {
-    throw new NotImplementedError('tats visualize');
+      .option('seed', { type: 'number', describe: 'Seed of the synthetic clips' })
+      .option('title', { type: 'string', describe: 'Title drawn on the PNG' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object: {png, gif, clips, strategy, hasPolicy, ...}' }),
+  handler: handler<VisualizeArgs>(async (args) => {
+    if (args.device !== undefined && !['auto', 'cpu', 'cuda'].includes(args.device)) throw new ConfigError('--device', args.device, 'auto, cpu or cuda');
+    if (args.out !== undefined && !/\.png$/i.test(args.out)) throw new ConfigError('--out', args.out, 'a path ending in .png');
+    const r = await visualize({
+      checkpoint: args.checkpoint,
+      ...(args.dataset !== undefined ? { dataset: args.dataset } : {}),
+      ...(args.clips !== undefined ? { clips: args.clips } : {}),
+      ...(args.out !== undefined ? { out: args.out } : {}),
+      ...(args.seed !== undefined ? { seed: args.seed } : {}),
+      ...(args.title !== undefined ? { title: args.title } : {}),
+      device: (args.device ?? 'auto') as 'auto' | 'cpu' | 'cuda',
+    });
+    result({ json: args.json }, r, () => `wrote ${r.png} and ${r.gif} (${r.clips} clips, ${r.strategy}${r.hasPolicy ? ', with the sampler policy' : ''})`);
   }),
 };

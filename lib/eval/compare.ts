@@ -1,0 +1,178 @@
+/**
+ * `tats compare`: several masking strategies under one budget (same steps, batch, model, data,
+ * seed). Per strategy: pretraining loss, downstream accuracy (a linear probe by default, or a
+ * short fine-tune) on the dataset's labels, throughput (clips/s) and peak memory. Writes
+ * report.md, compare.json, compare.png (bar charts) and loss.png (loss curves) to `out`.
+ *
+ * The pretraining losses of different strategies are not directly comparable (each masks
+ * different tokens, so each reconstructs a different share of moving content); the downstream
+ * accuracy is the comparable number.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { ConfigError } from '../errors/index.js';
+import { barChart, lineChart } from '../viz/chart.js';
+import { finetune, type FinetuneResult } from './finetune.js';
+import type { ModelPreset } from './config.js';
+import { pretrainRun, STRATEGIES, type PretrainRunResult, type Strategy } from './pretrain.js';
+
+export interface CompareOptions {
+  strategies?: string[];
+  steps?: number;
+  dataset?: string;
+  model?: ModelPreset;
+  encoderDepth?: number;
+  decoderDepth?: number;
+  frames?: number;
+  size?: number;
+  batchSize?: number;
+  ratio?: number;
+  lr?: number;
+  samplerDim?: number;
+  samplerHeads?: number;
+  ppoEpochs?: number;
+  /** Downstream: 'probe' (linear probe, default) or 'finetune'. */
+  downstream?: 'probe' | 'finetune';
+  downstreamSteps?: number;
+  downstreamLr?: number;
+  testSize?: number;
+  classes?: number;
+  device?: 'auto' | 'cpu' | 'cuda';
+  seed?: number;
+  out: string;
+  signal?: AbortSignal;
+  onNote?: (line: string) => void;
+}
+
+export interface CompareRow {
+  strategy: string;
+  pretrainLoss: number;
+  top1: number;
+  top5: number;
+  clipsPerS: number;
+  peakMemGiB: number;
+  peakMemKind: string;
+  maskedMovingShare?: number;
+  losses: number[];
+}
+
+export interface CompareReport {
+  rows: CompareRow[];
+  budget: Record<string, unknown>;
+  report: string;
+  plot: string;
+  lossPlot: string;
+}
+
+export async function compare(o: CompareOptions): Promise<CompareReport> {
+  const strategies = (o.strategies?.length ? o.strategies : ['random', 'tube', 'adamae', 'tats']).flatMap((s) => s.split(','));
+  for (const s of strategies) if (!STRATEGIES.includes(s as Strategy)) throw new ConfigError('--strategies', s, STRATEGIES.join(', '));
+  const steps = o.steps ?? 200;
+  if (!Number.isInteger(steps) || steps < 1) throw new ConfigError('--steps', o.steps, 'a positive integer');
+  const downstream = o.downstream ?? 'probe';
+  if (downstream !== 'probe' && downstream !== 'finetune') throw new ConfigError('--downstream', downstream, 'probe or finetune');
+  const budget = {
+    steps,
+    batchSize: o.batchSize ?? 8,
+    model: o.model ?? 'tiny',
+    encoderDepth: o.encoderDepth ?? null,
+    decoderDepth: o.decoderDepth ?? null,
+    frames: o.frames ?? 16,
+    size: o.size ?? 224,
+    ratio: o.ratio ?? 0.9,
+    dataset: o.dataset ?? 'synthetic',
+    seed: o.seed ?? 0,
+    downstream,
+    downstreamSteps: o.downstreamSteps ?? 100,
+  };
+  mkdirSync(o.out, { recursive: true });
+  const rows: CompareRow[] = [];
+  for (const strategy of strategies) {
+    o.onNote?.(`${strategy}: pretraining ${steps} steps`);
+    const pre: PretrainRunResult = await pretrainRun({
+      strategy: strategy as Strategy,
+      steps,
+      out: join(o.out, strategy, 'checkpoint'),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...pick(o, ['model', 'encoderDepth', 'decoderDepth', 'frames', 'size', 'batchSize', 'ratio', 'lr', 'samplerDim', 'samplerHeads', 'ppoEpochs', 'device', 'seed', 'dataset']),
+    });
+    o.onNote?.(`${strategy}: loss ${pre.finalLoss.toFixed(4)}, ${pre.clipsPerS.toFixed(1)} clips/s; ${downstream} ${budget.downstreamSteps} steps`);
+    const ft: FinetuneResult = await finetune({
+      checkpoint: join(o.out, strategy, 'checkpoint'),
+      linearProbe: downstream === 'probe',
+      steps: budget.downstreamSteps,
+      out: join(o.out, strategy, downstream),
+      mixup: 0,
+      cutmix: 0,
+      ...(o.downstreamLr !== undefined ? { lr: o.downstreamLr } : {}),
+      ...pick(o, ['model', 'encoderDepth', 'frames', 'size', 'batchSize', 'device', 'seed', 'dataset', 'testSize', 'classes']),
+    }, o.signal ? { signal: o.signal } : {});
+    o.onNote?.(`${strategy}: top-1 ${(100 * ft.eval.top1).toFixed(1)}%`);
+    rows.push({
+      strategy,
+      pretrainLoss: pre.finalLoss,
+      top1: ft.eval.top1,
+      top5: ft.eval.top5,
+      clipsPerS: pre.clipsPerS,
+      peakMemGiB: pre.peakMemGiB,
+      peakMemKind: pre.peakMemKind,
+      ...(pre.maskedMovingShare !== undefined ? { maskedMovingShare: pre.maskedMovingShare } : {}),
+      losses: pre.losses,
+    });
+  }
+  const chart = barChart(
+    rows.map((r) => r.strategy),
+    [
+      { title: 'PRETRAIN LOSS', values: rows.map((r) => r.pretrainLoss), digits: 3 },
+      { title: `TOP-1 ${downstream === 'probe' ? 'PROBE' : 'FT'} %`, values: rows.map((r) => 100 * r.top1), digits: 1 },
+      { title: 'CLIPS/S', values: rows.map((r) => r.clipsPerS), digits: 1 },
+      { title: `PEAK MEM GIB`, values: rows.map((r) => r.peakMemGiB), digits: 2 },
+      { title: 'MASKED MOVING %', values: rows.map((r) => (r.maskedMovingShare ?? NaN) * 100), digits: 1 },
+    ],
+  );
+  const plot = join(o.out, 'compare.png');
+  writeFileSync(plot, chart.png);
+  const lossPlot = join(o.out, 'loss.png');
+  writeFileSync(lossPlot, lineChart('PRETRAINING LOSS PER STEP', rows.map((r) => r.strategy), rows.map((r) => smooth(r.losses, 5))).png);
+  const memNote = rows[0]?.peakMemKind === 'cuda' ? 'CUDA caching-allocator peak' : 'peak resident set of the whole process (CPU), cumulative over the runs in this process, so only the first row is a clean number';
+  const report = [
+    `# Strategy comparison`,
+    '',
+    `Budget shared by every strategy: ${steps} pretraining steps, batch ${budget.batchSize}, model ${budget.model}` +
+      `${budget.encoderDepth ? ` (encoder depth ${budget.encoderDepth})` : ''}${budget.decoderDepth ? ` (decoder depth ${budget.decoderDepth})` : ''}, ` +
+      `${budget.frames} frames x ${budget.size} px, mask ratio ${budget.ratio}, dataset ${budget.dataset}, seed ${budget.seed}. ` +
+      `Downstream: ${downstream === 'probe' ? 'linear probe (frozen encoder; fc_norm + head train)' : 'full fine-tune'} for ${budget.downstreamSteps} steps on the dataset's labels, scored on its test split.`,
+    '',
+    '| strategy | pretrain loss (last 10%) | top-1 | top-5 | clips/s | peak memory (GiB) | masked moving share |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.strategy} | ${r.pretrainLoss.toFixed(4)} | ${(100 * r.top1).toFixed(1)}% | ${(100 * r.top5).toFixed(1)}% | ${r.clipsPerS.toFixed(2)} | ${r.peakMemGiB.toFixed(2)} | ${r.maskedMovingShare !== undefined ? (100 * r.maskedMovingShare).toFixed(1) + '%' : '-'} |`,
+    ),
+    '',
+    `Peak memory: ${memNote}. Throughput counts pretraining steps after the first. Pretraining losses of different`,
+    'strategies are not comparable as such (each reconstructs different tokens); downstream accuracy is.',
+    '',
+    '![metrics](compare.png)',
+    '',
+    '![loss](loss.png)',
+    '',
+  ].join('\n');
+  writeFileSync(join(o.out, 'report.md'), report);
+  writeFileSync(join(o.out, 'compare.json'), JSON.stringify({ budget, rows: rows.map(({ losses: _l, ...r }) => r) }, null, 2) + '\n');
+  return { rows, budget, report: join(o.out, 'report.md'), plot, lossPlot };
+}
+
+function smooth(v: number[], k: number): number[] {
+  return v.map((_, i) => {
+    const s = v.slice(Math.max(0, i - k + 1), i + 1);
+    return s.reduce((a, b) => a + b, 0) / s.length;
+  });
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}

@@ -1,0 +1,173 @@
+/**
+ * Supervised fine-tuning (or a linear probe) of a pretrained encoder, then a multi-view test.
+ * `finetune()` resolves the options, builds the native ClassifierSession, loads the encoder
+ * weights (pretraining `encoder.*` or converted VideoMAE names), trains on the dataset's training
+ * split, saves the fine-tuned weights and scores the test split (evaluate.ts).
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { readSafetensors, writeFileAtomic, writeSafetensors } from '../checkpoint/safetensors.js';
+import { DataLoader } from '../data/loader.js';
+import { readShardIndex } from '../data/shards.js';
+import { datasetSource, parseDatasetSpec } from '../data/spec.js';
+import { CheckpointError, ConfigError } from '../errors/index.js';
+import { ClassifierSession, type ClassifierStep } from './classifier.js';
+import { resolveFinetuneConfig, type FinetuneConfig, type FinetuneOptions } from './config.js';
+import { evaluateSession, type EvalReport } from './evaluate.js';
+import { readEncoderWeights, resolveCheckpoint } from './weights.js';
+
+export interface FinetuneProgress extends ClassifierStep {
+  totalSteps: number;
+  clipsPerS: number;
+}
+
+export interface RunControl {
+  signal?: AbortSignal;
+  onProgress?: (p: FinetuneProgress) => void;
+  /** Log every N steps to metrics.jsonl (with out). Defaults to 1. */
+  logEvery?: number;
+}
+
+export interface FinetuneResult {
+  config: FinetuneConfig;
+  /** Where the encoder came from ('scratch' without a checkpoint). */
+  init: string;
+  steps: number;
+  finalLoss: number;
+  /** Mean training accuracy of the last 10% of steps (mixed batches count against the unmixed labels). */
+  trainAcc: number;
+  clipsPerS: number;
+  eval: EvalReport;
+  /** The fine-tuned checkpoint directory, with out. */
+  checkpoint?: string;
+}
+
+export const classifierFormat = 'tats-classifier';
+
+/** Writes the fine-tuned model: model.safetensors (VideoMAE fine-tuning names) + meta.json. */
+export async function saveClassifier(dir: string, session: ClassifierSession, extra: Record<string, unknown> = {}): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const state = await session.stateDict();
+  const { ['state.step']: _step, ...weights } = state;
+  await writeSafetensors(join(dir, 'model.safetensors'), weights, { format: 'pt' });
+  const meta = { format: classifierFormat, version: 1, step: session.step, savedAt: new Date().toISOString(), config: session.config, ...extra };
+  await writeFileAtomic(join(dir, 'meta.json'), [Buffer.from(JSON.stringify(meta, null, 2) + '\n')]);
+}
+
+/** Opens a fine-tuned checkpoint written by saveClassifier (a directory, or its run directory). */
+export async function loadClassifier(path: string, overrides: { device?: 'cpu' | 'cuda'; batchSize?: number } = {}): Promise<{ session: ClassifierSession; meta: Record<string, unknown> }> {
+  if (!existsSync(path)) throw new ConfigError('--checkpoint', path, 'an existing fine-tuned checkpoint (tats finetune --out DIR, DIR/checkpoint or its model.safetensors)');
+  const dir = path.endsWith('.safetensors') ? join(path, '..') : readMeta(join(path, 'meta.json')) ? path : join(path, 'checkpoint');
+  const metaFile = join(dir, 'meta.json');
+  const meta = readMeta(metaFile);
+  if (!meta || meta.format !== classifierFormat) throw new CheckpointError(metaFile, `is not a fine-tuned checkpoint (format ${JSON.stringify(meta?.format)}, expected "${classifierFormat}"); fine-tune one with tats finetune`);
+  const config = { ...(meta.config as ClassifierSession['config']), ...overrides };
+  const session = await ClassifierSession.create(config);
+  const { tensors } = await readSafetensors(join(dir, 'model.safetensors'));
+  await session.loadStateDict(tensors, { strict: true });
+  return { session, meta };
+}
+
+function readMeta(file: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the classifier for `options`, with the encoder from options.checkpoint when given. */
+export async function createClassifier(options: FinetuneOptions): Promise<{ session: ClassifierSession; config: FinetuneConfig; init: string }> {
+  const fromCkpt = options.checkpoint ? resolveCheckpoint(options.checkpoint) : undefined;
+  const spec = parseDatasetSpec(options.dataset ?? 'synthetic');
+  let classes = options.classes;
+  let trainLength = 10000; // the synthetic train split's default length
+  if (spec.kind !== 'synthetic') {
+    const probe = resolveFinetuneConfig({ ...options, steps: 1 }, fromCkpt?.model, 2);
+    const ds = datasetSource(spec, { frames: probe.classifier.model.frames, size: probe.classifier.model.size, seed: 0, phase: 'finetune' });
+    classes ??= ds.classNames.length;
+    trainLength = ds.annotation?.entries.length ?? (spec.kind === 'shards' ? readShardIndex(spec.dir).clips.length : trainLength);
+  }
+  const config = resolveFinetuneConfig(options, fromCkpt?.model, classes, trainLength);
+  const session = await ClassifierSession.create(config.classifier);
+  let init = 'scratch';
+  if (options.checkpoint) {
+    try {
+      const { weights, resolved } = await readEncoderWeights(options.checkpoint);
+      const report = await session.loadStateDict(weights, { strict: false });
+      const missing = report.missing.filter((n) => !n.startsWith('head.') && !n.startsWith('fc_norm.'));
+      if (missing.length) throw new CheckpointError(resolved.file, `lacks encoder weights for this model (${missing.length} missing, e.g. ${missing[0]}); do --model/--frames/--size match the checkpoint?`);
+      if (report.unexpected.length) throw new CheckpointError(resolved.file, `holds names this model does not have (e.g. ${report.unexpected[0]})`);
+      init = resolved.file;
+    } catch (err) {
+      session.dispose();
+      throw err;
+    }
+  }
+  return { session, config, init };
+}
+
+export async function finetune(options: FinetuneOptions, control: RunControl = {}): Promise<FinetuneResult> {
+  const { session, config, init } = await createClassifier(options);
+  try {
+    const m = config.classifier.model;
+    const spec = parseDatasetSpec(config.dataset);
+    const { source } = datasetSource(spec, {
+      frames: m.frames,
+      size: m.size,
+      seed: config.classifier.seed,
+      phase: 'finetune',
+      subset: 'train',
+      ...(spec.kind === 'synthetic' ? { numClasses: config.classifier.classes } : {}),
+    });
+    if (config.out) {
+      mkdirSync(config.out, { recursive: true });
+      writeFileSync(join(config.out, 'config.json'), JSON.stringify({ ...config, init }, null, 2) + '\n');
+      writeFileSync(join(config.out, 'metrics.jsonl'), '');
+    }
+    const loader = new DataLoader({ source, batchSize: config.classifier.batchSize, steps: config.steps, workers: 0, seed: config.classifier.seed });
+    const t0 = performance.now();
+    let last: ClassifierStep | undefined;
+    const accs: number[] = [];
+    try {
+      for await (const batch of loader) {
+        control.signal?.throwIfAborted();
+        last = await session.trainStep(batch.clips, batch.labels);
+        accs.push(last.acc);
+        const clipsPerS = (last.step * config.classifier.batchSize) / ((performance.now() - t0) / 1000);
+        control.onProgress?.({ ...last, totalSteps: config.steps, clipsPerS });
+        if (config.out && last.step % (control.logEvery ?? 1) === 0)
+          appendFileSync(join(config.out, 'metrics.jsonl'), JSON.stringify({ step: last.step, loss: last.loss, acc: last.acc, lr: last.lr, grad_norm: last.gradNorm, clips_per_s: clipsPerS }) + '\n');
+        if (last.step >= config.steps) break;
+      }
+    } finally {
+      await loader.close();
+    }
+    const clipsPerS = ((last?.step ?? 0) * config.classifier.batchSize) / ((performance.now() - t0) / 1000);
+    const tail = accs.slice(-Math.max(1, Math.ceil(accs.length / 10)));
+    const checkpoint = config.out ? join(config.out, 'checkpoint') : undefined;
+    if (checkpoint) await saveClassifier(checkpoint, session, { init, dataset: config.dataset });
+    const evalReport = await evaluateSession(session, {
+      dataset: config.testDataset,
+      clips: config.testClips,
+      crops: config.testCrops,
+      limit: config.testSize,
+      seed: config.classifier.seed,
+      ...(control.signal ? { signal: control.signal } : {}),
+      ...(config.out ? { out: config.out } : {}),
+    });
+    return {
+      config,
+      init,
+      steps: last?.step ?? 0,
+      finalLoss: last?.loss ?? NaN,
+      trainAcc: tail.reduce((a, b) => a + b, 0) / tail.length,
+      clipsPerS,
+      eval: evalReport,
+      ...(checkpoint ? { checkpoint } : {}),
+    };
+  } finally {
+    session.dispose();
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * `tats visualize`: loads a pretraining checkpoint, reconstructs a few clips and writes the
+ * figure (renderFigure) as PNG and animated GIF.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+import { loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { DataLoader } from '../data/loader.js';
+import { datasetSource, parseDatasetSpec } from '../data/spec.js';
+import { SyntheticMotionDataset } from '../data/synthetic.js';
+import { CheckpointError, ConfigError } from '../errors/index.js';
+import { resolveDevice } from '../eval/config.js';
+import type { NativeSessionConfig } from '../native.js';
+import { Session } from '../session.js';
+import { renderFigure } from './figure.js';
+
+export interface VisualizeOptions {
+  checkpoint: string;
+  dataset?: string;
+  /** Clips to draw. Defaults to 2. */
+  clips?: number;
+  /** PNG path; the GIF goes beside it (.gif). Defaults to <checkpoint>/reconstruction.png. */
+  out?: string;
+  device?: 'auto' | 'cpu' | 'cuda';
+  seed?: number;
+  /** Title drawn on the PNG. */
+  title?: string;
+}
+
+export interface VisualizeResult {
+  png: string;
+  gif: string;
+  clips: number;
+  strategy: string;
+  hasPolicy: boolean;
+  maskedPerClip: number;
+  tokens: number;
+  width: number;
+  height: number;
+}
+
+function readJson(path: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Picks the session fields out of a resolved pretraining config (config.json) or meta.session. */
+function sessionFrom(json: Record<string, unknown> | undefined): NativeSessionConfig | undefined {
+  const c = (json?.session ?? json) as Record<string, unknown> | undefined;
+  if (!c || typeof c.model !== 'object' || typeof c.masking !== 'object' || typeof c.sampler !== 'object' || typeof c.optim !== 'object') return undefined;
+  const { baseLr: _b, ...optim } = c.optim as Record<string, unknown>;
+  return {
+    model: c.model,
+    masking: c.masking,
+    sampler: c.sampler,
+    optim,
+    batchSize: c.batchSize,
+    device: c.device,
+    seed: c.seed,
+    precision: c.precision,
+  } as NativeSessionConfig;
+}
+
+/** The checkpoint directory and the session config that built it. */
+export function pretrainCheckpoint(path: string): { dir: string; config: NativeSessionConfig } {
+  let dir = path;
+  if (path.endsWith('.safetensors')) dir = dirname(path);
+  let run: string | undefined;
+  if (!existsSync(join(dir, 'meta.json')) && existsSync(join(dir, 'checkpoints'))) {
+    run = dir;
+    const last = readdirSync(join(dir, 'checkpoints'))
+      .filter((f: string) => /^step-\d+$/.test(f) && existsSync(join(dir, 'checkpoints', f, 'meta.json')))
+      .sort()
+      .at(-1);
+    if (!last) throw new ConfigError('--checkpoint', path, 'a run directory with a complete checkpoint');
+    dir = join(dir, 'checkpoints', last);
+  }
+  if (!existsSync(join(dir, 'meta.json'))) throw new ConfigError('--checkpoint', path, 'a pretraining checkpoint directory (meta.json, model.safetensors, state.safetensors) or its run directory');
+  const config = sessionFrom(readJson(join(dir, 'meta.json'))) ?? sessionFrom(readJson(join(run ?? join(dir, '..', '..'), 'config.json')));
+  if (!config) throw new CheckpointError(join(dir, 'meta.json'), 'records no session config (meta.json "session" or the run\'s config.json)');
+  return { dir, config };
+}
+
+
+export async function visualize(o: VisualizeOptions): Promise<VisualizeResult> {
+  const n = o.clips ?? 2;
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new ConfigError('--clips', o.clips, 'an integer in [1, 16]');
+  const { dir, config } = pretrainCheckpoint(o.checkpoint);
+  const device = resolveDevice(o.device);
+  const session = await Session.create({ ...config, device });
+  try {
+    await loadCheckpoint(dir, session);
+    const m = config.model;
+    const spec = parseDatasetSpec(o.dataset ?? 'synthetic');
+    let clips: Uint8Array, labels: string[];
+    if (spec.kind === 'synthetic') {
+      const ds = new SyntheticMotionDataset({ seed: o.seed ?? 0, frames: m.frames, size: m.size, split: 'val', length: 64 });
+      const b = ds.batch(Array.from({ length: n }, (_, i) => i));
+      clips = b.clips;
+      labels = [...b.labels].map((l) => ds.classNames[l]!);
+    } else {
+      const { source, classNames } = datasetSource(spec, { frames: m.frames, size: m.size, seed: o.seed ?? 0, phase: 'finetune', subset: 'val' });
+      const loader = new DataLoader({ source, batchSize: n, steps: 1, workers: 0, shuffle: false });
+      let got: { clips: Uint8Array; labels: Int32Array } | undefined;
+      for await (const b of loader) got = b;
+      await loader.close();
+      if (!got) throw new ConfigError('--dataset', o.dataset, 'a dataset with at least --clips readable clips');
+      clips = got.clips;
+      labels = [...got.labels].map((l) => classNames[l] ?? String(l));
+    }
+    const rec = await session.reconstruct(clips);
+    const fig = renderFigure({
+      clips,
+      batch: n,
+      frames: m.frames,
+      size: m.size,
+      tubelet: m.tubelet,
+      patch: m.patch,
+      rec,
+      labels,
+      title: o.title ?? `${config.masking.strategy} mask ${config.masking.ratio} step ${session.step}`,
+    });
+    const png = o.out ?? join(dir, 'reconstruction.png');
+    const gif = png.replace(/\.png$/i, '') + '.gif';
+    mkdirSync(dirname(png), { recursive: true });
+    writeFileSync(png, fig.png);
+    writeFileSync(gif, fig.gif);
+    return {
+      png,
+      gif,
+      clips: n,
+      strategy: config.masking.strategy,
+      hasPolicy: rec.policy !== undefined,
+      maskedPerClip: rec.maskedPerClip,
+      tokens: rec.tokens,
+      width: fig.width,
+      height: fig.height,
+    };
+  } finally {
+    session.dispose();
+  }
+}

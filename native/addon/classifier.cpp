@@ -1,0 +1,390 @@
+// ClassifierSession: the JS face of tats::core::ClassifierSession (fine-tuning and linear
+// probing). Same shape as Session: the constructor reads the resolved config on the JS thread,
+// every computing method runs in a PromiseWorker, one call at a time (ERR_BUSY otherwise).
+#include "core/classifier.h"
+
+#include <cstring>
+#include <memory>
+
+#include "addon/convert.h"
+#include "addon/errors.h"
+#include "addon/exports.h"
+
+namespace tats::addon {
+
+namespace {
+
+Napi::Object get_object(const Napi::Object& obj, const char* key, const std::string& where) {
+  const Napi::Value v = obj.Get(key);
+  if (!v.IsObject() || v.IsArray()) throw_type_error(obj.Env(), where + "." + key + " must be an object");
+  return v.As<Napi::Object>();
+}
+
+bool get_bool(const Napi::Object& obj, const char* key, const char* where) {
+  const Napi::Value v = obj.Get(key);
+  if (!v.IsBoolean()) throw_type_error(obj.Env(), std::string(where) + "." + key + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+// Every field is required: defaults live in the TypeScript config (lib/eval).
+core::ClassifierConfig read_config(const Napi::Object& c) {
+  core::ClassifierConfig cfg;
+  const Napi::Object m = get_object(c, "model", "config");
+  cfg.model.preset = get_string(m, "preset", "config.model");
+  cfg.model.frames = get_int(m, "frames", "config.model");
+  cfg.model.size = get_int(m, "size", "config.model");
+  cfg.model.tubelet = get_int(m, "tubelet", "config.model");
+  cfg.model.patch = get_int(m, "patch", "config.model");
+  cfg.model.channels = get_int(m, "channels", "config.model");
+  cfg.model.encoder_dim = get_int(m, "encoderDim", "config.model");
+  cfg.model.encoder_depth = get_int(m, "encoderDepth", "config.model");
+  cfg.model.encoder_heads = get_int(m, "encoderHeads", "config.model");
+  cfg.model.mlp_ratio = get_number(m, "mlpRatio", "config.model");
+  cfg.classes = get_int(c, "classes", "config");
+  cfg.drop_path = get_number(c, "dropPath", "config");
+  cfg.linear_probe = get_bool(c, "linearProbe", "config");
+  cfg.layer_decay = get_number(c, "layerDecay", "config");
+  cfg.label_smoothing = get_number(c, "labelSmoothing", "config");
+  cfg.mixup = get_number(c, "mixup", "config");
+  cfg.cutmix = get_number(c, "cutmix", "config");
+  cfg.mixup_prob = get_number(c, "mixupProb", "config");
+  cfg.switch_prob = get_number(c, "switchProb", "config");
+  const Napi::Object o = get_object(c, "optim", "config");
+  cfg.optim.lr = get_number(o, "lr", "config.optim");
+  cfg.optim.min_lr = get_number(o, "minLr", "config.optim");
+  cfg.optim.warmup_steps = get_int(o, "warmupSteps", "config.optim");
+  cfg.optim.total_steps = get_int(o, "totalSteps", "config.optim");
+  cfg.optim.weight_decay = get_number(o, "weightDecay", "config.optim");
+  cfg.optim.beta1 = get_number(o, "beta1", "config.optim");
+  cfg.optim.beta2 = get_number(o, "beta2", "config.optim");
+  cfg.optim.clip_grad = get_number(o, "clipGrad", "config.optim");
+  cfg.batch_size = get_int(c, "batchSize", "config");
+  cfg.device = get_string(c, "device", "config");
+  cfg.seed = get_int(c, "seed", "config");
+  cfg.precision = get_string(c, "precision", "config");
+  if (cfg.model.frames <= 0 || cfg.model.size <= 0 || cfg.model.tubelet <= 0 || cfg.model.patch <= 0)
+    throw_type_error(c.Env(), "config.model: frames, size, tubelet and patch must be positive");
+  return cfg;
+}
+
+class ClassifierWrap;
+
+class ClassifierWorker : public PromiseWorker {
+ public:
+  ClassifierWorker(Napi::Env env, const char* name, ClassifierWrap* wrap);
+
+ protected:
+  void Cleanup() override;
+  std::shared_ptr<core::ClassifierSession> session_;
+  ClassifierWrap* wrap_;
+
+ public:
+  void keep(const Napi::Value& v) { refs_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
+
+ private:
+  Napi::ObjectReference self_;
+  std::vector<Napi::ObjectReference> refs_;
+};
+
+class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "ClassifierSession",
+                       {InstanceMethod<&ClassifierWrap::TrainStep>("trainStep"),
+                        InstanceMethod<&ClassifierWrap::Predict>("predict"),
+                        InstanceMethod<&ClassifierWrap::StateDict>("stateDict"),
+                        InstanceMethod<&ClassifierWrap::LoadStateDict>("loadStateDict"),
+                        InstanceMethod<&ClassifierWrap::Dispose>("dispose"),
+                        InstanceAccessor<&ClassifierWrap::Step>("step"),
+                        InstanceAccessor<&ClassifierWrap::Disposed>("disposed")});
+  }
+
+  explicit ClassifierWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ClassifierWrap>(info) {
+    Napi::Env env = info.Env();
+    const auto cfg = read_config(arg_object(info, 0, "config"));
+    guarded(env, "ClassifierSession", [&]() -> Napi::Value {
+      session_ = std::make_shared<core::ClassifierSession>(cfg);
+      return env.Undefined();
+    });
+  }
+
+  std::shared_ptr<core::ClassifierSession> session() const { return session_; }
+  void set_busy(bool busy) { busy_ = busy; }
+  void set_step(int64_t step) { step_ = step; }
+
+ private:
+  Napi::Value check_ready(Napi::Env env, const char* what) {
+    if (!session_)
+      throw_error(env, "ERR_DISPOSED", std::string("ClassifierSession.") + what + ": the session has been disposed");
+    if (busy_) {
+      auto deferred = Napi::Promise::Deferred::New(env);
+      Napi::Error err = Napi::Error::New(
+          env, std::string("ClassifierSession.") + what + ": another call on this session is still running; await it first");
+      err.Set("code", Napi::String::New(env, "ERR_BUSY"));
+      deferred.Reject(err.Value());
+      return deferred.Promise();
+    }
+    return Napi::Value();
+  }
+
+  torch::Tensor clip_view(const Napi::CallbackInfo& info, const char* what, bool any_batch) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1) throw_type_error(env, std::string(what) + ": clips must be a Uint8Array, received undefined");
+    const auto& m = session_->config().model;
+    const int64_t clip_bytes = m.frames * m.size * m.size * 3;
+    int64_t b = session_->config().batch_size;
+    if (any_batch && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+      const auto bytes = static_cast<int64_t>(info[0].As<Napi::Uint8Array>().ElementLength());
+      if (bytes == 0 || bytes % clip_bytes != 0)
+        throw_type_error(env, std::string(what) + ": clips has " + std::to_string(bytes) +
+                                  " bytes, expected a positive multiple of " + std::to_string(clip_bytes) + " (one clip)");
+      b = bytes / clip_bytes;
+    }
+    return uint8_view(env, info[0], {b, m.frames, m.size, m.size, 3}, "clips");
+  }
+
+  Napi::Value TrainStep(const Napi::CallbackInfo& info);
+  Napi::Value Predict(const Napi::CallbackInfo& info);
+  Napi::Value StateDict(const Napi::CallbackInfo& info);
+  Napi::Value LoadStateDict(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    session_.reset();
+    return info.Env().Undefined();
+  }
+  Napi::Value Step(const Napi::CallbackInfo& info) {
+    if (!session_) throw_error(info.Env(), "ERR_DISPOSED", "ClassifierSession.step: the session has been disposed");
+    return Napi::Number::New(info.Env(), static_cast<double>(step_));
+  }
+  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !session_); }
+
+  std::shared_ptr<core::ClassifierSession> session_;
+  bool busy_ = false;
+  int64_t step_ = 0;
+};
+
+ClassifierWorker::ClassifierWorker(Napi::Env env, const char* name, ClassifierWrap* wrap)
+    : PromiseWorker(env, name), session_(wrap->session()), wrap_(wrap), self_(Napi::Persistent(wrap->Value())) {
+  wrap_->set_busy(true);
+}
+
+void ClassifierWorker::Cleanup() {
+  wrap_->set_busy(false);
+  refs_.clear();
+  self_.Reset();
+}
+
+class TrainWorker : public ClassifierWorker {
+ public:
+  TrainWorker(Napi::Env env, ClassifierWrap* wrap, torch::Tensor clips, torch::Tensor labels)
+      : ClassifierWorker(env, "ClassifierSession.trainStep", wrap), clips_(std::move(clips)), labels_(std::move(labels)) {}
+
+ protected:
+  void Run() override { out_ = session_->train_step(clips_, labels_); }
+  Napi::Value Result(Napi::Env env) override {
+    wrap_->set_step(out_.step);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("step", Napi::Number::New(env, static_cast<double>(out_.step)));
+    o.Set("loss", Napi::Number::New(env, out_.loss));
+    o.Set("acc", Napi::Number::New(env, out_.acc));
+    o.Set("lr", Napi::Number::New(env, out_.lr));
+    o.Set("gradNorm", Napi::Number::New(env, out_.grad_norm));
+    o.Set("stepMs", Napi::Number::New(env, out_.step_ms));
+    return o;
+  }
+
+ private:
+  torch::Tensor clips_, labels_;
+  core::ClassifierStep out_;
+};
+
+class PredictWorker : public ClassifierWorker {
+ public:
+  PredictWorker(Napi::Env env, ClassifierWrap* wrap, torch::Tensor clips)
+      : ClassifierWorker(env, "ClassifierSession.predict", wrap), clips_(std::move(clips)) {}
+
+ protected:
+  void Run() override { out_ = session_->predict(clips_); }
+  Napi::Value Result(Napi::Env env) override { return to_float32_array(env, out_); }
+
+ private:
+  torch::Tensor clips_, out_;
+};
+
+Napi::Uint8Array to_uint8_array(Napi::Env env, const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  const size_t bytes = static_cast<size_t>(c.numel()) * c.element_size();
+  auto out = Napi::Uint8Array::New(env, bytes);
+  if (bytes > 0) std::memcpy(out.Data(), c.data_ptr(), bytes);
+  return out;
+}
+
+class StateDictWorker : public ClassifierWorker {
+ public:
+  StateDictWorker(Napi::Env env, ClassifierWrap* wrap) : ClassifierWorker(env, "ClassifierSession.stateDict", wrap) {}
+
+ protected:
+  void Run() override {
+    entries_ = session_->state_dict();
+    for (auto& [name, t] : entries_) t = t.contiguous();
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    for (const auto& [name, t] : entries_) {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("dtype", Napi::String::New(env, t.scalar_type() == torch::kLong ? "I64" : "F32"));
+      Napi::Array shape = Napi::Array::New(env, t.dim());
+      for (int64_t i = 0; i < t.dim(); ++i)
+        shape.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(t.size(i))));
+      e.Set("shape", shape);
+      e.Set("data", to_uint8_array(env, t));
+      o.Set(name, e);
+    }
+    return o;
+  }
+
+ private:
+  std::vector<std::pair<std::string, torch::Tensor>> entries_;
+};
+
+class LoadStateWorker : public ClassifierWorker {
+ public:
+  LoadStateWorker(Napi::Env env, ClassifierWrap* wrap, std::map<std::string, torch::Tensor> entries, bool strict)
+      : ClassifierWorker(env, "ClassifierSession.loadStateDict", wrap), entries_(std::move(entries)), strict_(strict) {}
+
+ protected:
+  void Run() override {
+    report_ = session_->load_state_dict(entries_, strict_);
+    step_ = session_->step();
+  }
+  Napi::Value Result(Napi::Env env) override {
+    wrap_->set_step(step_);
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Array missing = Napi::Array::New(env, report_.missing.size());
+    for (size_t i = 0; i < report_.missing.size(); ++i) missing.Set(static_cast<uint32_t>(i), report_.missing[i]);
+    Napi::Array unexpected = Napi::Array::New(env, report_.unexpected.size());
+    for (size_t i = 0; i < report_.unexpected.size(); ++i) unexpected.Set(static_cast<uint32_t>(i), report_.unexpected[i]);
+    o.Set("missing", missing);
+    o.Set("unexpected", unexpected);
+    return o;
+  }
+
+ private:
+  std::map<std::string, torch::Tensor> entries_;
+  bool strict_;
+  core::LoadReport report_;
+  int64_t step_ = 0;
+};
+
+struct DtypeName {
+  const char* name;
+  torch::ScalarType type;
+};
+constexpr DtypeName kDtypes[] = {{"F64", torch::kDouble}, {"F32", torch::kFloat}, {"F16", torch::kHalf},
+                                 {"BF16", torch::kBFloat16}, {"I64", torch::kLong}, {"I32", torch::kInt},
+                                 {"U8", torch::kByte}};
+
+std::map<std::string, torch::Tensor> read_state(Napi::Env env, const Napi::Object& map) {
+  std::map<std::string, torch::Tensor> out;
+  const Napi::Array keys = map.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string name = keys.Get(i).As<Napi::String>().Utf8Value();
+    const std::string where = "state['" + name + "']";
+    const Napi::Value v = map.Get(name);
+    if (!v.IsObject()) throw_type_error(env, where + " must be an object {dtype, shape, data}");
+    const Napi::Object e = v.As<Napi::Object>();
+    const Napi::Value dv = e.Get("dtype");
+    if (!dv.IsString()) throw_type_error(env, where + ".dtype must be a string");
+    const std::string dtype = dv.As<Napi::String>().Utf8Value();
+    const DtypeName* found = nullptr;
+    for (const auto& d : kDtypes)
+      if (dtype == d.name) found = &d;
+    if (!found) throw_type_error(env, where + ".dtype '" + dtype + "' is not one of F64, F32, F16, BF16, I64, I32, U8");
+    const Napi::Value sv = e.Get("shape");
+    if (!sv.IsArray()) throw_type_error(env, where + ".shape must be an array of integers");
+    const Napi::Array sa = sv.As<Napi::Array>();
+    std::vector<int64_t> shape;
+    int64_t numel = 1;
+    for (uint32_t j = 0; j < sa.Length(); ++j) {
+      const Napi::Value d = sa.Get(j);
+      const double x = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1.0;
+      if (!(x >= 0 && x <= 9007199254740991.0) || x != static_cast<double>(static_cast<int64_t>(x)))
+        throw_type_error(env, where + ".shape must hold non-negative integers");
+      shape.push_back(static_cast<int64_t>(x));
+      numel *= shape.back();
+    }
+    const Napi::Value data = e.Get("data");
+    if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      throw_type_error(env, where + ".data must be a Uint8Array");
+    const auto bytes = data.As<Napi::Uint8Array>();
+    auto t = torch::empty(shape, torch::dtype(found->type));
+    const size_t want = static_cast<size_t>(numel) * t.element_size();
+    if (bytes.ByteLength() != want)
+      throw_type_error(env, where + ".data has " + std::to_string(bytes.ByteLength()) + " bytes, its dtype and shape need " +
+                                std::to_string(want));
+    if (want > 0) std::memcpy(t.data_ptr(), bytes.Data(), want);
+    out[name] = t;
+  }
+  return out;
+}
+
+Napi::Value ClassifierWrap::TrainStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (auto busy = check_ready(env, "trainStep"); !busy.IsEmpty()) return busy;
+  auto clips = clip_view(info, "trainStep", /*any_batch=*/false);
+  const int64_t b = clips.size(0);
+  if (info.Length() < 2 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw_type_error(env, "trainStep: labels must be an Int32Array");
+  const auto arr = info[1].As<Napi::Int32Array>();
+  if (static_cast<int64_t>(arr.ElementLength()) != b)
+    throw_type_error(env, "trainStep: labels has " + std::to_string(arr.ElementLength()) + " entries, expected " +
+                              std::to_string(b));
+  const int64_t classes = session_->config().classes;
+  for (size_t i = 0; i < arr.ElementLength(); ++i)
+    if (arr[i] < 0 || arr[i] >= classes)
+      throw_type_error(env, "trainStep: labels[" + std::to_string(i) + "] = " + std::to_string(arr[i]) + " is outside [0, " +
+                                std::to_string(classes) + ")");
+  auto labels = torch::from_blob(const_cast<int32_t*>(arr.Data()), {b}, torch::kInt).clone();
+  auto* worker = new TrainWorker(env, this, clips, labels);
+  worker->keep(info[0]);
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value ClassifierWrap::Predict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (auto busy = check_ready(env, "predict"); !busy.IsEmpty()) return busy;
+  auto clips = clip_view(info, "predict", /*any_batch=*/true);
+  auto* worker = new PredictWorker(env, this, clips);
+  worker->keep(info[0]);
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value ClassifierWrap::StateDict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (auto busy = check_ready(env, "stateDict"); !busy.IsEmpty()) return busy;
+  auto* worker = new StateDictWorker(env, this);
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value ClassifierWrap::LoadStateDict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (auto busy = check_ready(env, "loadStateDict"); !busy.IsEmpty()) return busy;
+  const Napi::Object map = arg_object(info, 0, "state");
+  const Napi::Object opts = arg_object(info, 1, "options");
+  const Napi::Value strict = opts.Get("strict");
+  if (!strict.IsBoolean()) throw_type_error(env, "options.strict must be a boolean");
+  auto entries = read_state(env, map);
+  auto* worker = new LoadStateWorker(env, this, std::move(entries), strict.As<Napi::Boolean>().Value());
+  worker->Queue();
+  return worker->Promise();
+}
+
+}  // namespace
+
+void register_classifier(Napi::Env env, Napi::Object exports) {
+  exports.Set("ClassifierSession", ClassifierWrap::Define(env));
+}
+
+}  // namespace tats::addon
