@@ -78,6 +78,11 @@ describe('every command has --help; placeholders say they are not implemented', 
       expect(JSON.parse(r.stdout).error.code).toBe('ERR_NOT_IMPLEMENTED');
     });
   }
+  it('pretrain --nproc-per-node 2 exits 1: data-parallel training is not yet implemented', () => {
+    const r = runCli(['pretrain', '--nproc-per-node', '2', '--out', join(dir, 'ddp')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/data-parallel training \(--nproc-per-node 2\) is not yet implemented in this version/);
+  });
   it('compare exits 1: not yet implemented', () => {
     const r = runCli(['compare']);
     expect(r.status).toBe(1);
