@@ -56,6 +56,32 @@ export interface MatmulPeak {
   device: 'cpu' | 'cuda';
 }
 
+/** trajectoryAttentionCheck(): the chunked trajectory attention against the naive reference (fp32). */
+export interface NativeTrajectoryAttentionCheck {
+  batch: number;
+  tokens: number;
+  frames: number;
+  dim: number;
+  heads: number;
+  yMaxAbsDiff: number;
+  varianceMaxAbsDiff: number;
+  gradMaxAbsDiff: number;
+  yMaxAbs: number;
+}
+
+/** ppoGradCheck(): autograd gradients of the PPO loss against central differences (fp64). */
+export interface NativePpoGradCheck {
+  logitsMaxAbsDiff: number;
+  valuesMaxAbsDiff: number;
+  /** fp32 training path (ppo_loss kernel op) against the fp64 autograd gradients. */
+  kernelLogitsMaxAbsDiff: number;
+  kernelValuesMaxAbsDiff: number;
+  logitsMaxAbsGrad: number;
+  valuesMaxAbsGrad: number;
+  loss: number;
+  clipFrac: number;
+}
+
 /** The resolved session configuration the native Session reads; every field is required (CONTRACT.md). */
 export interface NativeSessionConfig {
   model: {
@@ -180,6 +206,41 @@ export interface NativeAddon {
   kernelNames(): string[];
   kernelParity(name: string, seed: number): Promise<NativeParityReport[]>;
   matmulPeak(options: { device: 'cpu' | 'cuda'; size: number; iters: number }): Promise<MatmulPeak>;
+  /** Test entry: trajectory attention vs its naive per-frame reference. */
+  trajectoryAttentionCheck(seed: number, device?: 'cpu' | 'cuda'): Promise<NativeTrajectoryAttentionCheck>;
+  /** Test entry: PPO loss gradients vs finite differences. */
+  ppoGradCheck(seed: number): Promise<NativePpoGradCheck>;
+  /** Test entry: a sampler ('tats' with PPO, or 'adamae') on a contextual bandit, without the MAE. */
+  samplerBanditCheck(
+    strategy: 'tats' | 'adamae',
+    seed: number,
+    steps: number,
+    device?: 'cpu' | 'cuda',
+  ): Promise<{
+    movingShare: number;
+    firstMaskedMovingShare: number;
+    lastMaskedMovingShare: number;
+    entropy: number;
+    clipFrac: number;
+    approxKl: number;
+    valueLoss: number;
+  }>;
+  /** Bench entry: the TATS sampler alone (act + K-epoch PPO update) on random embeddings. */
+  samplerBench(
+    options: {
+      batch: number;
+      slots: number;
+      perSlot: number;
+      inputDim: number;
+      dim: number;
+      heads: number;
+      epochs: number;
+      steps: number;
+      ratio: number;
+      bf16?: boolean;
+    },
+    device?: 'cpu' | 'cuda',
+  ): Promise<{ actMs: number; updateMs: number; peakMiB: number }>;
   /** CUDA caching-allocator bytes on device 0, in GiB; throws ERR_NO_CUDA without a device. */
   cudaMemory(): { allocatedGiB: number; peakGiB: number };
   cudaResetPeak(): void;

@@ -9,6 +9,11 @@ type Fn = (...args: unknown[]) => unknown;
 
 const junk: unknown[] = [undefined, null, 0, -1, 1.5, NaN, 'x', true, {}, [], () => 0, Symbol('s'), 10n];
 
+/** Junk that is not a valid seed (a non-negative integer). */
+const badSeeds = junk.filter((j) => !(typeof j === 'number' && Number.isInteger(j) && j >= 0));
+
+/** A valid samplerBench options object (each bad row changes one field). */
+const benchOk = { batch: 1, slots: 2, perSlot: 4, inputDim: 8, dim: 8, heads: 2, epochs: 1, steps: 3, ratio: 0.5 };
 const goodConfig = () => sessionConfig({ frames: 4, size: 32, batchSize: 1 });
 /** goodConfig with one field replaced (path like 'model.frames'; undefined deletes it). */
 function configWith(path: string, value: unknown): unknown {
@@ -105,6 +110,35 @@ const badCalls: Record<string, unknown[][]> = {
   kernelCheckNames: [],
   kernelCheck: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['masked_mse', j]), ['nope', 1], ['masked_mse', -3], ['masked_mse', 1.5]],
   kernelParity: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['patchify', j]), ['nope', 1], ['patchify', -3]],
+  trajectoryAttentionCheck: [
+    [],
+    ...badSeeds.map((j) => [j]),
+    ...junk.filter((j) => j !== undefined).map((j) => [1, j]),
+    [1, 'gpu'],
+  ],
+  ppoGradCheck: [[], ...badSeeds.map((j) => [j])],
+  samplerBanditCheck: [
+    [],
+    ...junk.map((j) => [j, 1, 20]),
+    ['random', 1, 20],
+    ...badSeeds.map((j) => ['tats', j, 20]),
+    ...junk.map((j) => ['tats', 1, j]),
+    ['tats', 1, 19],
+    ...junk.filter((j) => j !== undefined).map((j) => ['tats', 1, 20, j]),
+  ],
+  samplerBench: [
+    [],
+    ...junk.map((j) => [j]),
+    ...['batch', 'slots', 'perSlot', 'inputDim', 'dim', 'heads', 'epochs', 'steps', 'ratio'].flatMap((key) =>
+      [undefined, null, 'x', NaN, -1, 0, 1.5].map((j) => [{ ...benchOk, [key]: j }]),
+    ),
+    [{ ...benchOk, dim: 10, heads: 4 }],
+    [{ ...benchOk, ratio: 1 }],
+    [{ ...benchOk, bf16: 'yes' }],
+    [{ ...benchOk, bf16: true }, 'cpu'],
+    [benchOk, 'gpu'],
+    [benchOk, 3],
+  ],
 };
 
 async function expectJsError(fn: Fn, args: unknown[], construct = false): Promise<void> {

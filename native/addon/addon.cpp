@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tats::addon::register_info(env, exports);
   tats::addon::register_kernels(env, exports);
   tats::addon::register_bench(env, exports);
+  tats::addon::register_sampler_testing(env, exports);
   tats::addon::register_runtime(env, exports);
   tats::addon::register_session(env, exports);
   tats::addon::register_masking(env, exports);

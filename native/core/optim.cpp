@@ -1,6 +1,10 @@
 #include "core/optim.h"
 
+#include "kernels/adamw_op.h"
+
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <type_traits>
 
@@ -48,17 +52,57 @@ MaeOptimizer::MaeOptimizer(const std::vector<std::pair<std::string, torch::Tenso
     params_.push_back(p);
     (decays(name, p) ? decay : no_decay).push_back(p);
   }
-  auto options = [&](double wd) {
-    return std::make_unique<torch::optim::AdamWOptions>(
-        torch::optim::AdamWOptions(cfg.lr).betas({cfg.beta1, cfg.beta2}).eps(kAdamEps).weight_decay(wd));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, options(cfg.weight_decay));
-  groups.emplace_back(no_decay, options(0.0));
-  adamw_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(cfg.lr));
+  const char* legacy = std::getenv("TATS_LEGACY_ADAMW");
+  fused_ = !(legacy && std::strcmp(legacy, "1") == 0);
+  for (const auto& p : params_)
+    if (p.scalar_type() != torch::kFloat || p.device() != params_.front().device()) fused_ = false;
+  if (!fused_) {
+    auto options = [&](double wd) {
+      return std::make_unique<torch::optim::AdamWOptions>(
+          torch::optim::AdamWOptions(cfg.lr).betas({cfg.beta1, cfg.beta2}).eps(kAdamEps).weight_decay(wd));
+    };
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(decay, options(cfg.weight_decay));
+    groups.emplace_back(no_decay, options(0.0));
+    adamw_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(cfg.lr));
+    return;
+  }
+  // Flat layout: decay parameters first (in model order), then the rest; each start rounded up
+  // to 4 floats so every view and the float4 loads stay 16-byte aligned (padding stays zero).
+  std::vector<std::pair<torch::Tensor, int64_t>> layout;
+  int64_t total = 0;
+  for (const auto* group : {&decay, &no_decay}) {
+    for (const auto& p : *group) {
+      layout.emplace_back(p, total);
+      total += (p.numel() + 3) / 4 * 4;
+    }
+    if (group == &decay) decay_numel_ = total;
+  }
+  const auto device = params_.empty() ? torch::Device(torch::kCPU) : params_.front().device();
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(device);
+  flat_param_ = torch::zeros({total}, opts);
+  flat_grad_ = torch::zeros({total}, opts);
+  exp_avg_ = torch::zeros({total}, opts);
+  exp_avg_sq_ = torch::zeros({total}, opts);
+  scalars_ = ops::adamw_scalars(device);
+  workspace_ = ops::adamw_workspace(device);
+  std::map<const void*, int64_t> offset_of;
+  torch::NoGradGuard no_grad;
+  for (auto& [p, off] : layout) {
+    auto view = flat_param_.narrow(0, off, p.numel()).view(p.sizes());
+    view.copy_(p.detach());
+    p.set_data(view);
+    p.mutable_grad() = flat_grad_.narrow(0, off, p.numel()).view(p.sizes());
+    offset_of[p.unsafeGetTensorImpl()] = off;
+  }
+  for (const auto& p : params_) offsets_.push_back(offset_of.at(p.unsafeGetTensorImpl()));
 }
 
 std::pair<double, torch::Tensor> MaeOptimizer::step(int64_t step) {
+  if (fused_) {
+    const double lr = prepare(step);
+    return {lr, apply()};
+  }
   const double lr = scheduled_lr(cfg_, step);
   for (auto& group : adamw_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   auto norm = clip_grad_norm(params_, cfg_.clip_grad);
@@ -66,7 +110,28 @@ std::pair<double, torch::Tensor> MaeOptimizer::step(int64_t step) {
   return {lr, norm};
 }
 
+double MaeOptimizer::prepare(int64_t step) {
+  TORCH_CHECK(fused_, "MaeOptimizer::prepare: fused optimiser only");
+  const double lr = scheduled_lr(cfg_, step);
+  const double t = static_cast<double>(++updates_);
+  const double bc1 = 1.0 - std::pow(cfg_.beta1, t), bc2 = 1.0 - std::pow(cfg_.beta2, t);
+  ops::adamw_set_scalars(scalars_, lr / bc1, std::sqrt(bc2), 1.0 - lr * cfg_.weight_decay);
+  return lr;
+}
+
+torch::Tensor MaeOptimizer::apply() {
+  TORCH_CHECK(fused_, "MaeOptimizer::apply: fused optimiser only");
+  ops::adamw_grad_norm(flat_grad_, scalars_, workspace_);
+  ops::adamw_step(flat_param_, flat_grad_, exp_avg_, exp_avg_sq_, scalars_, decay_numel_, cfg_.beta1, cfg_.beta2,
+                  kAdamEps, cfg_.clip_grad);
+  return scalars_.select(0, 3);
+}
+
 void MaeOptimizer::zero_grad() {
+  if (fused_) {
+    flat_grad_.zero_();
+    return;
+  }
   // Drop the gradients (set_to_none), so the next backward writes fresh ones.
   for (auto& p : params_) p.mutable_grad() = torch::Tensor();
 }
@@ -101,6 +166,16 @@ void MaeOptimizer::set_state(const torch::Tensor& param, std::unique_ptr<torch::
 
 std::vector<std::pair<std::string, torch::Tensor>> MaeOptimizer::state() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
+  if (fused_) {
+    if (updates_ == 0) return out;  // as torch::optim::AdamW: no state before the first step
+    for (size_t i = 0; i < named_.size(); ++i) {
+      const auto& [name, p] = named_[i];
+      out.emplace_back("optim." + name + ".exp_avg", exp_avg_.narrow(0, offsets_[i], p.numel()).view(p.sizes()));
+      out.emplace_back("optim." + name + ".exp_avg_sq", exp_avg_sq_.narrow(0, offsets_[i], p.numel()).view(p.sizes()));
+      out.emplace_back("optim." + name + ".step", torch::tensor(updates_, torch::kLong).reshape({}));
+    }
+    return out;
+  }
   for (const auto& [name, p] : named_) {
     auto* raw = find_state(p);
     if (!raw) continue;
@@ -114,7 +189,9 @@ std::vector<std::pair<std::string, torch::Tensor>> MaeOptimizer::state() const {
 
 void MaeOptimizer::load(const std::map<std::string, torch::Tensor>& entries, bool strict) {
   torch::NoGradGuard no_grad;
-  for (const auto& [name, p] : named_) {
+  int64_t loaded_step = -1;
+  for (size_t i = 0; i < named_.size(); ++i) {
+    const auto& [name, p] = named_[i];
     const std::string base = "optim." + name + ".";
     const auto a = entries.find(base + "exp_avg"), b = entries.find(base + "exp_avg_sq"), c = entries.find(base + "step");
     const int present = (a != entries.end()) + (b != entries.end()) + (c != entries.end());
@@ -124,12 +201,20 @@ void MaeOptimizer::load(const std::map<std::string, torch::Tensor>& entries, boo
     TORCH_CHECK(a->second.sizes() == p.sizes() && b->second.sizes() == p.sizes(), "optimizer state for '", name,
                 "' has shape ", a->second.sizes(), ", the parameter has ", p.sizes());
     TORCH_CHECK(c->second.numel() == 1, "optimizer step for '", name, "' must be a scalar");
+    if (fused_) {
+      // One step count for all parameters (they are updated together): the largest loaded.
+      exp_avg_.narrow(0, offsets_[i], p.numel()).view(p.sizes()).copy_(a->second);
+      exp_avg_sq_.narrow(0, offsets_[i], p.numel()).view(p.sizes()).copy_(b->second);
+      loaded_step = std::max(loaded_step, c->second.to(torch::kCPU, torch::kLong).item<int64_t>());
+      continue;
+    }
     auto state = std::make_unique<torch::optim::AdamWParamState>();
     state->exp_avg(a->second.to(p.device(), torch::kFloat).clone());
     state->exp_avg_sq(b->second.to(p.device(), torch::kFloat).clone());
     state->step(c->second.to(torch::kCPU, torch::kLong).item<int64_t>());
     set_state(p, std::move(state));
   }
+  if (fused_ && loaded_step >= 0) updates_ = loaded_step;
 }
 
 }  // namespace tats::core

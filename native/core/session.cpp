@@ -1,11 +1,11 @@
 #include "core/session.h"
 
-#include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
 #include <chrono>
 #include <mutex>
 
+#include "core/autocast.h"
 #include "core/mae_loss.h"
 #include "core/masking.h"
 #include "kernels/patchify_op.h"
@@ -16,45 +16,6 @@ namespace {
 
 // The evaluation generator's seed is derived from the session seed (a fixed odd offset).
 constexpr uint64_t kEvalSeedOffset = 0x9E3779B97F4A7C15ull;
-
-// bf16 autocast for CUDA in this thread for the guard's lifetime (autocast state is
-// thread-local, and async calls run on pool threads, so every call sets it).
-class AutocastScope {
- public:
-  explicit AutocastScope(bool enabled) : enabled_(enabled) {
-    if (!enabled_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    prev_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
-    prev_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-#else
-    prev_enabled_ = at::autocast::is_enabled();
-    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
-    at::autocast::set_enabled(true);
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-#endif
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope() {
-    if (!enabled_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, prev_enabled_);
-    at::autocast::set_autocast_dtype(at::kCUDA, prev_dtype_);
-#else
-    at::autocast::set_enabled(prev_enabled_);
-    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
-#endif
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool enabled_;
-  bool prev_enabled_ = false;
-  at::ScalarType prev_dtype_ = at::kBFloat16;
-};
 
 // torch::manual_seed is process-wide: serialise model construction so two sessions built at
 // once still get the weights their seeds promise.
@@ -151,8 +112,11 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
   check_motion(motion, B, "trainStep");
   model_->train();
   sampler_->train(true);
+  configure_sdpa_from_env();
+  if (use_graph()) return train_step_graphed(clips, motion);
 
-  const auto x = to_device_clips(clips);
+  // Pinned staging + reused device buffer (TATS_STAGING=0: the pageable copy as before).
+  const auto x = device_.is_cuda() && env_enabled("STAGING") ? upload_.upload(clips, device_) : to_device_clips(clips);
   const auto pt = ops::patchify(x, cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
   MaskDraw draw;
   MaeLoss loss;
@@ -182,6 +146,65 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
   const auto host = read_scalars(values);  // the step's one host sync
   ++step_;
 
+  StepMetrics out;
+  out.step = step_;
+  out.lr = lr;
+  out.loss = host[0];
+  out.grad_norm = host[1];
+  for (size_t i = 2; i < names.size(); ++i) out.extra[names[i]] = host[i];
+  out.step_ms = elapsed_ms(t0);
+  return out;
+}
+
+bool Session::use_graph() const {
+  return env_enabled("GRAPH") && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() && !sampler_->learned();
+}
+
+StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t B = clips.size(0);
+  if (!graph_) {
+    graph_ = std::make_shared<StepGraph>(device_, /*warmup=*/2);
+    const auto nm = masked_count(cfg_.masking.strategy, cfg_.masking.ratio, grid_);
+    const auto lopts = torch::TensorOptions().dtype(torch::kLong).device(device_);
+    g_visible_ = torch::empty({B, grid_.tokens() - nm}, lopts);
+    g_masked_ = torch::empty({B, nm}, lopts);
+    g_loss_ = torch::zeros({}, lopts.dtype(torch::kFloat));
+    g_norm_ = torch::zeros({}, lopts.dtype(torch::kFloat));
+    g_dummy_tokens_ = torch::empty({B, grid_.tokens(), 0}, lopts.dtype(torch::kFloat));
+  }
+  MaskDraw draw;
+  double lr = 0;
+  std::vector<std::string> names{"loss", "gradNorm"};
+  std::vector<double> host;
+  graph_->run(
+      [&] {  // eager, every call: inputs into the static buffers, this step's optimiser scalars
+        upload_.upload(clips, device_);
+        draw = sampler_->sample(g_dummy_tokens_, B, gen_);  // fixed strategies ignore the tokens
+        g_visible_.copy_(draw.visible, /*non_blocking=*/true);
+        g_masked_.copy_(draw.masked, /*non_blocking=*/true);
+        lr = optimizer_->prepare(step_);
+      },
+      [&] {  // captured: the step itself, reading and writing only fixed buffers
+        optimizer_->zero_grad();
+        const auto pt = ops::patchify(upload_.device_buffer(), cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
+        MaeLoss loss;
+        {
+          AutocastScope autocast(autocast_, /*cache=*/false);
+          const auto tokens = model_->embed(pt.patches);
+          const auto pred = model_->forward(tokens, g_visible_, g_masked_);
+          loss = mae_loss(pred, pt.targets, g_masked_);
+        }
+        loss.loss.backward();
+        g_norm_.copy_(optimizer_->apply());
+        g_loss_.copy_(loss.loss.detach());
+      },
+      [&] {  // eager: the step's one host sync
+        std::vector<torch::Tensor> values{g_loss_, g_norm_};
+        if (motion.defined()) motion_shares(motion, g_masked_, names, values);
+        host = read_scalars(values);
+      });
+  ++step_;
   StepMetrics out;
   out.step = step_;
   out.lr = lr;

@@ -13,6 +13,8 @@
 #include "core/config.h"
 #include "core/mask_sampler.h"
 #include "core/optim.h"
+#include "core/step_buffers.h"
+#include "core/step_graph.h"
 #include "core/videomae.h"
 
 namespace tats::core {
@@ -69,6 +71,11 @@ class Session {
 
  private:
   torch::Tensor to_device_clips(const torch::Tensor& clips) const;
+  // The training step as one CUDA graph (fixed samplers, fused AdamW, CUDA, libtorch >= 2;
+  // TATS_GRAPH=0 turns it off): masks drawn on the host as in the eager step and copied into
+  // static index buffers, clips uploaded into the static clip buffer, then one replay.
+  bool use_graph() const;
+  StepMetrics train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion);
   void check_clips(const torch::Tensor& clips, const char* where) const;
   void check_motion(const torch::Tensor& motion, int64_t batch, const char* where) const;
 
@@ -83,6 +90,10 @@ class Session {
   torch::Generator gen_;       // training mask draws
   torch::Generator eval_gen_;  // evaluation / reconstruction draws
   int64_t step_ = 0;
+  // Speed paths of train_step (step_buffers.h, step_graph.h).
+  ClipUpload upload_;
+  std::shared_ptr<StepGraph> graph_;
+  torch::Tensor g_visible_, g_masked_, g_loss_, g_norm_, g_dummy_tokens_;  // the graph's static inputs/outputs
 };
 
 }  // namespace tats::core

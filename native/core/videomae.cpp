@@ -44,7 +44,7 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor& tokens, const torch::Ten
   // gather + add (kernels/gather_visible).
   auto x = ops::gather_visible(tokens, pos, visible);
   for (const auto& block : *blocks) x = block->as<Block>()->forward(x);
-  return norm(x);
+  return layer_norm(norm, x);
 }
 
 DecoderImpl::DecoderImpl(const ModelConfig& cfg) {
@@ -56,7 +56,7 @@ DecoderImpl::DecoderImpl(const ModelConfig& cfg) {
 
 torch::Tensor DecoderImpl::forward(torch::Tensor x, int64_t predict) {
   for (const auto& block : *blocks) x = block->as<Block>()->forward(x);
-  return head(norm(x.narrow(1, x.size(1) - predict, predict)));
+  return head(layer_norm(norm, x.narrow(1, x.size(1) - predict, predict)));
 }
 
 VideoMAEImpl::VideoMAEImpl(const ModelConfig& cfg_) : cfg(cfg_) {

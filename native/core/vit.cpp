@@ -2,7 +2,11 @@
 
 #include <torch/version.h>
 
+#include <c10/core/impl/LocalDispatchKeySet.h>
+
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 namespace tats::core {
 
@@ -48,9 +52,22 @@ BlockImpl::BlockImpl(int64_t dim, int64_t heads, double mlp_ratio) {
   mlp = register_module("mlp", Mlp(dim, static_cast<int64_t>(dim * mlp_ratio)));
 }
 
+torch::Tensor layer_norm(torch::nn::LayerNorm ln, const torch::Tensor& x) {
+  if (x.is_cuda() && x.scalar_type() == torch::kBFloat16) {
+    const char* flag = std::getenv("TATS_LN_BF16");
+    if (flag && std::strcmp(flag, "1") == 0) {
+      const c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCUDA);
+      // Weight and bias cast to bf16 too (the CUDA kernel takes one dtype; statistics stay fp32).
+      return at::layer_norm(x, ln->options.normalized_shape(), ln->weight.to(torch::kBFloat16),
+                            ln->bias.to(torch::kBFloat16), ln->options.eps());
+    }
+  }
+  return ln(x);
+}
+
 torch::Tensor BlockImpl::forward(torch::Tensor x) {
-  x = x + attn(norm1(x));
-  return x + mlp(norm2(x));
+  x = x + attn(layer_norm(norm1, x));
+  return x + mlp(layer_norm(norm2, x));
 }
 
 torch::Tensor sinusoid_table(int64_t positions, int64_t dim) {

@@ -29,6 +29,13 @@ struct MlpImpl : torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
+// LayerNorm as VideoMAE applies it. With TATS_LN_BF16=1 (opt-in until timed on the GPU), a bf16
+// CUDA input skips autocast's fp32 policy for layer_norm: the kernel runs on bf16 input, weight and
+// bias (statistics in fp32) and writes bf16, which is what the next Linear would cast autocast's
+// fp32 output to anyway: two cast passes and an fp32 activation fewer per norm, forward and
+// backward; the affine uses bf16-rounded weight and bias (2^-9 relative). Anything else: ln(x).
+torch::Tensor layer_norm(torch::nn::LayerNorm ln, const torch::Tensor& x);
+
 // Pre-LN transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)).
 struct BlockImpl : torch::nn::Module {
   BlockImpl(int64_t dim, int64_t heads, double mlp_ratio);

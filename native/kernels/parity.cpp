@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "kernels/adamw_op.h"
 #include "kernels/decoder_assemble_op.h"
 #include "kernels/gather_visible_op.h"
 #include "kernels/gumbel_topk_op.h"
@@ -48,6 +49,7 @@ const std::vector<std::pair<std::string, ParityFn>>& parity_registry() {
       {"patchify", patchify_parity},
       {"gumbel_topk", gumbel_topk_parity},
       {"masked_mse", masked_mse_parity},
+      {"adamw", adamw_parity},
       {"gather_visible", gather_visible_parity},
       {"decoder_assemble", decoder_assemble_parity},
       {"ppo_loss", ppo_loss_parity},
@@ -59,6 +61,7 @@ const std::vector<std::pair<std::string, ParityFn>>& parity_registry() {
 const std::vector<std::pair<std::string, ParityFn>>& check_registry() {
   static const std::vector<std::pair<std::string, ParityFn>> registry = {
       {"masked_mse", masked_mse_check},
+      {"adamw", adamw_check},
       {"gather_visible", gather_visible_check},
       {"decoder_assemble", decoder_assemble_check},
       {"ppo_loss", ppo_loss_check},

@@ -1,0 +1,112 @@
+// masking.strategy 'adamae': AdaMAE's sampler behind the session's MaskSampler interface.
+//   sample():      p = softmax(g(x)); N_v = N - |M| VISIBLE tokens drawn from p without
+//                  replacement (Gumbel-top-k); the rest are masked. In training the logits keep
+//                  their graph for joint_loss().
+//   joint_loss():  adamaeWeight * L_s, L_s = -mean_b mean_{i in masked} log p_i * sg(e_i), added
+//                  to the MAE loss before its backward (AdaMAE's total loss). With detachInput
+//                  false the term also reaches the MAE's patch embedding, as in AdaMAE.
+//   update():      steps the sampler's own AdamW (lr, weightDecay from config.sampler). AdaMAE puts
+//                  the sampler in the MAE's optimiser; ours is separate so that the MAE's
+//                  optimiser state holds only VideoMAE names. Under Adam the loss weight mostly
+//                  cancels for parameters that only this term reaches, as it does in AdaMAE.
+#include "core/adamae_sampler.h"
+#include "core/gumbel_topk.h"
+#include "core/mask_sampler.h"
+#include "core/masking.h"
+#include "core/ppo.h"
+#include "core/sampler_state.h"
+
+namespace tats::core {
+
+namespace {
+
+class AdaMaeMaskSampler : public MaskSampler {
+ public:
+  explicit AdaMaeMaskSampler(const SamplerContext& ctx)
+      : tokens_(ctx.grid.tokens()),
+        masked_(masked_count("adamae", ctx.config.masking.ratio, ctx.grid)),
+        weight_(ctx.config.sampler.adamae_weight) {
+    const auto& s = ctx.config.sampler;
+    AdaMaeSamplerOptions o;
+    o.input_dim = ctx.embed_dim;
+    o.dim = s.dim;
+    o.heads = s.heads;
+    o.tokens = tokens_;
+    module_ = AdaMaeSampler(o);
+    optimizer_ = make_sampler_optimizer(*module_, s.lr, s.weight_decay);
+    to_device(ctx.device);
+  }
+
+  MaskDraw sample(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) override {
+    TORCH_CHECK(tokens.size(0) == batch, "adamae sampler: tokens hold ", tokens.size(0), " clips, expected ", batch);
+    const auto logits = module_->forward(tokens).logits;  // graph kept when grad mode is on
+    const auto draw = gumbel_topk(logits.detach(), tokens_ - masked_, /*tau=*/1.0, gen);
+    MaskDraw out;
+    out.visible = draw.chosen;
+    out.masked = draw.rest;
+    out.policy = torch::softmax(logits.detach().to(torch::kFloat), -1);
+    out.aux["logits"] = logits;
+    return out;
+  }
+
+  torch::Tensor joint_loss(const MaskDraw& draw, const torch::Tensor& errors) override {
+    const auto& logits = draw.aux.at("logits");
+    if (!training_ || !logits.requires_grad()) return {};
+    last_loss_ = adamae_sampling_loss(logits, draw.masked, errors);
+    return weight_ * last_loss_;
+  }
+
+  SamplerMetrics update(const MaskDraw& draw, const torch::Tensor& errors) override {
+    if (!training_) return {};
+    optimizer_->step(steps_++);
+    optimizer_->zero_grad();
+    const auto p = draw.policy;
+    SamplerMetrics m;
+    m["entropy"] = -(p * torch::log(p.clamp_min(1e-30))).sum(1).mean();
+    m["reward"] = errors.to(torch::kFloat).mean();
+    if (last_loss_.defined()) m["samplerLoss"] = last_loss_.detach();
+    last_loss_ = torch::Tensor();
+    return m;
+  }
+
+  bool learned() const override { return true; }
+
+  std::vector<std::pair<std::string, torch::Tensor>> weights() const override {
+    auto out = module_tensors(*module_);
+    out.emplace_back("updates", torch::tensor(steps_, torch::kLong).reshape({}));
+    return out;
+  }
+  std::vector<std::pair<std::string, torch::Tensor>> optimizer_state() const override {
+    return optimizer_tensors(*optimizer_);
+  }
+  void load(const std::map<std::string, torch::Tensor>& weights,
+            const std::map<std::string, torch::Tensor>& optimizer_state, bool strict) override {
+    load_module_tensors(*module_, weights, strict, {"updates"}, "loadStateDict");
+    if (const auto it = weights.find("updates"); it != weights.end())
+      steps_ = it->second.to(torch::kCPU, torch::kLong).item<int64_t>();
+    load_optimizer_tensors(*optimizer_, optimizer_state, strict);
+  }
+  void train(bool on) override {
+    training_ = on;
+    module_->train(on);
+  }
+  void to_device(const torch::Device& device) override { module_->to(device); }
+
+ private:
+  int64_t tokens_, masked_;
+  double weight_;
+  AdaMaeSampler module_{nullptr};
+  std::unique_ptr<MaeOptimizer> optimizer_;
+  torch::Tensor last_loss_;
+  int64_t steps_ = 0;
+  bool training_ = true;
+};
+
+[[maybe_unused]] const bool registered =
+    register_mask_sampler("adamae", [](const SamplerContext& ctx) -> std::unique_ptr<MaskSampler> {
+      return std::make_unique<AdaMaeMaskSampler>(ctx);
+    });
+
+}  // namespace
+
+}  // namespace tats::core

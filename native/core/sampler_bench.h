@@ -1,0 +1,24 @@
+// Timing of the TATS sampler alone (no MAE): one act (forward without grad + Gumbel-top-k) and
+// one PPO update (K epochs of forward + backward + AdamW) per step on random embeddings, with
+// CUDA events bracketing each phase. For the GPU benchmarks and tests.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace tats::core {
+
+struct SamplerBenchOptions {
+  int64_t batch = 0, slots = 0, per_slot = 0, input_dim = 0, dim = 0, heads = 0, epochs = 0, steps = 0;
+  double ratio = 0;
+  bool bf16 = false;  // bf16 autocast (CUDA only)
+};
+
+struct SamplerBenchResult {
+  double act_ms = 0, update_ms = 0;  // medians over the timed steps (the first two are warm-up)
+  double peak_mib = 0;               // CUDA peak allocated during the run (0 on the CPU)
+};
+
+SamplerBenchResult sampler_bench(const SamplerBenchOptions& options, const torch::Device& device);
+
+}  // namespace tats::core

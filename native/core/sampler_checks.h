@@ -1,0 +1,50 @@
+// Self-checks of the sampler pieces, run from tests through the addon. Each runs the real module
+// code against an independent formulation: a naive trajectory attention, central finite
+// differences of the PPO loss, and repeated Gumbel-top-k draws for frequency tests.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+namespace tats::core {
+
+struct TrajectoryAttentionCheck {
+  int64_t batch, tokens, frames, dim, heads;
+  double y_max_abs_diff;         // module forward vs trajectory_attention_reference, fp32
+  double variance_max_abs_diff;
+  double grad_max_abs_diff;      // d(sum(w*y) + sum(u*var))/dx, chunked vs reference (autograd on both)
+  double y_max_abs;              // scale of the outputs, for context
+};
+// B=2, T=4, S=6 (N=24), C=32, 4 heads, random weights and input from `seed`, on `device` (on CUDA
+// with libtorch 2.x the chunked version runs the fused SDPA kernels).
+TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed, const torch::Device& device);
+
+struct PpoGradCheck {
+  double logits_max_abs_diff, values_max_abs_diff;  // autograd vs central differences, fp64
+  double kernel_logits_max_abs_diff, kernel_values_max_abs_diff;  // fp32 kernel path vs fp64 autograd
+  double logits_max_abs_grad, values_max_abs_grad;
+  double loss, clip_frac;                           // clip_frac > 0: the clipped branch is exercised
+};
+// B=2, N=6, |M|=3, tau 0.7, eps 0.2, c_v 0.5, c_H 0.01, ratios kept away from the clip kinks.
+// The fp64 loss (libtorch ops) is checked against finite differences; the fp32 training path
+// (ppo_loss kernel op + libtorch entropy) against the fp64 gradients.
+PpoGradCheck ppo_grad_check(uint64_t seed);
+
+// A contextual bandit with the real samplers and updates, no MAE: B clips of N = T*S tokens whose
+// embeddings carry a "moving" signature on a quarter of the tokens; the reward of a masked token is
+// 1 if it moves, 0.2 if not (plus noise), standing in for the MAE error. strategy "tats" runs
+// PpoTrainer (act, update); "adamae" runs AdaMaeSampler with adamae_sampling_loss and its own
+// AdamW. Reports the share of masked tokens that move over the first and last 10 steps.
+struct BanditCheck {
+  double moving_share;            // share of all tokens that move
+  double first_masked_moving;     // mean over the first 10 steps
+  double last_masked_moving;      // mean over the last 10 steps
+  double last_entropy;            // tats: policy entropy at the end (nats)
+  double last_clip_frac, last_approx_kl, last_value_loss;
+};
+// The samplers run on `device`; the draws come from a CPU generator, as in the session.
+BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int64_t steps,
+                                 const torch::Device& device);
+
+}  // namespace tats::core

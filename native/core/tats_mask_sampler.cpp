@@ -1,0 +1,150 @@
+// masking.strategy 'tats': the TATS sampler behind the session's MaskSampler interface.
+// One training step (Session::train_step) runs the joint loop of DESIGN.md item 8:
+//   sample():  masks from pi_old = softmax(l / tau) by Gumbel-top-k, without grad; the rollout
+//              (state, masked set, log pi_old, V_old) rides in MaskDraw::aux;
+//   (session)  MAE forward / backward / update on those masks, per-token errors e_i;
+//   update():  rewards r_i = e_i on the masked tokens, K PPO epochs on theta (its own AdamW).
+// The sampler always reads detached embeddings: PPO trains theta only, with its own optimiser,
+// so detachInput does not apply to it (it does to AdaMAE).
+#include <cmath>
+
+#include "core/gumbel_topk.h"
+#include "core/mask_sampler.h"
+#include "core/masking.h"
+#include "core/ppo.h"
+#include "core/sampler_state.h"
+#include "core/tats_sampler.h"
+
+namespace tats::core {
+
+namespace {
+
+const char* const kRewardMean = "reward_norm.mean";
+const char* const kRewardVar = "reward_norm.var";
+const char* const kRewardBatches = "reward_norm.batches";
+const char* const kUpdates = "ppo.updates";
+
+class TatsMaskSampler : public MaskSampler {
+ public:
+  explicit TatsMaskSampler(const SamplerContext& ctx)
+      : precision_bf16_(ctx.config.precision == "bf16"),
+        masked_(masked_count("tats", ctx.config.masking.ratio, ctx.grid)),
+        temperature_(ctx.config.sampler.temperature) {
+    const auto& s = ctx.config.sampler;
+    TatsSamplerOptions so;
+    so.input_dim = ctx.embed_dim;
+    so.dim = s.dim;
+    so.heads = s.heads;
+    so.tokens = ctx.grid.tokens();
+    so.frames = ctx.grid.slots;
+    PpoOptions po;
+    po.epochs = s.ppo_epochs;
+    po.clip_eps = s.clip_eps;
+    po.value_coef = s.value_coef;
+    po.entropy_coef = s.entropy_coef;
+    po.temperature = s.temperature;
+    po.lr = s.lr;
+    po.weight_decay = s.weight_decay;
+    ppo_ = std::make_unique<PpoTrainer>(TatsSampler(so), po);
+    to_device(ctx.device);
+  }
+
+  MaskDraw sample(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) override {
+    TORCH_CHECK(tokens.size(0) == batch, "tats sampler: tokens hold ", tokens.size(0), " clips, expected ", batch);
+    torch::Tensor visible;
+    const auto rollout = ppo_->act(tokens, masked_, gen, &visible);
+    MaskDraw draw;
+    draw.visible = visible;
+    draw.masked = rollout.masked;
+    draw.policy = torch::softmax(rollout.logits / temperature_, -1);
+    draw.aux["state"] = rollout.state;
+    draw.aux["old_log_probs"] = rollout.old_log_probs;
+    draw.aux["old_values"] = rollout.old_values;
+    draw.aux["baseline"] = rollout.baseline;
+    return draw;
+  }
+
+  SamplerMetrics update(const MaskDraw& draw, const torch::Tensor& errors) override {
+    if (!training_) return {};
+    PpoRollout rollout;
+    rollout.state = draw.aux.at("state");
+    rollout.masked = draw.masked;
+    rollout.old_log_probs = draw.aux.at("old_log_probs");
+    rollout.old_values = draw.aux.at("old_values");
+    rollout.baseline = draw.aux.at("baseline");
+    const auto s = ppo_->update(rollout, errors);
+    return {{"entropy", s.entropy},     {"clipFrac", s.clip_frac}, {"approxKl", s.approx_kl},
+            {"valueLoss", s.value_loss}, {"reward", s.reward},     {"samplerLoss", s.loss}};
+  }
+
+  bool learned() const override { return true; }
+
+  std::vector<std::pair<std::string, torch::Tensor>> weights() const override {
+    auto out = module_tensors(*ppo_->sampler());
+    const auto& r = ppo_->reward_stats();
+    if (r.batches > 0) {
+      out.emplace_back(kRewardMean, r.mean);
+      out.emplace_back(kRewardVar, r.var);
+    }
+    out.emplace_back(kRewardBatches, torch::tensor(r.batches, torch::kLong).reshape({}));
+    out.emplace_back(kUpdates, torch::tensor(ppo_->updates(), torch::kLong).reshape({}));
+    return out;
+  }
+
+  std::vector<std::pair<std::string, torch::Tensor>> optimizer_state() const override {
+    return optimizer_tensors(ppo_->optimizer());
+  }
+
+  void load(const std::map<std::string, torch::Tensor>& weights,
+            const std::map<std::string, torch::Tensor>& optimizer_state, bool strict) override {
+    load_module_tensors(*ppo_->sampler(), weights, strict, {kRewardMean, kRewardVar, kRewardBatches, kUpdates},
+                        "loadStateDict");
+    auto& r = ppo_->reward_stats();
+    const auto batches = weights.find(kRewardBatches);
+    if (batches != weights.end()) {
+      r.batches = batches->second.to(torch::kCPU, torch::kLong).item<int64_t>();
+      if (r.batches > 0) {
+        TORCH_CHECK(weights.count(kRewardMean) && weights.count(kRewardVar),
+                    "loadStateDict: sampler.reward_norm.mean and .var are missing");
+        r.mean = weights.at(kRewardMean).to(device_, torch::kFloat).reshape({}).clone();
+        r.var = weights.at(kRewardVar).to(device_, torch::kFloat).reshape({}).clone();
+      }
+    } else {
+      TORCH_CHECK(!strict, "loadStateDict: sampler.", kRewardBatches, " is missing");
+    }
+    if (const auto it = weights.find(kUpdates); it != weights.end())
+      ppo_->updates() = it->second.to(torch::kCPU, torch::kLong).item<int64_t>();
+    load_optimizer_tensors(ppo_->optimizer(), optimizer_state, strict);
+  }
+
+  void train(bool on) override {
+    training_ = on;
+    ppo_->sampler()->train(on);
+  }
+
+  void to_device(const torch::Device& device) override {
+    device_ = device;
+    ppo_->sampler()->to(device);  // in place: the optimiser's parameter handles stay valid
+    ppo_->set_autocast(device.is_cuda() && precision_bf16_);
+    auto& r = ppo_->reward_stats();
+    if (r.batches > 0) {
+      r.mean = r.mean.to(device);
+      r.var = r.var.to(device);
+    }
+  }
+
+ private:
+  bool precision_bf16_;
+  int64_t masked_;
+  double temperature_;
+  std::unique_ptr<PpoTrainer> ppo_;
+  torch::Device device_{torch::kCPU};
+  bool training_ = true;
+};
+
+[[maybe_unused]] const bool registered = register_mask_sampler(
+    "tats", [](const SamplerContext& ctx) -> std::unique_ptr<MaskSampler> { return std::make_unique<TatsMaskSampler>(ctx); });
+
+}  // namespace
+
+}  // namespace tats::core

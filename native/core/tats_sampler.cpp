@@ -1,0 +1,79 @@
+#include "core/tats_sampler.h"
+
+namespace tats::core {
+
+namespace nn = torch::nn;
+
+namespace {
+
+constexpr double kLayerNormEps = 1e-6;  // as the MAE's blocks
+constexpr double kInitStd = 0.02;       // ViT init for linear weights and position embeddings
+
+nn::Sequential two_layer_mlp(int64_t in, int64_t hidden, int64_t out) {
+  return nn::Sequential(nn::Linear(nn::LinearOptions(in, hidden)), nn::GELU(),
+                        nn::Linear(nn::LinearOptions(hidden, out)));
+}
+
+void init_linears(nn::Module& m) {
+  for (auto& mod : m.modules(/*include_self=*/false)) {
+    if (auto* lin = mod->as<nn::Linear>()) {
+      trunc_normal_(lin->weight, kInitStd);
+      if (lin->bias.defined()) {
+        torch::NoGradGuard ng;
+        lin->bias.zero_();
+      }
+    }
+  }
+}
+
+void zero_last_linear(nn::Sequential& seq) {
+  torch::NoGradGuard ng;
+  auto last = seq->ptr(seq->size() - 1)->as<nn::Linear>();
+  last->weight.zero_();
+  last->bias.zero_();
+}
+
+}  // namespace
+
+void trunc_normal_(torch::Tensor t, double std) {
+  torch::NoGradGuard ng;
+  t.normal_(0.0, std).clamp_(-2.0 * std, 2.0 * std);
+}
+
+torch::Tensor policy_log_probs(const torch::Tensor& logits, double temperature) {
+  return torch::log_softmax(logits / temperature, -1);
+}
+
+TatsSamplerImpl::TatsSamplerImpl(const TatsSamplerOptions& o) : options_(o) {
+  TORCH_CHECK(o.input_dim > 0 && o.dim > 0 && o.tokens > 0 && o.frames > 0 && o.tokens % o.frames == 0,
+              "TatsSampler: bad options (input_dim ", o.input_dim, ", dim ", o.dim, ", tokens ", o.tokens,
+              ", frames ", o.frames, ")");
+  const int64_t C = o.dim;
+  embed = register_module("embed", nn::Linear(nn::LinearOptions(o.input_dim, C)));
+  pos_embed = register_parameter("pos_embed", torch::zeros({1, o.tokens, C}));
+  trunc_normal_(pos_embed, kInitStd);
+  norm1 = register_module("norm1", nn::LayerNorm(nn::LayerNormOptions({C}).eps(kLayerNormEps)));
+  attn = register_module("attn", TrajectoryAttention(C, o.heads));
+  norm2 = register_module("norm2", nn::LayerNorm(nn::LayerNormOptions({C}).eps(kLayerNormEps)));
+  mlp = register_module("mlp", two_layer_mlp(C, o.mlp_ratio * C, C));
+  norm_y = register_module("norm_y", nn::LayerNorm(nn::LayerNormOptions({C}).eps(kLayerNormEps)));
+  norm_v = register_module("norm_v", nn::LayerNorm(nn::LayerNormOptions({C}).eps(kLayerNormEps)));
+  actor = register_module("actor", two_layer_mlp(2 * C, C, 1));
+  critic = register_module("critic", two_layer_mlp(2 * C, C, 1));
+  init_linears(*this);
+  zero_last_linear(actor);
+  zero_last_linear(critic);
+}
+
+SamplerOutput TatsSamplerImpl::forward(const torch::Tensor& x) {
+  TORCH_CHECK(x.dim() == 3 && x.size(1) == options_.tokens && x.size(2) == options_.input_dim,
+              "TatsSampler: input must be [B, ", options_.tokens, ", ", options_.input_dim, "], got ", x.sizes());
+  auto z = embed->forward(x) + pos_embed;
+  const auto ta = attn->forward(norm1->forward(z), options_.frames);
+  z = z + ta.y;
+  z = z + mlp->forward(norm2->forward(z));
+  const auto f = torch::cat({norm_y->forward(z), norm_v->forward(ta.variance)}, -1);  // [B, N, 2C]
+  return {actor->forward(f).squeeze(-1), critic->forward(f).squeeze(-1)};
+}
+
+}  // namespace tats::core

@@ -1,0 +1,21 @@
+// Two eager ViT-B training steps for a kernel profiler (TATS_PROFILE=1, run under ncu); skipped otherwise.
+import { describe, expect, it } from 'vitest';
+
+import { info } from '../../lib/info.js';
+import { Session } from '../../lib/session.js';
+import { randomBytes } from '../helpers.js';
+import { sessionConfig } from '../session-config.js';
+
+const i = info();
+const on = process.env.TATS_PROFILE === '1' && i.flavour === 'cuda' && Boolean(i.cuda);
+
+describe.skipIf(!on)('MAE step for the profiler', () => {
+  it('two eager steps, batch 32, 16 x 224, tube 0.9, bf16', async () => {
+    const batchSize = 32, frames = 16, size = 224;
+    const cfg = sessionConfig({ preset: 'base', frames, size, batchSize, strategy: 'tube', ratio: 0.9, device: 'cuda', precision: 'bf16', warmupSteps: 10, totalSteps: 1000 });
+    const session = await Session.create(cfg);
+    const clips = randomBytes(batchSize * frames * size * size * 3, 1);
+    for (let k = 0; k < 2; k++) expect(Number.isFinite((await session.trainStep(clips)).loss)).toBe(true);
+    session.dispose();
+  }, 600_000);
+});

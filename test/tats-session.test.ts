@@ -1,0 +1,104 @@
+// The learned samplers inside the native Session (CPU): the joint step reports the sampler's
+// telemetry, masks have the fixed count, reconstruct exposes the policy, and a checkpoint
+// (sampler.*, sampler_optim.*) resumes the sampler exactly.
+import { describe, expect, it } from 'vitest';
+
+import { SyntheticMotionDataset } from '../lib/data/synthetic.js';
+import { Session, type SessionConfig, type StepMetrics } from '../lib/session.js';
+import { sessionConfig } from './session-config.js';
+
+const B = 2, T = 8, SIZE = 32, PATCH = 8, N = (T / 2) * (SIZE / PATCH) ** 2;
+const ds = new SyntheticMotionDataset({ seed: 4, frames: T, size: SIZE, patch: PATCH, length: 1000 });
+const batch = (i: number) => ds.batch([2 * i, 2 * i + 1]);
+
+function config(strategy: 'tats' | 'adamae', ratio = 0.75): SessionConfig {
+  const c = sessionConfig({ preset: 'tiny', frames: T, size: SIZE, batchSize: B, strategy, ratio, seed: 5, lr: 1e-3, totalSteps: 20 });
+  c.model.patch = PATCH;
+  c.model.encoderDepth = 2;
+  c.model.decoderDepth = 1;
+  c.sampler = { ...c.sampler, dim: 32, heads: 2, lr: 1e-3 };
+  return c;
+}
+
+async function steps(s: Session, from: number, to: number): Promise<StepMetrics[]> {
+  const out: StepMetrics[] = [];
+  for (let i = from; i < to; i++) {
+    const b = batch(i);
+    out.push(await s.trainStep(b.clips, b.motion));
+  }
+  return out;
+}
+
+describe.each(['tats', 'adamae'] as const)('strategy %s in the Session', (strategy) => {
+  const telemetry =
+    strategy === 'tats'
+      ? ['entropy', 'clipFrac', 'approxKl', 'valueLoss', 'reward', 'samplerLoss']
+      : ['entropy', 'reward', 'samplerLoss'];
+
+  it('reports the sampler telemetry and the motion shares each step', async () => {
+    const s = await Session.create(config(strategy));
+    try {
+      const ms = await steps(s, 0, 3);
+      for (const m of ms) {
+        for (const k of [...telemetry, 'maskedMovingShare', 'movingShare', 'loss']) {
+          expect(Number.isFinite((m as unknown as Record<string, number>)[k]), `${k} in ${JSON.stringify(m)}`).toBe(true);
+        }
+        expect(m.entropy!).toBeGreaterThan(0);
+        expect(m.entropy!).toBeLessThanOrEqual(Math.log(N) + 1e-4);
+        expect(m.maskedMovingShare!).toBeGreaterThanOrEqual(0);
+        expect(m.maskedMovingShare!).toBeLessThanOrEqual(1);
+        expect(m.reward!).toBeGreaterThan(0);
+      }
+      console.log(strategy, JSON.stringify(ms.at(-1)));
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it('reconstruct: round(rho*N) masked tokens per clip and the policy as probabilities', async () => {
+    for (const ratio of [0.5, 0.75, 0.9]) {
+      const s = await Session.create(config(strategy, ratio));
+      try {
+        const r = await s.reconstruct(batch(0).clips);
+        expect(r.tokens).toBe(N);
+        expect(r.maskedPerClip).toBe(Math.round(ratio * N));
+        for (let b = 0; b < B; b++) {
+          let masked = 0, mass = 0;
+          for (let i = 0; i < N; i++) {
+            masked += r.mask[b * N + i]!;
+            mass += r.policy![b * N + i]!;
+          }
+          expect(masked).toBe(Math.round(ratio * N));
+          expect(mass).toBeCloseTo(1, 5);
+        }
+      } finally {
+        s.dispose();
+      }
+    }
+  });
+
+  it('stateDict -> loadStateDict (strict) resumes the sampler exactly', async () => {
+    const straight = await Session.create(config(strategy));
+    const want = await steps(straight, 0, 4);
+    straight.dispose();
+
+    const first = await Session.create(config(strategy));
+    await steps(first, 0, 2);
+    const state = await first.stateDict();
+    first.dispose();
+    const names = Object.keys(state);
+    expect(names.some((n) => n.startsWith('sampler.'))).toBe(true);
+    expect(names.some((n) => n.startsWith('sampler_optim.'))).toBe(true);
+
+    const second = await Session.create(config(strategy));
+    await second.loadStateDict(state, { strict: true });
+    const got = await steps(second, 2, 4);
+    second.dispose();
+    for (let i = 0; i < 2; i++) {
+      for (const k of ['loss', ...telemetry, 'maskedMovingShare']) {
+        const key = k as keyof StepMetrics;
+        expect(got[i]![key], `${k} at step ${i + 3}`).toBe(want[i + 2]![key]);
+      }
+    }
+  });
+});
