@@ -31,7 +31,7 @@ const cpu = { cudaAvailable: false };
 const tiny: PretrainOptions = {
   preset: 'cpu-demo',
   model: { encoderDepth: 2, decoderDepth: 1 },
-  masking: { strategy: 'random' },
+  masking: { strategy: 'tats' },
   sampler: { dim: 48, heads: 2, ppoEpochs: 2 },
   batchSize: 2,
   data: { syntheticClips: 16 },
@@ -50,9 +50,9 @@ describe('pretrain (API)', () => {
     expect(JSON.parse(readFileSync(paths.config, 'utf8'))).toEqual(r.config);
     const lines = readMetrics(paths.metrics);
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
-    for (const l of lines) {
-      for (const k of ['step', 'loss', 'lr', 'clips_per_s', 'masked_moving_share', 'moving_share']) expect(typeof l[k], k).toBe('number');
-    }
+    // The contract's keys, the TATS sampler's telemetry, and the motion shares of the synthetic set.
+    const keys = ['step', 'loss', 'lr', 'clips_per_s', 'entropy', 'clip_frac', 'approx_kl', 'value_loss', 'reward', 'masked_moving_share', 'moving_share'];
+    for (const l of lines) for (const k of keys) expect(typeof l[k], k).toBe('number');
     // Checkpoints at 4 and at the end; the last is a complete lib/checkpoint folder.
     expect(listCheckpoints(paths).map((c) => c.step)).toEqual([4, 6]);
     expect(r.checkpoint).toBe(join(paths.checkpoints, 'step-00000006'));

@@ -19,7 +19,7 @@ import {
   type PretrainConfig,
   type PretrainOptions,
 } from '../config/index.js';
-import { ConfigError, TrainError } from '../errors/index.js';
+import { ConfigError, NotImplementedError, TrainError } from '../errors/index.js';
 import { MetricsWriter } from './metrics.js';
 import { DataOrder } from './order.js';
 import { checkResumable, checkpointName, hasRun, initRun, listCheckpoints, pruneCheckpoints, readRunConfig, runPaths, type RunPaths } from './rundir.js';
@@ -114,13 +114,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     } else if (hasRun(paths)) {
       throw new ConfigError('out', config.out, 'a new or empty run directory, or --resume to continue the run there');
     }
+    if (config.nprocPerNode !== 1) throw new NotImplementedError(`data-parallel training (--nproc-per-node ${config.nprocPerNode})`);
     const source = await openClipSource(config);
     try {
       if (config.epochs !== null && !resuming) {
         config = resolveConfig(options, { cudaAvailable, datasetClips: source.length });
-      }
-      if (config.nprocPerNode !== 1) {
-        throw new ConfigError('nprocPerNode', config.nprocPerNode, '1 (data-parallel ranks are not implemented in this version)');
       }
       const session = await createSession(toSessionConfig(config));
       if (!resuming) initRun(paths, config);

@@ -132,14 +132,19 @@ function* composeClips(input: ReconstructionInput, g: ClipGeometry): Generator<v
     let pol: Uint8Array | undefined;
     if (input.policy) {
       const probs = input.policy.subarray(b * N, (b + 1) * N);
-      let max = 0;
-      for (let i = 0; i < N; i++) max = Math.max(max, probs[i]!);
+      // Min-max per clip: an early, nearly uniform policy still shows its ranking.
+      let max = -Infinity;
+      let min = Infinity;
+      for (let i = 0; i < N; i++) {
+        max = Math.max(max, probs[i]!);
+        min = Math.min(min, probs[i]!);
+      }
       pol = new Uint8Array(clipBytes);
       for (let t = 0; t < T; t++)
         for (let y = 0; y < S; y++)
           for (let x = 0; x < S; x++) {
             const i = Math.floor(t / tt) * grid * grid + Math.floor(y / p) * grid + Math.floor(x / p);
-            const [r, gg, bb] = heat(max > 0 ? probs[i]! / max : 0);
+            const [r, gg, bb] = heat(max > min ? (probs[i]! - min) / (max - min) : 0.5);
             const o = ((t * S + y) * S + x) * 3;
             pol[o] = r;
             pol[o + 1] = gg;

@@ -23,12 +23,13 @@ class MatmulPeakWorker : public PromiseWorker {
   void Run() override {
     torch::NoGradGuard no_grad;
     TORCH_CHECK(!cuda_ || torch::cuda::is_available(), "matmulPeak: device cuda requested but no CUDA device is available");
-    const auto opts = torch::TensorOptions()
-                          .device(cuda_ ? torch::kCUDA : torch::kCPU)
-                          .dtype(cuda_ ? torch::kBFloat16 : torch::kFloat32);
-    const torch::Tensor a = torch::randn({n_, n_}, opts);
-    const torch::Tensor b = torch::randn({n_, n_}, opts);
-    torch::Tensor c = torch::empty({n_, n_}, opts);
+    const auto device = cuda_ ? torch::kCUDA : torch::kCPU;
+    const auto dtype = cuda_ ? torch::kBFloat16 : torch::kFloat32;
+    // Operands drawn on the CPU and copied: the CUDA generator may belong to a Session's captured
+    // CUDA graph, and drawing from it outside the capture is an error.
+    const torch::Tensor a = torch::randn({n_, n_}).to(device, dtype);
+    const torch::Tensor b = torch::randn({n_, n_}).to(device, dtype);
+    torch::Tensor c = torch::empty({n_, n_}, torch::TensorOptions().device(device).dtype(dtype));
     const int64_t warmup = 3;  // first calls pick cuBLAS algorithms and warm clocks
     for (int64_t i = 0; i < warmup; ++i) torch::mm_out(c, a, b);
     sync();
