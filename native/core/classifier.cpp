@@ -5,7 +5,7 @@
 #include <cmath>
 #include <mutex>
 
-#include "core/finetune_autocast.h"
+#include "core/autocast.h"
 #include "core/optim.h"
 #include "kernels/patchify_op.h"
 
@@ -229,7 +229,7 @@ ClassifierStep ClassifierSession::train_step(const torch::Tensor& clips, const t
 
   torch::Tensor logits, loss;
   {
-    FinetuneAutocast autocast(autocast_);
+    AutocastScope autocast(autocast_);
     const c10::optional<torch::Generator> g =
         device_.is_cpu() ? c10::optional<torch::Generator>(gen_) : c10::optional<torch::Generator>();
     logits = model_->forward(autocast_ ? x.to(torch::kBFloat16) : x, g).to(torch::kFloat);
@@ -259,7 +259,7 @@ torch::Tensor ClassifierSession::predict(const torch::Tensor& clips) {
   torch::NoGradGuard no_grad;
   model_->eval();
   const auto x = patches(clips);
-  FinetuneAutocast autocast(autocast_);
+  AutocastScope autocast(autocast_);
   return model_->forward(x, c10::nullopt).to(torch::kFloat).to(torch::kCPU).contiguous();
 }
 

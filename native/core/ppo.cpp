@@ -1,7 +1,7 @@
 #include "core/ppo.h"
 
 #include "core/gumbel_topk.h"
-#include "core/sampler_autocast.h"
+#include "core/autocast.h"
 #include "kernels/ppo_loss_op.h"
 
 namespace tats::core {
@@ -140,7 +140,7 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
     SamplerOutput out;
     {
-      SamplerAutocast autocast(autocast_);
+      AutocastScope autocast(autocast_);
       out = sampler_->forward(rollout.state);
     }
     const auto terms = ppo_loss(out.logits, out.values, rollout.masked, rollout.old_log_probs, returns, advantages,

@@ -7,7 +7,7 @@
 #include "core/gumbel_topk.h"
 #include "core/masking.h"
 #include "core/ppo.h"
-#include "core/sampler_autocast.h"
+#include "core/autocast.h"
 #ifdef TATS_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
@@ -55,7 +55,7 @@ SamplerBenchResult sampler_bench(const SamplerBenchOptions& o, const torch::Devi
     const auto t0 = std::chrono::steady_clock::now();
     PpoRollout rollout;
     {
-      SamplerAutocast autocast(o.bf16);
+      AutocastScope autocast(o.bf16);
       rollout = ppo.act(x, M, gen, nullptr);
     }
     sync(device);
