@@ -20,7 +20,7 @@ describe('MAE training', () => {
       batchSize,
       strategy: 'tube',
       ratio: 0.9,
-      lr: 1e-3,
+      lr: 2e-3,
       warmupSteps: 20,
       totalSteps: steps,
       clipGrad: 1,

@@ -2,8 +2,9 @@
  * Built-in synthetic motion dataset: no files, every clip is rendered from (seed, split, index).
  *
  * What a clip is:
- * - A static, textured background (smooth noise blobs blending two random colours, at a scale
- *   predictable from neighbouring patches). The background never changes over time.
+ * - A static, textured background (stripes, checkerboard or smooth noise blobs in two random colours;
+ *   no pixel grain, which per-tubelet target normalisation would turn into unpredictable targets).
+ *   The background never changes over time.
  * - A few textured sprites (square, disk or diamond; stripes, checker or noise texture in two random
  *   colours) that all move along one straight line at constant speed. The **class is the motion**:
  *   the direction (and, for classes 8..15, a doubled speed). Appearance, sprite count, size and
@@ -162,12 +163,8 @@ function colourPair(r: Stream): [Rgb, Rgb] {
  * Fills out[h*w*3] with a procedural texture: 0 stripes, 1 checker, 2 noise blobs, mixing two
  * colours; plus a static grain of +-grain. `scale` sets the feature size in pixels.
  */
-function renderTexture(
-  out: Uint8Array, w: number, h: number, r: Stream, scale: number, grain: number, smooth = false,
-): void {
-  const drawn = r.int(3);
-  // Smooth: unclamped noise blobs, so every patch is a gentle gradient (predictable from context).
-  const kind = smooth ? 2 : drawn;
+function renderTexture(out: Uint8Array, w: number, h: number, r: Stream, scale: number, grain: number): void {
+  const kind = r.int(3);
   const [c0, c1] = colourPair(r);
   const d0 = c1[0] - c0[0];
   const d1 = c1[1] - c0[1];
@@ -191,8 +188,7 @@ function renderTexture(
   const period = Math.max(2, scale * r.range(0.5, 1.5));
   const phase = r.uniform();
   const check = Math.max(2, Math.round(scale * r.range(0.5, 1.2)));
-  const contrastDrawn = r.range(2, 4);
-  const contrast = smooth ? 1 : contrastDrawn;
+  const contrast = r.range(2, 4);
   for (let y = 0; y < h; y++) {
     if (kind === 0) {
       for (let x = 0; x < w; x++) {
@@ -415,10 +411,9 @@ export class SyntheticMotionDataset {
     const cls = CLASS_TABLE[label]!;
 
     // Background into frame 0, then copied to every frame.
-    // Features of half to the whole side: a tube-masked background patch (never visible in any frame)
-    // stays predictable from its neighbours, so the MAE's loss reflects motion, not noise.
-    const bgScale = S * r.range(0.5, 1.0);
-    renderTexture(clip.subarray(0, frameBytes), S, S, r.child(0), bgScale, 0, true);
+    // No pixel grain: per-tubelet normalisation would turn it into unpredictable targets.
+    const bgScale = S * r.range(0.04, 0.12);
+    renderTexture(clip.subarray(0, frameBytes), S, S, r.child(0), bgScale, 0);
     for (let t = 1; t < T; t++) clip.copyWithin(t * frameBytes, 0, frameBytes);
 
     // Clip speed in px/frame, shared by all sprites (the class is the motion).
