@@ -119,4 +119,12 @@ Napi::Float32Array to_float32_array(Napi::Env env, const torch::Tensor& tensor) 
   return out;
 }
 
+Napi::Uint8Array to_uint8_array(Napi::Env env, const torch::Tensor& tensor) {
+  const auto c = tensor.contiguous();
+  const size_t bytes = static_cast<size_t>(c.numel()) * c.element_size();
+  auto out = Napi::Uint8Array::New(env, bytes);
+  if (bytes > 0) std::memcpy(out.Data(), c.data_ptr(), bytes);
+  return out;
+}
+
 }  // namespace tats::addon

@@ -31,4 +31,7 @@ torch::Tensor uint8_view(Napi::Env env, const Napi::Value& value, const std::vec
 // Copies a float tensor (any device, any float dtype) into a new Float32Array.
 Napi::Float32Array to_float32_array(Napi::Env env, const torch::Tensor& tensor);
 
+// Copies the raw bytes of a CPU tensor into a new Uint8Array.
+Napi::Uint8Array to_uint8_array(Napi::Env env, const torch::Tensor& tensor);
+
 }  // namespace tats::addon

@@ -8,6 +8,7 @@
 
 #include "addon/convert.h"
 #include "addon/errors.h"
+#include "addon/state_dict.h"
 #include "addon/exports.h"
 #include "addon/instance.h"
 
@@ -74,22 +75,6 @@ core::SessionConfig read_config(const Napi::Object& c) {
   cfg.seed = get_int(c, "seed", "config");
   cfg.precision = get_string(c, "precision", "config");
   return cfg;
-}
-
-struct DtypeName {
-  const char* name;
-  torch::ScalarType type;
-};
-// safetensors' dtype names.
-constexpr DtypeName kDtypes[] = {{"F64", torch::kDouble}, {"F32", torch::kFloat},  {"F16", torch::kHalf},
-                                 {"BF16", torch::kBFloat16}, {"I64", torch::kLong}, {"I32", torch::kInt},
-                                 {"I16", torch::kShort},   {"I8", torch::kChar},    {"U8", torch::kByte},
-                                 {"BOOL", torch::kBool}};
-
-const char* dtype_name(torch::ScalarType t) {
-  for (const auto& d : kDtypes)
-    if (d.type == t) return d.name;
-  TORCH_CHECK(false, "stateDict: no safetensors name for dtype ", t);
 }
 
 class SessionWrap;
@@ -265,14 +250,6 @@ class EvalWorker : public SessionWorker {
   core::EvalMetrics out_;
 };
 
-Napi::Uint8Array to_uint8_array(Napi::Env env, const torch::Tensor& t) {
-  const auto c = t.contiguous();
-  const size_t bytes = static_cast<size_t>(c.numel()) * c.element_size();
-  auto out = Napi::Uint8Array::New(env, bytes);
-  if (bytes > 0) std::memcpy(out.Data(), c.data_ptr(), bytes);
-  return out;
-}
-
 class ReconstructWorker : public SessionWorker {
  public:
   ReconstructWorker(Napi::Env env, SessionWrap* wrap, torch::Tensor clips, torch::Tensor mask)
@@ -306,25 +283,13 @@ class StateDictWorker : public SessionWorker {
   void Run() override {
     entries_ = session_->state_dict();
     for (auto& [name, t] : entries_) {
-      dtype_name(t.scalar_type());  // fail here, off the JS thread, on a dtype without a name
+      safetensors_dtype(t.scalar_type());  // fail here, off the JS thread, on a dtype without a name
       t = t.contiguous();
     }
   }
   // The session is still marked busy here, so the tensors (which may alias live CPU weights)
   // cannot change while they are copied.
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object o = Napi::Object::New(env);
-    for (const auto& [name, t] : entries_) {
-      Napi::Object e = Napi::Object::New(env);
-      e.Set("dtype", Napi::String::New(env, dtype_name(t.scalar_type())));
-      Napi::Array shape = Napi::Array::New(env, t.dim());
-      for (int64_t i = 0; i < t.dim(); ++i) shape.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(t.size(i))));
-      e.Set("shape", shape);
-      e.Set("data", to_uint8_array(env, t));
-      o.Set(name, e);
-    }
-    return o;
-  }
+  Napi::Value Result(Napi::Env env) override { return state_to_js(env, entries_); }
 
  private:
   core::NamedTensors entries_;
@@ -350,52 +315,6 @@ class LoadStateWorker : public SessionWorker {
   bool strict_;
   int64_t step_ = 0;
 };
-
-// Reads {name: {dtype, shape, data}} into CPU tensors (copied: the JS buffers may be any
-// alignment and may change after the call returns).
-std::map<std::string, torch::Tensor> read_state(Napi::Env env, const Napi::Object& map) {
-  std::map<std::string, torch::Tensor> out;
-  const Napi::Array keys = map.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    const std::string name = keys.Get(i).As<Napi::String>().Utf8Value();
-    const std::string where = "state['" + name + "']";
-    const Napi::Value v = map.Get(name);
-    if (!v.IsObject()) throw_type_error(env, where + " must be an object {dtype, shape, data}");
-    const Napi::Object e = v.As<Napi::Object>();
-    const Napi::Value dv = e.Get("dtype");
-    if (!dv.IsString()) throw_type_error(env, where + ".dtype must be a string");
-    const std::string dtype = dv.As<Napi::String>().Utf8Value();
-    const DtypeName* found = nullptr;
-    for (const auto& d : kDtypes)
-      if (dtype == d.name) found = &d;
-    if (!found) throw_type_error(env, where + ".dtype '" + dtype + "' is not one of F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL");
-    const Napi::Value sv = e.Get("shape");
-    if (!sv.IsArray()) throw_type_error(env, where + ".shape must be an array of integers");
-    const Napi::Array sa = sv.As<Napi::Array>();
-    std::vector<int64_t> shape;
-    int64_t numel = 1;
-    for (uint32_t j = 0; j < sa.Length(); ++j) {
-      const Napi::Value d = sa.Get(j);
-      const double x = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1.0;
-      if (!(x >= 0 && x <= 9007199254740991.0) || x != static_cast<double>(static_cast<int64_t>(x)))
-        throw_type_error(env, where + ".shape must hold non-negative integers");
-      shape.push_back(static_cast<int64_t>(x));
-      numel *= shape.back();
-    }
-    const Napi::Value data = e.Get("data");
-    if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-      throw_type_error(env, where + ".data must be a Uint8Array");
-    const auto bytes = data.As<Napi::Uint8Array>();
-    auto t = torch::empty(shape, torch::dtype(found->type));
-    const size_t want = static_cast<size_t>(numel) * t.element_size();
-    if (bytes.ByteLength() != want)
-      throw_type_error(env, where + ".data has " + std::to_string(bytes.ByteLength()) + " bytes, its dtype and shape need " +
-                                std::to_string(want));
-    if (want > 0) std::memcpy(t.data_ptr(), bytes.Data(), want);
-    out[name] = t;
-  }
-  return out;
-}
 
 Napi::Value SessionWrap::TrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -448,7 +367,7 @@ Napi::Value SessionWrap::LoadStateDict(const Napi::CallbackInfo& info) {
   const Napi::Object opts = arg_object(info, 1, "options");
   const Napi::Value strict = opts.Get("strict");
   if (!strict.IsBoolean()) throw_type_error(env, "options.strict must be a boolean");
-  auto entries = read_state(env, map);
+  auto entries = state_from_js(env, map);
   auto* worker = new LoadStateWorker(env, this, std::move(entries), strict.As<Napi::Boolean>().Value());
   worker->Queue();
   return worker->Promise();
