@@ -10,9 +10,12 @@ const i = info();
 const on = process.env.TATS_PROFILE === '1' && i.flavour === 'cuda' && Boolean(i.cuda);
 
 describe.skipIf(!on)('MAE step for the profiler', () => {
-  it('two eager steps, batch 32, 16 x 224, tube 0.9, bf16', async () => {
+  // TATS_PROFILE_STRATEGY / TATS_PROFILE_RATIO pick the sampler (tube 0.9 by default).
+  const strategy = (process.env.TATS_PROFILE_STRATEGY ?? 'tube') as 'tube' | 'tats' | 'adamae';
+  const ratio = Number(process.env.TATS_PROFILE_RATIO ?? 0.9);
+  it(`two eager steps, batch 32, 16 x 224, ${strategy} ${ratio}, bf16`, async () => {
     const batchSize = 32, frames = 16, size = 224;
-    const cfg = sessionConfig({ preset: 'base', frames, size, batchSize, strategy: 'tube', ratio: 0.9, device: 'cuda', precision: 'bf16', warmupSteps: 10, totalSteps: 1000 });
+    const cfg = sessionConfig({ preset: 'base', frames, size, batchSize, strategy, ratio, device: 'cuda', precision: 'bf16', warmupSteps: 10, totalSteps: 1000 });
     const session = await Session.create(cfg);
     const clips = randomBytes(batchSize * frames * size * size * 3, 1);
     for (let k = 0; k < 2; k++) expect(Number.isFinite((await session.trainStep(clips)).loss)).toBe(true);
