@@ -67,8 +67,9 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** The git commit of the package folder, or "unknown". */
+/** The git commit of the package folder (TATS_COMMIT overrides it: the GPU machine gets a copy of the tree), or "unknown". */
 export function gitCommit(): string {
+  if (process.env.TATS_COMMIT) return process.env.TATS_COMMIT;
   const r = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: packageRoot, encoding: 'utf8', timeout: 5000 });
   const out = r.status === 0 ? r.stdout.trim() : '';
   if (!out) return 'unknown';
