@@ -2,7 +2,7 @@
 # One batched call on the GPU machine, in stages that are skipped once the call nears its limit:
 #   verify   build, info, GPU tests (parity, MAE, TATS), `tats bench` rows, pretrain from shards, shard reads
 #   speed    test/gpu/mae-speed.test.ts (speed switches side by side in one process)
-#   profile  nsys (or ncu) kernel summary of two eager steps (TATS_PROFILE_STRATEGY=tube|tats)
+#   profile  ncu kernel-time summary of two eager steps (TATS_PROFILE_STRATEGY=tube|tats)
 #   extra    any command in $TATS_EXTRA (run with bash -c)
 # Usage there: source .gpu/remote-env.sh && STAGES="verify speed profile" bash bench/gpu-call.sh
 set -uo pipefail
@@ -45,19 +45,16 @@ if want speed 150; then
   grep -E "^\|" "$out/mae-speed.log"; echo "speed done at $SECONDS s"
 fi
 if want profile 90; then
-  for strat in ${PROFILE_STRATEGIES:-tube tats}; do
+  for strat in ${PROFILE_STRATEGIES:-tats tube}; do
     want profile 60 || break
     ratio=0.9; [ "$strat" = tube ] || ratio=0.95
-    if command -v nsys >/dev/null || ls /usr/local/cuda/bin/nsys >/dev/null 2>&1; then
-      NSYS=$(command -v nsys || echo /usr/local/cuda/bin/nsys)
-      TATS_PROFILE=1 TATS_PROFILE_STRATEGY=$strat TATS_PROFILE_RATIO=$ratio timeout $(( $(left) - 20 )) \
-        $NSYS profile -t cuda -o "$out/prof-$strat" --force-overwrite true npx vitest run --project gpu test/gpu/mae-profile.test.ts > "$out/prof-$strat.log" 2>&1
-      $NSYS stats -r cuda_gpu_kern_sum -f csv -o "$out/kern-$strat" "$out/prof-$strat.nsys-rep" >> "$out/prof-$strat.log" 2>&1
-      rm -f "$out/prof-$strat.nsys-rep" "$out/prof-$strat.sqlite"
-      echo "profile $strat: $(ls "$out" | grep "kern-$strat")"
-    else
-      echo "no nsys on this machine; ncu: $(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
-    fi
+    NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+    tmax=$(( $(left) - 20 )); [ "$tmax" -gt "${PROFILE_MAX_S:-240}" ] && tmax=${PROFILE_MAX_S:-240}
+    TATS_PROFILE=1 TATS_PROFILE_STRATEGY=$strat TATS_PROFILE_RATIO=$ratio timeout "$tmax" \
+      $NCU --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
+      --log-file "$out/ncu-$strat.csv" npx vitest run --project gpu test/gpu/mae-profile.test.ts > "$out/ncu-$strat.log" 2>&1
+    echo "ncu $strat rc $? at $SECONDS s"
+    python3 bench/ncu_summary.py "$out/ncu-$strat.csv" > "$out/ncu-$strat.txt" 2>&1; head -30 "$out/ncu-$strat.txt"
   done
 fi
 if [ -n "${TATS_EXTRA:-}" ] && [ "$(left)" -gt 30 ]; then timeout $(( $(left) - 10 )) bash -c "$TATS_EXTRA"; fi
