@@ -2,7 +2,7 @@
 # One batched call on the GPU machine, in stages that are skipped once the call nears its limit:
 #   verify   build, info, GPU tests (parity, MAE, TATS), `tats bench` rows, pretrain from shards, shard reads
 #   speed    test/gpu/mae-speed.test.ts (speed switches side by side in one process)
-#   profile  ncu kernel-time summary of two eager steps (TATS_PROFILE_STRATEGY=tube|tats)
+#   profile  a Kineto trace of one eager step per strategy (TATS_TRACE), summed by bench/trace_summary.py
 #   extra    any command in $TATS_EXTRA (run with bash -c)
 # Usage there: source .gpu/remote-env.sh && STAGES="verify speed profile" bash bench/gpu-call.sh
 set -uo pipefail
@@ -48,13 +48,11 @@ if want profile 90; then
   for strat in ${PROFILE_STRATEGIES:-tats tube}; do
     want profile 60 || break
     ratio=0.9; [ "$strat" = tube ] || ratio=0.95
-    NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
-    tmax=$(( $(left) - 20 )); [ "$tmax" -gt "${PROFILE_MAX_S:-240}" ] && tmax=${PROFILE_MAX_S:-240}
-    TATS_PROFILE=1 TATS_PROFILE_STRATEGY=$strat TATS_PROFILE_RATIO=$ratio timeout "$tmax" \
-      $NCU --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
-      --log-file "$out/ncu-$strat.csv" npx vitest run --project gpu test/gpu/mae-profile.test.ts > "$out/ncu-$strat.log" 2>&1
-    echo "ncu $strat rc $? at $SECONDS s"
-    python3 bench/ncu_summary.py "$out/ncu-$strat.csv" > "$out/ncu-$strat.txt" 2>&1; head -30 "$out/ncu-$strat.txt"
+    TATS_PROFILE=1 TATS_PROFILE_STRATEGY=$strat TATS_PROFILE_RATIO=$ratio TATS_TRACE="$out/trace-$strat.json" \
+      timeout $(( $(left) - 20 )) npx vitest run --project gpu test/gpu/mae-profile.test.ts > "$out/trace-$strat.log" 2>&1
+    echo "trace $strat rc $? at $SECONDS s"
+    python3 bench/trace_summary.py "$out/trace-$strat.json" 30 > "$out/trace-$strat.txt" 2>&1; head -${PROFILE_LINES:-45} "$out/trace-$strat.txt"
+    gzip -f "$out/trace-$strat.json"
   done
 fi
 if [ -n "${TATS_EXTRA:-}" ] && [ "$(left)" -gt 30 ]; then timeout $(( $(left) - 10 )) bash -c "$TATS_EXTRA"; fi

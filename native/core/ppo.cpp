@@ -2,6 +2,7 @@
 
 #include "core/gumbel_topk.h"
 #include "core/autocast.h"
+#include "core/step_trace.h"
 #include "kernels/ppo_loss_op.h"
 
 namespace tats::core {
@@ -139,15 +140,24 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
   sampler_->train();
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
     SamplerOutput out;
+    PpoLoss terms;
     {
-      AutocastScope autocast(autocast_);
-      out = sampler_->forward(rollout.state);
+      TATS_SCOPE("tats.ppo_forward");
+      {
+        AutocastScope autocast(autocast_);
+        out = sampler_->forward(rollout.state);
+      }
+      terms = ppo_loss(out.logits, out.values, rollout.masked, rollout.old_log_probs, returns, advantages, options_);
     }
-    const auto terms = ppo_loss(out.logits, out.values, rollout.masked, rollout.old_log_probs, returns, advantages,
-                                options_);
-    optimizer_->zero_grad();
-    terms.loss.backward();
-    optimizer_->step(updates_);
+    {
+      TATS_SCOPE("tats.ppo_backward");
+      optimizer_->zero_grad();
+      terms.loss.backward();
+    }
+    {
+      TATS_SCOPE("tats.ppo_optimizer");
+      optimizer_->step(updates_);
+    }
     acc(s.loss, terms.loss);
     acc(s.policy_loss, terms.policy_loss);
     acc(s.value_loss, terms.value_loss);

@@ -7,6 +7,7 @@
 
 #include "core/autocast.h"
 #include "core/mae_loss.h"
+#include "core/step_trace.h"
 #include "core/masking.h"
 #include "kernels/patchify_op.h"
 
@@ -115,6 +116,7 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
   configure_sdpa_from_env();
   if (use_graph()) return train_step_graphed(clips, motion);
 
+  StepTrace trace(step_);  // TATS_TRACE: this step on the profiler's timeline
   // Pinned staging + reused device buffer (TATS_STAGING=0: the pageable copy as before).
   const auto x = device_.is_cuda() && env_enabled("STAGING") ? upload_.upload(clips, device_) : to_device_clips(clips);
   const auto pt = ops::patchify(x, cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
@@ -124,17 +126,33 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
   {
     AutocastScope autocast(autocast_);
     const auto tokens = model_->embed(pt.patches);
-    draw = sampler_->sample(cfg_.sampler.detach_input ? tokens.detach() : tokens, B, gen_);
+    {
+      TATS_SCOPE("tats.sample");
+      draw = sampler_->sample(cfg_.sampler.detach_input ? tokens.detach() : tokens, B, gen_);
+    }
+    TATS_SCOPE("tats.mae_forward");
     const auto pred = model_->forward(tokens, draw.visible, draw.masked);
     loss = mae_loss(pred, pt.targets, draw.masked);
     total = loss.loss;
     const auto extra = sampler_->joint_loss(draw, loss.errors);
     if (extra.defined()) total = total + extra;
   }
-  total.backward();
-  const auto [lr, grad_norm] = optimizer_->step(step_);
-  optimizer_->zero_grad();
-  const auto sampler_metrics = sampler_->update(draw, loss.errors);
+  {
+    TATS_SCOPE("tats.mae_backward");
+    total.backward();
+  }
+  std::pair<double, torch::Tensor> stepped;
+  {
+    TATS_SCOPE("tats.optimizer");
+    stepped = optimizer_->step(step_);
+    optimizer_->zero_grad();
+  }
+  const auto& [lr, grad_norm] = stepped;
+  SamplerMetrics sampler_metrics;
+  {
+    TATS_SCOPE("tats.sampler_update");
+    sampler_metrics = sampler_->update(draw, loss.errors);
+  }
 
   std::vector<std::string> names{"loss", "gradNorm"};
   std::vector<torch::Tensor> values{loss.loss.detach(), grad_norm};
