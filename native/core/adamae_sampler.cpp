@@ -1,5 +1,6 @@
 #include "core/adamae_sampler.h"
 
+#include "core/linear.h"
 #include "core/sampler_attention.h"
 
 namespace tats::core {
@@ -40,12 +41,15 @@ SamplerOutput AdaMaeSamplerImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 3 && x.size(1) == options_.tokens && x.size(2) == options_.input_dim,
               "AdaMaeSampler: input must be [B, ", options_.tokens, ", ", options_.input_dim, "], got ", x.sizes());
   const int64_t B = x.size(0), N = x.size(1), C = options_.dim, h = options_.heads, d = C / h;
-  auto z = (embed ? embed->forward(x) : x) + pos_embed;
-  const auto qkv_ = qkv->forward(norm1->forward(z)).view({B, N, 3, h, d}).permute({2, 0, 3, 1, 4});
-  const auto a = sampler_attention(qkv_[0], qkv_[1], qkv_[2]).transpose(1, 2).reshape({B, N, C});
-  z = z + proj->forward(a);
-  z = z + mlp->forward(norm2->forward(z));
-  return {head->forward(z).squeeze(-1), torch::Tensor()};
+  auto z = (embed ? linear(x, embed) : x) + pos_embed;
+  // 3 x [B, N, h, d] -> [B, h, N, d] views (unbind: one stack in backward)
+  const auto parts = linear(norm1->forward(z), qkv).view({B, N, 3, h, d}).unbind(2);
+  const auto a = sampler_attention(parts[0].transpose(1, 2), parts[1].transpose(1, 2), parts[2].transpose(1, 2))
+                     .transpose(1, 2)
+                     .reshape({B, N, C});
+  z = z + linear(a, proj);
+  z = z + linear_gelu_linear(mlp, norm2->forward(z));
+  return {linear(z, head).squeeze(-1), torch::Tensor()};
 }
 
 torch::Tensor adamae_sampling_loss(const torch::Tensor& logits, const torch::Tensor& masked,

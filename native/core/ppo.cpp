@@ -109,11 +109,16 @@ PpoTrainer::PpoTrainer(TatsSampler sampler, const PpoOptions& options)
 }
 
 PpoRollout PpoTrainer::act(const torch::Tensor& state, int64_t masked_count, at::Generator& gen,
-                           torch::Tensor* visible) {
-  torch::NoGradGuard ng;
+                           torch::Tensor* visible, bool keep_graph) {
   PpoRollout r;
   r.state = state.detach();
-  const auto out = sampler_->forward(r.state);
+  keep_graph = keep_graph && torch::GradMode::is_enabled();
+  if (keep_graph) {
+    sampler_->train();
+    r.live = sampler_->forward(r.state);
+  }
+  torch::NoGradGuard ng;
+  const auto out = keep_graph ? SamplerOutput{r.live.logits.detach(), r.live.values.detach()} : sampler_->forward(r.state);
   const auto logits = out.logits.to(torch::kFloat);
   auto draw = gumbel_topk(logits, masked_count, options_.temperature, gen);
   r.masked = draw.chosen;
@@ -143,7 +148,9 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
     PpoLoss terms;
     {
       TATS_SCOPE("tats.ppo_forward");
-      {
+      if (epoch == 0 && rollout.live.logits.defined() && rollout.live.logits.requires_grad()) {
+        out = rollout.live;  // theta is still theta_old: act()'s forward, graph included
+      } else {
         AutocastScope autocast(autocast_);
         out = sampler_->forward(rollout.state);
       }

@@ -79,6 +79,9 @@ struct PpoRollout {
   torch::Tensor old_values;     // [B, M] V_old(i) on the masked tokens (telemetry)
   torch::Tensor baseline;       // [B, 1] b_old(s) = sum_j pi_old(j) V_old(j), the advantage baseline
   torch::Tensor logits;         // [B, N] fp32, the policy's logits at sampling time (before tau)
+  // With keep_graph: act()'s forward with its autograd graph. theta does not change between act()
+  // and update(), so PPO's first epoch reuses it instead of running the same forward again.
+  SamplerOutput live;
 };
 
 // Per-update telemetry: means over the K epochs, 0-dim tensors (read once at the step's end).
@@ -90,9 +93,11 @@ class PpoTrainer {
  public:
   PpoTrainer(TatsSampler sampler, const PpoOptions& options);
 
-  // The action for a batch: masks drawn from pi_old without grad, and the rollout to keep.
-  // Returns the rollout; masked/visible index lists sorted ascending.
-  PpoRollout act(const torch::Tensor& state, int64_t masked_count, at::Generator& gen, torch::Tensor* visible);
+  // The action for a batch: masks drawn from pi_old, and the rollout to keep. Returns the rollout;
+  // masked/visible index lists sorted ascending. keep_graph (training, grad mode on): the forward
+  // keeps its graph for update()'s first epoch (rollout.live); otherwise it runs without grad.
+  PpoRollout act(const torch::Tensor& state, int64_t masked_count, at::Generator& gen, torch::Tensor* visible,
+                 bool keep_graph = false);
 
   // K epochs of PPO on theta with raw rewards [B, M] (the MAE's detached errors on rollout.masked).
   PpoStats update(const PpoRollout& rollout, const torch::Tensor& raw_rewards);

@@ -52,7 +52,8 @@ class TatsMaskSampler : public MaskSampler {
   MaskDraw sample(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) override {
     TORCH_CHECK(tokens.size(0) == batch, "tats sampler: tokens hold ", tokens.size(0), " clips, expected ", batch);
     torch::Tensor visible;
-    const auto rollout = ppo_->act(tokens, masked_, gen, &visible);
+    // Training: act()'s forward keeps its graph for the first PPO epoch (one sampler forward fewer).
+    const auto rollout = ppo_->act(tokens, masked_, gen, &visible, /*keep_graph=*/training_);
     MaskDraw draw;
     draw.visible = visible;
     draw.masked = rollout.masked;
@@ -61,6 +62,10 @@ class TatsMaskSampler : public MaskSampler {
     draw.aux["old_log_probs"] = rollout.old_log_probs;
     draw.aux["old_values"] = rollout.old_values;
     draw.aux["baseline"] = rollout.baseline;
+    if (rollout.live.logits.defined()) {
+      draw.aux["live_logits"] = rollout.live.logits;
+      draw.aux["live_values"] = rollout.live.values;
+    }
     return draw;
   }
 
@@ -72,6 +77,8 @@ class TatsMaskSampler : public MaskSampler {
     rollout.old_log_probs = draw.aux.at("old_log_probs");
     rollout.old_values = draw.aux.at("old_values");
     rollout.baseline = draw.aux.at("baseline");
+    if (const auto it = draw.aux.find("live_logits"); it != draw.aux.end())
+      rollout.live = SamplerOutput{it->second, draw.aux.at("live_values")};
     const auto s = ppo_->update(rollout, errors);
     return {{"entropy", s.entropy},     {"clipFrac", s.clip_frac}, {"approxKl", s.approx_kl},
             {"valueLoss", s.value_loss}, {"reward", s.reward},     {"samplerLoss", s.loss}};

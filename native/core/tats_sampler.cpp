@@ -1,5 +1,7 @@
 #include "core/tats_sampler.h"
 
+#include "core/linear.h"
+
 namespace tats::core {
 
 namespace nn = torch::nn;
@@ -68,12 +70,12 @@ TatsSamplerImpl::TatsSamplerImpl(const TatsSamplerOptions& o) : options_(o) {
 SamplerOutput TatsSamplerImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 3 && x.size(1) == options_.tokens && x.size(2) == options_.input_dim,
               "TatsSampler: input must be [B, ", options_.tokens, ", ", options_.input_dim, "], got ", x.sizes());
-  auto z = embed->forward(x) + pos_embed;
+  auto z = linear(x, embed) + pos_embed;
   const auto ta = attn->forward(norm1->forward(z), options_.frames);
   z = z + ta.y;
-  z = z + mlp->forward(norm2->forward(z));
+  z = z + linear_gelu_linear(mlp, norm2->forward(z));
   const auto f = torch::cat({norm_y->forward(z), norm_v->forward(ta.variance)}, -1);  // [B, N, 2C]
-  return {actor->forward(f).squeeze(-1), critic->forward(f).squeeze(-1)};
+  return {linear_gelu_linear(actor, f).squeeze(-1), linear_gelu_linear(critic, f).squeeze(-1)};
 }
 
 }  // namespace tats::core

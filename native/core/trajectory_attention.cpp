@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/linear.h"
 #include "core/sampler_attention.h"
 #include "kernels/trajectory_temporal_op.h"
 
@@ -25,16 +26,18 @@ torch::Tensor TrajectoryAttentionImpl::trajectories(const torch::Tensor& x, int6
   const int64_t B = x.size(0), N = x.size(1), T = frames;
   TORCH_CHECK(T > 0 && N % T == 0, "TrajectoryAttention: tokens (", N, ") must be a multiple of frames (", T, ")");
   const int64_t S = N / T, h = heads_, d = dim_ / heads_;
-  // [B, N, 3, h, d] -> [3, B, h, N, d]
-  const auto qkv_ = qkv->forward(x).view({B, N, 3, h, d}).permute({2, 0, 3, 1, 4}).contiguous();
-  const auto q = qkv_[0], k = qkv_[1].view({B, h, T, S, d}), v = qkv_[2].view({B, h, T, S, d});
-  // One attention per frame t': all N queries against that frame's S keys. Peak extra memory is
-  // one frame's logits, B*h*N*S (none with the fused kernels).
-  std::vector<torch::Tensor> per_frame;
-  per_frame.reserve(T);
-  for (int64_t t = 0; t < T; ++t) per_frame.push_back(sampler_attention(q, k.select(2, t), v.select(2, t)));
-  // T x [B, h, N, d] -> [B, h, N, T, d] -> [B, N, T, h, d] -> [B, N, T, C]
-  return torch::stack(per_frame, 3).permute({0, 2, 3, 1, 4}).reshape({B, N, T, dim_});
+  // 3 x [B, N, h, d] (unbind: one stack in backward), token n = t*S + s.
+  const auto parts = linear(x, qkv).view({B, N, 3, h, d}).unbind(2);
+  // Queries: every token once per key frame, [B, T*h, N, d] (index t*h + head; the one copy here).
+  const auto q = parts[0].transpose(1, 2).unsqueeze(1).expand({B, T, h, N, d}).reshape({B, T * h, N, d});
+  // Keys and values of frame t: [B, T, S, h, d] -> [B, T, h, S, d] -> [B, T*h, S, d].
+  const auto per_frame = [&](const torch::Tensor& p) {
+    return p.view({B, T, S, h, d}).transpose(2, 3).reshape({B, T * h, S, d});
+  };
+  const auto o = sampler_attention(q, per_frame(parts[1]), per_frame(parts[2]));  // [B, T*h, N, d]
+  // -> [B, N, T*h, d] = [B, N, T, C] with C = (head, d): a view when the kernel wrote [B, N, T*h, d]
+  // memory (flash / cuDNN do), a copy otherwise.
+  return o.transpose(1, 2).reshape({B, N, T, dim_});
 }
 
 TrajectoryAttentionOutput TrajectoryAttentionImpl::forward(const torch::Tensor& x, int64_t frames) {
@@ -44,12 +47,11 @@ TrajectoryAttentionOutput TrajectoryAttentionImpl::forward(const torch::Tensor& 
   const auto own = yt.view({B, T, S, T, dim_}).diagonal(0, 1, 3).permute({0, 3, 1, 2}).reshape({B, N, dim_});
   // Per token and head: one query against its T trajectory keys (kernel op: one warp per row on
   // CUDA, online softmax over T; differentiable).
-  const auto qt = proj_q->forward(own).view({B, N, h, d});
-  const auto kv = proj_kv->forward(yt).view({B, N, T, 2, h, d}).permute({3, 0, 1, 4, 2, 5});  // [2, B, N, h, T, d]
-  const auto y = ops::trajectory_temporal(qt, kv[0].to(qt.scalar_type()), kv[1].to(qt.scalar_type()))
-                     .reshape({B, N, dim_});
+  const auto qt = linear(own, proj_q).view({B, N, h, d});
+  const auto kv = linear(yt, proj_kv);  // [B, N, T, 2C]: keys | values per trajectory token
+  const auto y = ops::trajectory_temporal_packed(qt, kv.to(qt.scalar_type())).reshape({B, N, dim_});
   const auto var = ops::trajectory_variance(yt);  // [B, N, C], population variance over T
-  return {proj->forward(y), var_proj->forward(var)};
+  return {linear(y, proj), linear(var, var_proj)};
 }
 
 TrajectoryAttentionOutput trajectory_attention_reference(TrajectoryAttentionImpl& attn, const torch::Tensor& x,

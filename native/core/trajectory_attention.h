@@ -5,12 +5,15 @@
 // position), exactly VideoMAE's flatten order. With h heads of width d = C/h:
 //   stage 1 (space, per frame): for every query token n and every frame t', a softmax over the S
 //     keys of frame t' pools that frame's values: ytilde[b,n,t',:] = sum_s' softmax_s'(q_n.k_{s't'}
-//     / sqrt(d)) v_{s't'}, heads concatenated -> ytilde [B, N, T, C]. It runs as T attentions with
-//     the same N queries and S keys each, so the N x N logits never exist at once (on libtorch 2.x
-//     the fused SDPA kernels keep no logits at all).
+//     / sqrt(d)) v_{s't'}, heads concatenated -> ytilde [B, N, T, C]. It runs as one attention call
+//     over B x T x h (frame, head) pairs, each with the N queries and that frame's S keys, so the
+//     N x N logits never exist at once (on libtorch 2.x the fused SDPA kernels keep no logits at
+//     all). One call instead of T: no per-frame slicing, whose backward zero-filled and summed
+//     the full key/value gradients once per frame.
 //   stage 2 (time, per token): qt = proj_q(ytilde[n, t(n)]) (the query's own frame), kt, vt =
 //     proj_kv(ytilde[n, t']); y_n = sum_t' softmax_t'(qt.kt / sqrt(d)) vt per head; out = proj(y).
-//     The per-token softmax over T runs in the trajectory_temporal kernel op.
+//     The per-token softmax over T runs in the trajectory_temporal kernel op, which reads proj_kv's
+//     output [B, N, T, 2C] in place (trajectory_temporal_packed).
 //   variance: var_t'(ytilde[n, t', c]) per channel (population variance over the T frames; the
 //     trajectory_variance kernel op), then var_proj (Linear C -> C): how much a token's content
 //     moves along its trajectory.

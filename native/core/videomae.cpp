@@ -1,5 +1,6 @@
 #include "core/videomae.h"
 
+#include "core/linear.h"
 #include "kernels/decoder_assemble_op.h"
 #include "kernels/gather_visible_op.h"
 
@@ -20,7 +21,7 @@ PatchEmbedImpl::PatchEmbedImpl(int64_t channels, int64_t dim, int64_t tubelet, i
 }
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& patches) {
-  return torch::nn::functional::linear(patches, proj->weight.view({proj->weight.size(0), -1}), proj->bias);
+  return linear(patches, proj->weight.view({proj->weight.size(0), -1}), proj->bias);
 }
 
 namespace {
@@ -56,7 +57,7 @@ DecoderImpl::DecoderImpl(const ModelConfig& cfg) {
 
 torch::Tensor DecoderImpl::forward(torch::Tensor x, int64_t predict) {
   for (const auto& block : *blocks) x = block->as<Block>()->forward(x);
-  return head(layer_norm(norm, x.narrow(1, x.size(1) - predict, predict)));
+  return linear(layer_norm(norm, x.narrow(1, x.size(1) - predict, predict)), head);
 }
 
 VideoMAEImpl::VideoMAEImpl(const ModelConfig& cfg_) : cfg(cfg_) {
@@ -80,7 +81,7 @@ torch::Tensor VideoMAEImpl::embed(const torch::Tensor& patches) { return encoder
 
 torch::Tensor VideoMAEImpl::forward(const torch::Tensor& tokens, const torch::Tensor& visible,
                                     const torch::Tensor& masked) {
-  const auto x_vis = encoder_to_decoder(encoder(tokens, visible));  // [B, Nv, Cd]
+  const auto x_vis = linear(encoder(tokens, visible), encoder_to_decoder);  // [B, Nv, Cd]
   // VideoMAE order: [visible + pos ; mask_token + pos], one fused pass (kernels/decoder_assemble);
   // the decoder predicts the last Nm rows.
   const auto x_full = ops::decoder_assemble(x_vis, mask_token, pos, visible, masked);

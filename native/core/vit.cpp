@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/linear.h"
+
 namespace tats::core {
 
 AttentionImpl::AttentionImpl(int64_t dim, int64_t heads_) : heads(heads_) {
@@ -21,11 +23,10 @@ AttentionImpl::AttentionImpl(int64_t dim, int64_t heads_) : heads(heads_) {
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   const int64_t B = x.size(0), L = x.size(1), C = x.size(2), hd = C / heads;
   const auto bias = torch::cat({q_bias, torch::zeros_like(v_bias), v_bias});
-  // [B, L, 3C] -> [3, B, heads, L, hd]
-  const auto qkv_out = torch::nn::functional::linear(x, qkv->weight, bias)
-                           .view({B, L, 3, heads, hd})
-                           .permute({2, 0, 3, 1, 4});
-  const auto q = qkv_out[0], k = qkv_out[1], v = qkv_out[2];
+  // [B, L, 3C] -> 3 x [B, L, heads, hd] -> [B, heads, L, hd] views. unbind's backward is one stack;
+  // indexing a permuted [3, B, heads, L, hd] cost a zero-fill, a copy and an add per part.
+  const auto parts = linear(x, qkv->weight, bias).view({B, L, 3, heads, hd}).unbind(2);
+  const auto q = parts[0].transpose(1, 2), k = parts[1].transpose(1, 2), v = parts[2].transpose(1, 2);
 #if TORCH_VERSION_MAJOR >= 2
   // Flash / memory-efficient kernels where the device has them; default scale 1/sqrt(hd).
   auto out = at::scaled_dot_product_attention(q, k, v);
@@ -34,7 +35,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
                                    /*dim=*/-1);
   auto out = torch::matmul(attn, v);
 #endif
-  return proj(out.transpose(1, 2).reshape({B, L, C}));
+  return linear(out.transpose(1, 2).reshape({B, L, C}), proj);
 }
 
 MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
@@ -42,7 +43,7 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
   fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return fc2(torch::gelu(fc1(x))); }
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return linear(torch::gelu(linear(x, fc1)), fc2); }
 
 BlockImpl::BlockImpl(int64_t dim, int64_t heads, double mlp_ratio) {
   const auto ln = torch::nn::LayerNormOptions({dim}).eps(kLayerNormEps);

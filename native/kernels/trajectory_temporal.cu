@@ -28,12 +28,21 @@ constexpr int kWarpsPerBlock = 4;
 constexpr int kPerLane = kTrajectoryMaxDim / 32;  // 8
 constexpr int kThreads = 256;
 
+// k/v addressing of TrajectoryShape, resolved on the host (strides in elements).
+struct KvLayout {
+  int64_t group_stride, head_stride, frame_stride;
+  int heads;
+  __device__ int64_t base(int64_t row) const { return (row / heads) * group_stride + (row % heads) * head_stride; }
+};
+
 template <typename T>
 __global__ void temporal_forward_kernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
-                                        T* __restrict__ y, int64_t rows, int frames, int dim, float scale) {
+                                        T* __restrict__ y, int64_t rows, int frames, int dim, float scale,
+                                        KvLayout kv) {
   const int lane = threadIdx.x & 31;
   const int64_t row = blockIdx.x * (int64_t)kWarpsPerBlock + (threadIdx.x >> 5);
   if (row >= rows) return;  // whole warps exit together
+  const int64_t base = kv.base(row);
   float qr[kPerLane], acc[kPerLane];
 #pragma unroll
   for (int i = 0; i < kPerLane; ++i) {
@@ -43,8 +52,8 @@ __global__ void temporal_forward_kernel(const T* __restrict__ q, const T* __rest
   }
   float m = -INFINITY, l = 0.f;
   for (int t = 0; t < frames; ++t) {
-    const T* kt = k + (row * frames + t) * dim;
-    const T* vt = v + (row * frames + t) * dim;
+    const T* kt = k + base + t * kv.frame_stride;
+    const T* vt = v + base + t * kv.frame_stride;
     float dot = 0.f;
 #pragma unroll
     for (int i = 0; i < kPerLane; ++i) {
@@ -73,10 +82,12 @@ __global__ void temporal_forward_kernel(const T* __restrict__ q, const T* __rest
 template <typename T>
 __global__ void temporal_backward_kernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                                          const T* __restrict__ dy, T* __restrict__ dq, T* __restrict__ dk,
-                                         T* __restrict__ dv, int64_t rows, int frames, int dim, float scale) {
+                                         T* __restrict__ dv, int64_t rows, int frames, int dim, float scale,
+                                         KvLayout kv) {
   const int lane = threadIdx.x & 31;
   const int64_t row = blockIdx.x * (int64_t)kWarpsPerBlock + (threadIdx.x >> 5);
   if (row >= rows) return;
+  const int64_t base = kv.base(row);
   float qr[kPerLane], dyr[kPerLane], acc[kPerLane];
 #pragma unroll
   for (int i = 0; i < kPerLane; ++i) {
@@ -88,8 +99,8 @@ __global__ void temporal_backward_kernel(const T* __restrict__ q, const T* __res
   // Pass 1: softmax max and normaliser, and y (unnormalised in acc) for D = dy . y.
   float m = -INFINITY, l = 0.f;
   for (int t = 0; t < frames; ++t) {
-    const T* kt = k + (row * frames + t) * dim;
-    const T* vt = v + (row * frames + t) * dim;
+    const T* kt = k + base + t * kv.frame_stride;
+    const T* vt = v + base + t * kv.frame_stride;
     float dot = 0.f;
 #pragma unroll
     for (int i = 0; i < kPerLane; ++i) {
@@ -117,7 +128,7 @@ __global__ void temporal_backward_kernel(const T* __restrict__ q, const T* __res
 #pragma unroll
   for (int i = 0; i < kPerLane; ++i) dqa[i] = 0.f;
   for (int t = 0; t < frames; ++t) {
-    const size_t off = (row * frames + t) * dim;
+    const int64_t off = base + t * kv.frame_stride;
     float dot = 0.f, dpv = 0.f;
     float kt[kPerLane];
 #pragma unroll
@@ -183,11 +194,16 @@ __global__ void variance_backward_kernel(const T* __restrict__ yt, const T* __re
 }
 
 void check_shape(const TrajectoryShape& s, const char* what) {
+  if (s.heads < 1) throw std::runtime_error(std::string(what) + ": heads must be >= 1");
   if (s.frames < 1 || s.dim < 1 || s.dim > kTrajectoryMaxDim)
     throw std::runtime_error(std::string(what) + ": need T >= 1 and 1 <= d <= " + std::to_string(kTrajectoryMaxDim) +
                              " (T = " + std::to_string(s.frames) + ", d = " + std::to_string(s.dim) + ")");
 }
 
+KvLayout kv_layout(const TrajectoryShape& s) {
+  return {s.group_stride ? s.group_stride : s.frames * s.dim, s.head_stride, s.frame_stride ? s.frame_stride : s.dim,
+          (int)s.heads};
+}
 unsigned row_blocks(int64_t rows) { return (unsigned)((rows + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 unsigned elem_blocks(int64_t n) { return (unsigned)((n + kThreads - 1) / kThreads); }
 
@@ -203,11 +219,11 @@ void trajectory_temporal_cuda(const void* q, const void* k, const void* v, void*
     using B = __nv_bfloat16;
     temporal_forward_kernel<<<row_blocks(s.rows), 32 * kWarpsPerBlock, 0, st>>>(
         static_cast<const B*>(q), static_cast<const B*>(k), static_cast<const B*>(v), static_cast<B*>(y), s.rows,
-        (int)s.frames, (int)s.dim, scale);
+        (int)s.frames, (int)s.dim, scale, kv_layout(s));
   } else {
     temporal_forward_kernel<<<row_blocks(s.rows), 32 * kWarpsPerBlock, 0, st>>>(
         static_cast<const float*>(q), static_cast<const float*>(k), static_cast<const float*>(v),
-        static_cast<float*>(y), s.rows, (int)s.frames, (int)s.dim, scale);
+        static_cast<float*>(y), s.rows, (int)s.frames, (int)s.dim, scale, kv_layout(s));
   }
   cuda::check_launch("trajectory_temporal_cuda");
 }
@@ -222,12 +238,13 @@ void trajectory_temporal_backward_cuda(const void* q, const void* k, const void*
     using B = __nv_bfloat16;
     temporal_backward_kernel<<<row_blocks(s.rows), 32 * kWarpsPerBlock, 0, st>>>(
         static_cast<const B*>(q), static_cast<const B*>(k), static_cast<const B*>(v), static_cast<const B*>(dy),
-        static_cast<B*>(dq), static_cast<B*>(dk), static_cast<B*>(dv), s.rows, (int)s.frames, (int)s.dim, scale);
+        static_cast<B*>(dq), static_cast<B*>(dk), static_cast<B*>(dv), s.rows, (int)s.frames, (int)s.dim, scale,
+        kv_layout(s));
   } else {
     temporal_backward_kernel<<<row_blocks(s.rows), 32 * kWarpsPerBlock, 0, st>>>(
         static_cast<const float*>(q), static_cast<const float*>(k), static_cast<const float*>(v),
         static_cast<const float*>(dy), static_cast<float*>(dq), static_cast<float*>(dk), static_cast<float*>(dv),
-        s.rows, (int)s.frames, (int)s.dim, scale);
+        s.rows, (int)s.frames, (int)s.dim, scale, kv_layout(s));
   }
   cuda::check_launch("trajectory_temporal_backward_cuda");
 }

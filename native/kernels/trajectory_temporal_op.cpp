@@ -32,7 +32,32 @@ kernels::TrajectoryShape check_yt(const torch::Tensor& yt) {
   return {yt.numel() / (T * d), T, d};
 }
 
+// q [..., h, d], kv [..., T, 2*h*d] -> the packed layout of TrajectoryShape.
+kernels::TrajectoryShape check_packed(const torch::Tensor& q, const torch::Tensor& kv) {
+  TORCH_CHECK(q.dim() >= 2 && kv.dim() == q.dim(), "trajectory_temporal_packed: q must be [..., h, d] and kv [..., T, 2*h*d], got ",
+              q.sizes(), " and ", kv.sizes());
+  const int64_t h = q.size(-2), d = q.size(-1), T = kv.size(-2);
+  TORCH_CHECK(h >= 1 && d >= 1 && T >= 1 && q.numel() >= 1 && kv.size(-1) == 2 * h * d &&
+                  kv.sizes().slice(0, kv.dim() - 2) == q.sizes().slice(0, q.dim() - 2),
+              "trajectory_temporal_packed: kv ", kv.sizes(), " does not match q ", q.sizes(), " (want [..., T, ", 2 * h * d,
+              "])");
+  TORCH_CHECK(detail::is_float_or_bf16(q) && kv.scalar_type() == q.scalar_type(),
+              "trajectory_temporal_packed: q and kv must both be float32 or both bfloat16, got ", q.scalar_type(), ", ",
+              kv.scalar_type());
+  detail::check_same_device("trajectory_temporal_packed", {&q, &kv});
+  TORCH_CHECK(!q.is_cuda() || d <= kernels::kTrajectoryMaxDim, "trajectory_temporal_packed: the CUDA kernel takes d <= ",
+              kernels::kTrajectoryMaxDim, ", got ", d);
+  kernels::TrajectoryShape s{q.numel() / d, T, d};
+  s.heads = h;
+  s.group_stride = T * 2 * h * d;
+  s.head_stride = d;
+  s.frame_stride = 2 * h * d;
+  return s;
+}
+
 bool bf16(const torch::Tensor& t) { return t.scalar_type() == torch::kBFloat16; }
+// Element offset `n` into a tensor's storage as a raw pointer (the values half of a packed kv).
+void* at_element(const torch::Tensor& t, int64_t n) { return static_cast<char*>(t.data_ptr()) + n * t.element_size(); }
 torch::Tensor f32(const torch::Tensor& t) { return t.to(torch::kFloat).contiguous(); }
 
 torch::Tensor temporal_forward(const torch::Tensor& q_in, const torch::Tensor& k_in, const torch::Tensor& v_in) {
@@ -88,6 +113,40 @@ struct TemporalFn : public torch::autograd::Function<TemporalFn> {
   }
 };
 
+torch::Tensor packed_forward(const torch::Tensor& q_in, const torch::Tensor& kv_in) {
+  const auto s = check_packed(q_in, kv_in);
+  const auto q = q_in.contiguous(), kv = kv_in.contiguous();
+  const int64_t hd = s.heads * s.dim;
+  if (q.is_cuda()) {
+    TATS_REQUIRE_CUDA_BUILD("trajectory_temporal_packed");
+    auto y = torch::empty_like(q);
+#ifdef TATS_WITH_CUDA
+    const c10::cuda::CUDAGuard guard(q.device());
+    kernels::trajectory_temporal_cuda(q.data_ptr(), kv.data_ptr(), at_element(kv, hd), y.data_ptr(), bf16(q), s,
+                                      detail::current_stream());
+#endif
+    return y;
+  }
+  const auto q32 = f32(q), kv32 = f32(kv);
+  auto y = torch::empty_like(q32);
+  kernels::trajectory_temporal_cpu(q32.data_ptr<float>(), kv32.data_ptr<float>(), kv32.data_ptr<float>() + hd,
+                                   y.data_ptr<float>(), s);
+  return y.to(q.scalar_type());
+}
+
+struct PackedTemporalFn : public torch::autograd::Function<PackedTemporalFn> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q,
+                                                const torch::Tensor& kv) {
+    ctx->save_for_backward({q, kv});
+    return {packed_forward(q, kv)};
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto t = ctx->get_saved_variables();
+    return trajectory_temporal_packed_backward(t[0], t[1], grads[0]);
+  }
+};
+
 struct VarianceFn : public torch::autograd::Function<VarianceFn> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& yt) {
     ctx->save_for_backward({yt});
@@ -104,6 +163,40 @@ struct VarianceFn : public torch::autograd::Function<VarianceFn> {
 torch::Tensor trajectory_temporal(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
   check_qkv(q, k, v);
   return TemporalFn::apply(q, k, v)[0];
+}
+
+torch::Tensor trajectory_temporal_packed(const torch::Tensor& q, const torch::Tensor& kv) {
+  check_packed(q, kv);
+  return PackedTemporalFn::apply(q, kv)[0];
+}
+
+std::vector<torch::Tensor> trajectory_temporal_packed_backward(const torch::Tensor& q_in, const torch::Tensor& kv_in,
+                                                               const torch::Tensor& dy_in) {
+  const auto s = check_packed(q_in, kv_in);
+  TORCH_CHECK(dy_in.sizes() == q_in.sizes(), "trajectory_temporal_packed_backward: dy ", dy_in.sizes(),
+              " must match q ", q_in.sizes());
+  const auto q = q_in.detach().contiguous(), kv = kv_in.detach().contiguous();
+  const auto dy = dy_in.detach().to(q.device(), q.scalar_type()).contiguous();
+  const int64_t hd = s.heads * s.dim;
+  if (q.is_cuda()) {
+    TATS_REQUIRE_CUDA_BUILD("trajectory_temporal_packed_backward");
+    // Every key and value slot is written (each (row, t) once): no zero fill needed.
+    auto dq = torch::empty_like(q), dkv = torch::empty_like(kv);
+#ifdef TATS_WITH_CUDA
+    const c10::cuda::CUDAGuard guard(q.device());
+    kernels::trajectory_temporal_backward_cuda(q.data_ptr(), kv.data_ptr(), at_element(kv, hd), dy.data_ptr(),
+                                               dq.data_ptr(), dkv.data_ptr(), at_element(dkv, hd), bf16(q), s,
+                                               detail::current_stream());
+#endif
+    return {dq, dkv};
+  }
+  const auto q32 = f32(q), kv32 = f32(kv), dy32 = f32(dy);
+  auto dq = torch::empty_like(q32), dkv = torch::empty_like(kv32);
+  kernels::trajectory_temporal_backward_cpu(q32.data_ptr<float>(), kv32.data_ptr<float>(), kv32.data_ptr<float>() + hd,
+                                            dy32.data_ptr<float>(), dq.data_ptr<float>(), dkv.data_ptr<float>(),
+                                            dkv.data_ptr<float>() + hd, s);
+  const auto dt = q.scalar_type();
+  return {dq.to(dt), dkv.to(dt)};
 }
 
 torch::Tensor trajectory_variance(const torch::Tensor& ytilde) {
@@ -187,6 +280,18 @@ std::vector<ParityReport> trajectory_temporal_parity(uint64_t seed) {
                         1e-6, 1e-5));
     r.push_back(compare("trajectory_variance", "dyt" + tag, trajectory_variance_backward(yt.to(cuda), dvar.to(cuda)),
                         trajectory_variance_backward(yt, dvar), 1e-6, 1e-5));
+    {
+      // The packed layout (heads 2 or 3 per group, keys and values interleaved per frame).
+      const int64_t h = sh.bh % 2 ? 3 : 2, g = sh.n;
+      const auto qp = torch::randn({g, h, sh.d}, gen) * 1.5, kvp = torch::randn({g, sh.t, 2 * h * sh.d}, gen);
+      const auto dyp = torch::randn({g, h, sh.d}, gen);
+      r.push_back(compare("trajectory_temporal", "packed_y" + tag, trajectory_temporal_packed(qp.to(cuda), kvp.to(cuda)),
+                          trajectory_temporal_packed(qp, kvp), 2e-5, 1e-4));
+      const auto want_p = trajectory_temporal_packed_backward(qp, kvp, dyp);
+      const auto got_p = trajectory_temporal_packed_backward(qp.to(cuda), kvp.to(cuda), dyp.to(cuda));
+      r.push_back(compare("trajectory_temporal", "packed_dq" + tag, got_p[0], want_p[0], 2e-5, 1e-4));
+      r.push_back(compare("trajectory_temporal", "packed_dkv" + tag, got_p[1], want_p[1], 2e-5, 1e-4));
+    }
     if (sh.d == 64) {
       // bf16: the same bf16 inputs on both sides, fp32 math, outputs rounded to bf16 (2^-8
       // relative): a rounding boundary may fall differently, so 1 bf16 ulp plus a small atol for
@@ -226,8 +331,25 @@ std::vector<ParityReport> trajectory_temporal_check(uint64_t seed) {
   const auto got_y = trajectory_temporal(qb, kb, vb);
   const auto got_var = trajectory_variance(yb);
   ((got_y * w).sum() + (got_var * wv).sum()).backward();
+  // The packed layout against the contiguous one on the same numbers: kv [G, T, 2, h, d] ->
+  // k, v [G*h, T, d]; y and both gradients must agree (the same reference loops, other addressing).
+  const int64_t G = 4, h = 3;
+  const auto qp = torch::randn({G, h, d}, gen) * 1.5, kvp = torch::randn({G, T, 2 * h * d}, gen) * 1.2;
+  const auto wp = torch::randn({G, h, d}, gen);
+  auto qp1 = qp.clone().requires_grad_(true), kvp1 = kvp.clone().requires_grad_(true);
+  const auto y_packed = trajectory_temporal_packed(qp1, kvp1);
+  (y_packed * wp).sum().backward();
+  auto qp2 = qp.clone().requires_grad_(true), kvp2 = kvp.clone().requires_grad_(true);
+  const auto kv5 = kvp2.view({G, T, 2, h, d});
+  const auto kc = kv5.select(2, 0).permute({0, 2, 1, 3}).reshape({G * h, T, d});
+  const auto vc = kv5.select(2, 1).permute({0, 2, 1, 3}).reshape({G * h, T, d});
+  const auto y_contig = trajectory_temporal(qp2.reshape({G * h, d}), kc, vc).view({G, h, d});
+  (y_contig * wp).sum().backward();
   // fp32 inputs, double sums inside the reference, outputs rounded to float: ~1e-7 relative.
-  return {compare("trajectory_temporal", "y", got_y, want_y, 1e-6, 1e-5),
+  return {compare("trajectory_temporal", "packed_y", y_packed, y_contig, 1e-6, 1e-5),
+          compare("trajectory_temporal", "packed_dq", qp1.grad(), qp2.grad(), 1e-6, 1e-5),
+          compare("trajectory_temporal", "packed_dkv", kvp1.grad(), kvp2.grad(), 1e-6, 1e-5),
+          compare("trajectory_temporal", "y", got_y, want_y, 1e-6, 1e-5),
           compare("trajectory_temporal", "dq", qb.grad(), qa.grad(), 1e-6, 1e-5),
           compare("trajectory_temporal", "dk", kb.grad(), ka.grad(), 1e-6, 1e-5),
           compare("trajectory_temporal", "dv", vb.grad(), va.grad(), 1e-6, 1e-5),

@@ -13,6 +13,15 @@ namespace tats::ops {
 // Returns y [..., d] = sum_t softmax_t(q . k_t / sqrt(d)) v_t. Differentiable w.r.t. q, k, v.
 torch::Tensor trajectory_temporal(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
 
+// The same with the keys and values packed as the TATS sampler's proj_kv writes them: q [..., h, d]
+// (h heads), kv [..., T, 2*h*d] with kv[..., t, :h*d] the keys and kv[..., t, h*d:] the values of
+// trajectory token t, heads concatenated. Returns y [..., h, d]; the gradient of kv comes back in
+// kv's layout, so no transposed copies are made either way.
+torch::Tensor trajectory_temporal_packed(const torch::Tensor& q, const torch::Tensor& kv);
+// Its backward on its own: {dq, dkv}.
+std::vector<torch::Tensor> trajectory_temporal_packed_backward(const torch::Tensor& q, const torch::Tensor& kv,
+                                                               const torch::Tensor& dy);
+
 // ytilde: [..., T, d] float32 or bfloat16 -> [..., d], the population variance over T (divisor T)
 // per channel. Differentiable w.r.t. ytilde.
 torch::Tensor trajectory_variance(const torch::Tensor& ytilde);

@@ -8,13 +8,15 @@ namespace tats::kernels {
 
 namespace {
 
-// p[t] = softmax_t(q . k[t] / sqrt(d)) for one row.
-void row_softmax(const float* q, const float* k, int64_t T, int64_t d, std::vector<double>& p) {
+// p[t] = softmax_t(q . k[r, t] / sqrt(d)) for row r.
+void row_softmax(const float* q, const float* k, int64_t r, const TrajectoryShape& s, std::vector<double>& p) {
+  const int64_t T = s.frames, d = s.dim;
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   double mx = -INFINITY;
   for (int64_t t = 0; t < T; ++t) {
+    const float* kt = k + trajectory_kv_offset(s, r, t);
     double dot = 0;
-    for (int64_t c = 0; c < d; ++c) dot += double(q[c]) * k[t * d + c];
+    for (int64_t c = 0; c < d; ++c) dot += double(q[c]) * kt[c];
     p[t] = dot * scale;
     mx = std::max(mx, p[t]);
   }
@@ -29,12 +31,10 @@ void trajectory_temporal_cpu(const float* q, const float* k, const float* v, flo
   const int64_t R = s.rows, T = s.frames, d = s.dim;
   std::vector<double> p(T);
   for (int64_t r = 0; r < R; ++r) {
-    const float* kr = k + r * T * d;  // k[r, :, :]
-    const float* vr = v + r * T * d;
-    row_softmax(q + r * d, kr, T, d, p);
+    row_softmax(q + r * d, k, r, s, p);
     for (int64_t c = 0; c < d; ++c) {  // y[r, c] = sum_t p[t] v[r, t, c]
       double acc = 0;
-      for (int64_t t = 0; t < T; ++t) acc += p[t] * vr[t * d + c];
+      for (int64_t t = 0; t < T; ++t) acc += p[t] * v[trajectory_kv_offset(s, r, t) + c];
       y[r * d + c] = static_cast<float>(acc);
     }
   }
@@ -46,24 +46,26 @@ void trajectory_temporal_backward_cpu(const float* q, const float* k, const floa
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   std::vector<double> p(T), dp(T);
   for (int64_t r = 0; r < R; ++r) {
-    const float *qr = q + r * d, *kr = k + r * T * d, *vr = v + r * T * d, *dyr = dy + r * d;
-    row_softmax(qr, kr, T, d, p);
+    const float *qr = q + r * d, *dyr = dy + r * d;
+    row_softmax(qr, k, r, s, p);
     double D = 0;  // sum_t p[t] dp[t]
     for (int64_t t = 0; t < T; ++t) {
+      const float* vt = v + trajectory_kv_offset(s, r, t);
       dp[t] = 0;
-      for (int64_t c = 0; c < d; ++c) dp[t] += double(dyr[c]) * vr[t * d + c];
+      for (int64_t c = 0; c < d; ++c) dp[t] += double(dyr[c]) * vt[c];
       D += p[t] * dp[t];
     }
     for (int64_t c = 0; c < d; ++c) {
       double acc = 0;
-      for (int64_t t = 0; t < T; ++t) acc += p[t] * (dp[t] - D) * kr[t * d + c];
+      for (int64_t t = 0; t < T; ++t) acc += p[t] * (dp[t] - D) * k[trajectory_kv_offset(s, r, t) + c];
       dq[r * d + c] = static_cast<float>(acc * scale);
     }
     for (int64_t t = 0; t < T; ++t) {
       const double ds = p[t] * (dp[t] - D);
+      const int64_t o = trajectory_kv_offset(s, r, t);
       for (int64_t c = 0; c < d; ++c) {
-        dk[(r * T + t) * d + c] = static_cast<float>(ds * scale * qr[c]);
-        dv[(r * T + t) * d + c] = static_cast<float>(p[t] * dyr[c]);
+        dk[o + c] = static_cast<float>(ds * scale * qr[c]);
+        dv[o + c] = static_cast<float>(p[t] * dyr[c]);
       }
     }
   }
