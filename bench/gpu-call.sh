@@ -58,3 +58,6 @@ fi
 if [ -n "${TATS_EXTRA:-}" ] && [ "$(left)" -gt 30 ]; then timeout $(( $(left) - 10 )) bash -c "$TATS_EXTRA"; fi
 if want verify 20; then node bench/data-throughput.mjs --no-decode > "$out/data-throughput.txt" 2>&1; tail -4 "$out/data-throughput.txt"; fi
 echo "done at $SECONDS s"
+# The device returns a handful of files: everything but the two tables goes into one archive.
+(cd "$out" && tar czf results.tgz --exclude=results.tgz --exclude=bench.jsonl --exclude=mae-speed.log . 2>/dev/null \
+  && find . -maxdepth 1 -type f ! -name results.tgz ! -name bench.jsonl ! -name mae-speed.log -delete)

@@ -3,6 +3,7 @@
 #include <torch/version.h>
 
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 
 #include "core/autocast.h"
@@ -161,8 +162,12 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
     values.push_back(value);
   }
   if (motion.defined()) motion_shares(motion, draw.masked, names, values);
+  const double issued_ms = elapsed_ms(t0);  // the host has queued the whole step
   const auto host = read_scalars(values);  // the step's one host sync
   ++step_;
+  if (env_opt_in("STEP_TIMING"))  // is the step bound by the host's dispatch or by the GPU?
+    std::fprintf(stderr, "tats: step %lld issued in %.2f ms, done in %.2f ms\n", static_cast<long long>(step_),
+                 issued_ms, elapsed_ms(t0));
 
   StepMetrics out;
   out.step = step_;
