@@ -20,13 +20,15 @@ if want verify 200; then
   npx vitest run --project gpu test/gpu/parity.test.ts test/gpu/mae.test.ts test/gpu/tats.test.ts 2>&1 | strip > "$out/test-gpu.log"
   grep -E "Test Files|Tests  |FAIL|×" "$out/test-gpu.log"; echo "tests done at $SECONDS s"
   : > "$out/bench.jsonl"
-  while read -r strat ratio bs; do
+  while read -r strat ratio bs envs; do
     [ -z "$strat" ] && continue
     want verify 60 || break
-    node dist/cli/tats.js bench --json --model base --frames 16 --size 224 --strategy "$strat" --mask-ratio "$ratio" \
+    env ${envs:-TATS_GRAPH=0} node dist/cli/tats.js bench --json --model base --frames 16 --size 224 --strategy "$strat" --mask-ratio "$ratio" \
       --batch-size "$bs" --steps 10 --warmup 3 >> "$out/bench.jsonl" 2>> "$out/bench.err" || echo "bench $strat $ratio $bs failed" >&2
-    tail -1 "$out/bench.jsonl" | cut -c1-300
+    echo "${envs:-} $(tail -1 "$out/bench.jsonl" | cut -c1-300)"
   done <<< "${BENCH_ROWS:-tube 0.9 32
+tube 0.9 32 TATS_GRAPH=1
+tube 0.9 16 TATS_GRAPH=1
 tube 0.9 16
 adamae 0.95 32
 tats 0.95 32
@@ -48,9 +50,9 @@ if want profile 90; then
   for strat in ${PROFILE_STRATEGIES:-tats tube}; do
     want profile 60 || break
     ratio=0.9; [ "$strat" = tube ] || ratio=0.95
-    TATS_PROFILE=1 TATS_PROFILE_STRATEGY=$strat TATS_PROFILE_RATIO=$ratio TATS_TRACE="$out/trace-$strat.json" \
+    TATS_STEP_TIMING=1 TATS_PROFILE=1 TATS_PROFILE_STRATEGY=$strat TATS_PROFILE_RATIO=$ratio TATS_TRACE="$out/trace-$strat.json" \
       timeout $(( $(left) - 20 )) npx vitest run --project gpu test/gpu/mae-profile.test.ts > "$out/trace-$strat.log" 2>&1
-    echo "trace $strat rc $? at $SECONDS s"
+    echo "trace $strat rc $? at $SECONDS s"; grep -a "issued in" "$out/trace-$strat.log" | tail -2
     python3 bench/trace_summary.py "$out/trace-$strat.json" 30 > "$out/trace-$strat.txt" 2>&1; head -${PROFILE_LINES:-45} "$out/trace-$strat.txt"
     gzip -f "$out/trace-$strat.json"
   done

@@ -6,10 +6,18 @@
 
 #if defined(TATS_WITH_CUDA) && TORCH_VERSION_MAJOR >= 2
 #define TATS_STEP_GRAPH 1
+#include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
+
+// ATen's per-thread cuDNN handle getter (ATen/cudnn/Handle.h, whose include chain needs cudnn.h,
+// which the PyTorch wheels do not put on the include path). cudnnHandle_t is cudnnContext*.
+struct cudnnContext;
+namespace at::native {
+TORCH_CUDA_CPP_API cudnnContext* getCudnnHandle();
+}
 #endif
 
 namespace tats::core {
@@ -62,6 +70,12 @@ void StepGraph::run(const std::function<void()>& before, const std::function<voi
       auto g = std::make_unique<at::cuda::CUDAGraph>();
       bool ok = true;
       try {
+        // Steps run on libuv pool threads, and cuBLAS / cuBLASLt / cuDNN handles are per thread,
+        // created lazily: a thread that never ran a step would create them inside the capture,
+        // which fails (CUBLAS_STATUS_NOT_INITIALIZED). Create this thread's handles first.
+        (void)at::cuda::getCurrentCUDABlasHandle();
+        (void)at::cuda::getCurrentCUDABlasLtHandle();
+        (void)at::native::getCudnnHandle();
         g->capture_begin();
         body();
         g->capture_end();
