@@ -32,6 +32,7 @@ tube 0.9 16 TATS_GRAPH=1
 tube 0.9 16
 adamae 0.95 32
 tats 0.95 32
+tats 0.95 32 TATS_GRAPH=1
 tats 0.9 32
 tats 0.95 16}"
   if [ -d .gpu-shards ] && want verify 60; then

@@ -46,6 +46,10 @@ class MaskSampler {
   virtual torch::Tensor joint_loss(const MaskDraw& draw, const torch::Tensor& errors) { return {}; }
 
   virtual bool learned() const { return false; }
+  // Whether the MAE's forward/backward/update may be captured in a CUDA graph with this sampler's
+  // masks copied in: true unless the sampler adds to the MAE's loss (joint_loss) or needs the
+  // MAE's live embeddings.
+  virtual bool graphable() const { return !learned(); }
 
   // Extra state for checkpoints: weights (saved as sampler.<name>) and optimizer state (saved as
   // sampler_optim.<name>). Fixed strategies have none.

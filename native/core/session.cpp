@@ -180,7 +180,7 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
 }
 
 bool Session::use_graph() const {
-  return env_opt_in("GRAPH") && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() && !sampler_->learned();
+  return env_opt_in("GRAPH") && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() && sampler_->graphable();
 }
 
 StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion) {
@@ -194,6 +194,7 @@ StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch:
     g_masked_ = torch::empty({B, nm}, lopts);
     g_loss_ = torch::zeros({}, lopts.dtype(torch::kFloat));
     g_norm_ = torch::zeros({}, lopts.dtype(torch::kFloat));
+    g_errors_ = torch::zeros({B, nm}, lopts.dtype(torch::kFloat));
     g_dummy_tokens_ = torch::empty({B, grid_.tokens(), 0}, lopts.dtype(torch::kFloat));
   }
   MaskDraw draw;
@@ -203,7 +204,22 @@ StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch:
   graph_->run(
       [&] {  // eager, every call: inputs into the static buffers, this step's optimiser scalars
         upload_.upload(clips, device_);
-        draw = sampler_->sample(g_dummy_tokens_, B, gen_);  // fixed strategies ignore the tokens
+        if (sampler_->learned()) {
+          // The sampler reads detached embeddings: an eager, gradient-free embed of its own (one
+          // GEMM); the graph embeds again for the MAE's backward.
+          TATS_SCOPE("tats.sample");
+          torch::Tensor tokens;
+          {
+            torch::NoGradGuard no_grad;
+            AutocastScope autocast(autocast_);
+            const auto pt = ops::patchify(upload_.device_buffer(), cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
+            tokens = model_->embed(pt.patches);
+          }
+          AutocastScope autocast(autocast_);
+          draw = sampler_->sample(tokens, B, gen_);
+        } else {
+          draw = sampler_->sample(g_dummy_tokens_, B, gen_);  // fixed strategies ignore the tokens
+        }
         g_visible_.copy_(draw.visible, /*non_blocking=*/true);
         g_masked_.copy_(draw.masked, /*non_blocking=*/true);
         lr = optimizer_->prepare(step_);
@@ -221,9 +237,17 @@ StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch:
         loss.loss.backward();
         g_norm_.copy_(optimizer_->apply());
         g_loss_.copy_(loss.loss.detach());
+        g_errors_.copy_(loss.errors.detach());
       },
-      [&] {  // eager: the step's one host sync
+      [&] {  // eager: the sampler's own update on the step's errors, then the step's one host sync
         std::vector<torch::Tensor> values{g_loss_, g_norm_};
+        if (sampler_->learned()) {
+          TATS_SCOPE("tats.sampler_update");
+          for (const auto& [name, value] : sampler_->update(draw, g_errors_)) {
+            names.push_back(name);
+            values.push_back(value);
+          }
+        }
         if (motion.defined()) motion_shares(motion, g_masked_, names, values);
         host = read_scalars(values);
       });

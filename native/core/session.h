@@ -93,7 +93,7 @@ class Session {
   // Speed paths of train_step (step_buffers.h, step_graph.h).
   ClipUpload upload_;
   std::shared_ptr<StepGraph> graph_;
-  torch::Tensor g_visible_, g_masked_, g_loss_, g_norm_, g_dummy_tokens_;  // the graph's static inputs/outputs
+  torch::Tensor g_visible_, g_masked_, g_loss_, g_norm_, g_errors_, g_dummy_tokens_;  // the graph's static inputs/outputs
 };
 
 }  // namespace tats::core

@@ -85,6 +85,8 @@ class TatsMaskSampler : public MaskSampler {
   }
 
   bool learned() const override { return true; }
+  // Reads detached embeddings and trains by its own PPO update after the MAE step.
+  bool graphable() const override { return true; }
 
   std::vector<std::pair<std::string, torch::Tensor>> weights() const override {
     auto out = module_tensors(*ppo_->sampler());
