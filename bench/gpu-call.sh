@@ -23,16 +23,16 @@ if want verify 200; then
   while read -r strat ratio bs envs; do
     [ -z "$strat" ] && continue
     want verify 60 || break
-    env ${envs:-TATS_GRAPH=0} node dist/cli/tats.js bench --json --model base --frames 16 --size 224 --strategy "$strat" --mask-ratio "$ratio" \
+    env TATS_STEP_TIMING=1 ${envs:-} node dist/cli/tats.js bench --json --model base --frames 16 --size 224 --strategy "$strat" --mask-ratio "$ratio" \
       --batch-size "$bs" --steps 10 --warmup 3 >> "$out/bench.jsonl" 2>> "$out/bench.err" || echo "bench $strat $ratio $bs failed" >&2
-    echo "${envs:-} $(tail -1 "$out/bench.jsonl" | cut -c1-300)"
+    echo "${envs:-} $(tail -1 "$out/bench.jsonl" | cut -c1-300)"; grep -a "issued in" "$out/bench.err" | tail -1
   done <<< "${BENCH_ROWS:-tube 0.9 32
-tube 0.9 32 TATS_GRAPH=1
-tube 0.9 16 TATS_GRAPH=1
+tube 0.9 32 TATS_GRAPH=0 TATS_LN_BF16=0
 tube 0.9 16
 adamae 0.95 32
+adamae 0.95 16
 tats 0.95 32
-tats 0.95 32 TATS_GRAPH=1
+tats 0.95 32 TATS_GRAPH=0 TATS_LN_BF16=0
 tats 0.9 32
 tats 0.95 16}"
   if [ -d .gpu-shards ] && want verify 60; then
@@ -53,7 +53,7 @@ if want profile 90; then
     ratio=0.9; [ "$strat" = tube ] || ratio=0.95
     TATS_STEP_TIMING=1 TATS_PROFILE=1 TATS_PROFILE_STRATEGY=$strat TATS_PROFILE_RATIO=$ratio TATS_TRACE="$out/trace-$strat.json" \
       timeout $(( $(left) - 20 )) npx vitest run --project gpu test/gpu/mae-profile.test.ts > "$out/trace-$strat.log" 2>&1
-    echo "trace $strat rc $? at $SECONDS s"; grep -a "issued in" "$out/trace-$strat.log" | tail -2
+    echo "trace $strat rc $? at $SECONDS s"; grep -a "issued in" "$out/trace-$strat.log"
     python3 bench/trace_summary.py "$out/trace-$strat.json" 30 > "$out/trace-$strat.txt" 2>&1; head -${PROFILE_LINES:-45} "$out/trace-$strat.txt"
     gzip -f "$out/trace-$strat.json"
   done
@@ -61,6 +61,7 @@ fi
 if [ -n "${TATS_EXTRA:-}" ] && [ "$(left)" -gt 30 ]; then timeout $(( $(left) - 10 )) bash -c "$TATS_EXTRA"; fi
 if want verify 20; then node bench/data-throughput.mjs --no-decode > "$out/data-throughput.txt" 2>&1; tail -4 "$out/data-throughput.txt"; fi
 echo "done at $SECONDS s"
+cp "$out/bench.jsonl" /tmp/bench.keep 2>/dev/null; cp "$out/mae-speed.log" /tmp/speed.keep 2>/dev/null
 # The device returns a handful of files: everything but the two tables goes into one archive.
-(cd "$out" && tar czf results.tgz --exclude=results.tgz --exclude=bench.jsonl --exclude=mae-speed.log . 2>/dev/null \
-  && find . -maxdepth 1 -type f ! -name results.tgz ! -name bench.jsonl ! -name mae-speed.log -delete)
+(cd "$out" && tar czf /tmp/results.tgz --exclude=bench.jsonl --exclude=mae-speed.log . && rm -rf ./* 2>/dev/null;
+ mv /tmp/results.tgz "$out/" ; cp /tmp/bench.keep "$out/bench.jsonl" 2>/dev/null; cp /tmp/speed.keep "$out/mae-speed.log" 2>/dev/null; ls "$out")

@@ -180,7 +180,7 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
 }
 
 bool Session::use_graph() const {
-  return env_opt_in("GRAPH") && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() && sampler_->graphable();
+  return env_enabled("GRAPH") && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() && sampler_->graphable();
 }
 
 StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion) {
@@ -339,6 +339,7 @@ NamedTensors Session::state_dict() const {
 }
 
 void Session::load_state_dict(const std::map<std::string, torch::Tensor>& entries, bool strict) {
+  graph_.reset();  // a captured step must never replay over tensors a load may have replaced
   const auto starts_with = [](const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; };
   std::map<std::string, torch::Tensor> optim, sampler_weights, sampler_optim;
   std::vector<std::string> unknown;

@@ -56,7 +56,7 @@ BlockImpl::BlockImpl(int64_t dim, int64_t heads, double mlp_ratio) {
 torch::Tensor layer_norm(torch::nn::LayerNorm ln, const torch::Tensor& x) {
   if (x.is_cuda() && x.scalar_type() == torch::kBFloat16) {
     const char* flag = std::getenv("TATS_LN_BF16");
-    if (flag && std::strcmp(flag, "1") == 0) {
+    if (!flag || std::strcmp(flag, "0") != 0) {
       const c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCUDA);
       // Weight and bias cast to bf16 too (the CUDA kernel takes one dtype; statistics stay fp32).
       return at::layer_norm(x, ln->options.normalized_shape(), ln->weight.to(torch::kBFloat16),

@@ -29,7 +29,8 @@ struct MlpImpl : torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
-// LayerNorm as VideoMAE applies it. With TATS_LN_BF16=1 (opt-in until timed on the GPU), a bf16
+// LayerNorm as VideoMAE applies it. By default (TATS_LN_BF16=0 turns it off; measured -3 ms per
+// base step, bench/records/2026-11-24-gpu-call-3.md), a bf16
 // CUDA input skips autocast's fp32 policy for layer_norm: the kernel runs on bf16 input, weight and
 // bias (statistics in fp32) and writes bf16, which is what the next Linear would cast autocast's
 // fp32 output to anyway: two cast passes and an fp32 activation fewer per norm, forward and
