@@ -94,7 +94,9 @@ export async function bench(options: PretrainOptions = {}, settings: BenchSettin
   let peak: number | null = null;
   try {
     for (let i = 0; i < steps; i++) {
-      if (i === warmup) peakMemory(session, { reset: true });
+      // Peak over warm-up too: a CUDA graph takes its memory pool while capturing (a warm-up step)
+      // and allocates nothing when replayed, so a peak taken after warm-up would miss it.
+      if (i === 0) peakMemory(session, { reset: true });
       const t0 = performance.now();
       await session.trainStep(batch.clips, batch.motion);
       const ms = performance.now() - t0;
