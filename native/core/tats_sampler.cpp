@@ -1,6 +1,7 @@
 #include "core/tats_sampler.h"
 
 #include "core/linear.h"
+#include "core/vit.h"
 
 namespace tats::core {
 
@@ -8,7 +9,6 @@ namespace nn = torch::nn;
 
 namespace {
 
-constexpr double kLayerNormEps = 1e-6;  // as the MAE's blocks
 constexpr double kInitStd = 0.02;       // ViT init for linear weights and position embeddings
 
 nn::Sequential two_layer_mlp(int64_t in, int64_t hidden, int64_t out) {
@@ -70,11 +70,15 @@ TatsSamplerImpl::TatsSamplerImpl(const TatsSamplerOptions& o) : options_(o) {
 SamplerOutput TatsSamplerImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 3 && x.size(1) == options_.tokens && x.size(2) == options_.input_dim,
               "TatsSampler: input must be [B, ", options_.tokens, ", ", options_.input_dim, "], got ", x.sizes());
-  auto z = linear(x, embed) + pos_embed;
-  const auto ta = attn->forward(norm1->forward(z), options_.frames);
+  // Under bf16 autocast the residual stream stays bf16 (positions cast to the embedding's dtype) and
+  // the norms run in bf16 (core/vit.h layer_norm): no fp32 copies of the [B, N, C] activations
+  // between the bf16 GEMMs. In fp32 this is the plain computation.
+  const auto e = linear(x, embed);
+  auto z = e + pos_embed.to(e.scalar_type());
+  const auto ta = attn->forward(layer_norm(norm1, z), options_.frames);
   z = z + ta.y;
-  z = z + linear_gelu_linear(mlp, norm2->forward(z));
-  const auto f = torch::cat({norm_y->forward(z), norm_v->forward(ta.variance)}, -1);  // [B, N, 2C]
+  z = z + linear_gelu_linear(mlp, layer_norm(norm2, z));
+  const auto f = torch::cat({layer_norm(norm_y, z), layer_norm(norm_v, ta.variance)}, -1);  // [B, N, 2C]
   return {linear_gelu_linear(actor, f).squeeze(-1), linear_gelu_linear(critic, f).squeeze(-1)};
 }
 
