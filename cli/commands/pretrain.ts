@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 
-import { Trainer, type PretrainResult } from '../../lib/index.js';
+import { Trainer, launchPretrain, localRanks, type PretrainResult, type TrainProgress } from '../../lib/index.js';
 import { EXIT_FAILURE, handler } from '../exit.js';
 import { nameFlag, optionsFromFlags, trainFlags, type TrainFlags } from '../flags.js';
 import { result, say } from '../output.js';
@@ -61,19 +61,31 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
     process.on('SIGTERM', onSignal);
     const view = progressView(process.stderr, args.progress === undefined ? {} : { bar: args.progress });
     let r: PretrainResult;
+    let quiet = false;
     try {
-      const trainer = await Trainer.open(options, { resume: args.resume });
-      try {
-        const c = trainer.config;
-        say(
-          args,
-          `tats pretrain: ${c.preset ? `preset ${c.preset}, ` : ''}${c.masking.strategy} masking ${c.masking.ratio}, ` +
-            `ViT-${c.model.preset} ${c.model.frames}x${c.model.size}, batch ${c.batchSize}, ${c.steps} steps on ${c.device}` +
-            `${trainer.startStep > 0 ? `, resuming at step ${trainer.startStep}` : ''} -> ${trainer.paths.out}`,
-        );
-        r = await trainer.run({ signal: ac.signal, onProgress: (p) => view.update(p) });
-      } finally {
-        await trainer.dispose();
+      const nproc = localRanks(options, { resume: args.resume });
+      if (nproc > 1) {
+        say(args, `tats pretrain: starting ${nproc} local ranks (data parallel; --batch-size is per rank)`);
+        r = await launchPretrain(options, { nproc, resume: args.resume, signal: ac.signal, onProgress: (p) => view.update(p) });
+      } else {
+        const trainer = await Trainer.open(options, { resume: args.resume });
+        // Under torchrun/Slurm every rank runs this command; rank 0 speaks for the run.
+        quiet = !trainer.writes;
+        try {
+          const c = trainer.config;
+          if (!quiet) {
+            say(
+              args,
+              `tats pretrain: ${c.preset ? `preset ${c.preset}, ` : ''}${c.masking.strategy} masking ${c.masking.ratio}, ` +
+                `ViT-${c.model.preset} ${c.model.frames}x${c.model.size}, batch ${c.batchSize}` +
+                `${c.worldSize > 1 ? ` per rank x ${c.worldSize} ranks` : ''}, ${c.steps} steps on ${c.device}` +
+                `${trainer.startStep > 0 ? `, resuming at step ${trainer.startStep}` : ''} -> ${trainer.paths.out}`,
+            );
+          }
+          r = await trainer.run({ signal: ac.signal, ...(quiet ? {} : { onProgress: (p: TrainProgress) => view.update(p) }) });
+        } finally {
+          await trainer.dispose();
+        }
       }
     } catch (err) {
       view.done();
@@ -83,6 +95,10 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
       process.off('SIGTERM', onSignal);
     }
     view.done();
+    if (quiet) {
+      if (r.aborted) process.exitCode = EXIT_FAILURE;
+      return;
+    }
     result(args, summary(r), () =>
       [
         `${r.aborted ? 'stopped' : 'done'}: step ${r.step}/${r.config.steps}` +
