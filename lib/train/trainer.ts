@@ -126,6 +126,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const ranks = dist ? { worldSize: dist.worldSize, ...(dist.localWorldSize !== undefined ? { localWorldSize: dist.localWorldSize } : {}) } : {};
     // Validate everything first (a dataset's size is needed only to count epochs: 1 stands in).
     let config = resolveConfig(options, { cudaAvailable, datasetClips: 1, ...ranks });
+    if (dist && options.nprocPerNode !== undefined && config.nprocPerNode > 1 && dist.localWorldSize !== config.nprocPerNode) {
+      throw new ConfigError('nprocPerNode', config.nprocPerNode, '1 in a process that a launcher already started as a rank (RANK or a Slurm task is set): that launcher starts the ranks');
+    }
     if (!dist && config.nprocPerNode > 1) {
       throw new ConfigError('nprocPerNode', config.nprocPerNode, '1 in a single process: `tats pretrain --nproc-per-node N` or launchPretrain() spawn the N ranks (or start them with torchrun/Slurm)');
     }
