@@ -64,6 +64,19 @@ describe.skipIf(!native().distributedBackends().includes('gloo'))('data parallel
     for (let s = 0; s < 3; s++) expect(r0.metrics[s]!.loss).toBeCloseTo(single.metrics[s]!.loss, 5);
   });
 
+  it('adamae: weights, sampler and optimiser moments after 2 steps', async () => {
+    const { single, ranks } = await trainBoth('adamae', config('adamae', 4), 2);
+    const [r0, r1] = ranks as [RankOutput, RankOutput];
+    expect(maxDiff(r0, r1, () => true).max).toBe(0);
+    const model = maxDiff(single, r0, isModel);
+    // head.bias is AdaMAE's shift-only parameter (see SHIFT_ONLY).
+    const sampler = maxDiff(single, r0, (n) => isSampler(n) && n !== 'sampler.head.bias');
+    console.log(`adamae, 2 steps: max |w_1proc - w_2rank| model ${model.max.toExponential(2)}, sampler ${sampler.max.toExponential(2)} (${sampler.compared}, worst ${sampler.worst})`);
+    expect(model.max).toBeLessThan(2e-6);
+    expect(sampler.compared).toBeGreaterThan(5);
+    expect(sampler.max).toBeLessThan(2e-6);
+  });
+
   it('a stop asked by one rank reaches every rank after the same step', async () => {
     const { ranks } = await trainBoth('stop', config('tube', 4), 2, 2, { stopAt: { rank: 1, step: 2 } });
     for (const r of ranks) {

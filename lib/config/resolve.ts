@@ -42,6 +42,9 @@ const TOP_KEYS = [
   ...Object.keys(SECTION_KEYS),
   'preset', 'dataset', 'steps', 'epochs', 'batchSize', 'nprocPerNode', 'device', 'precision', 'seed', 'out',
   'checkpointEvery', 'logEvery', 'keepCheckpoints', 'picture',
+  // A resolved config (config.json) is a valid config file: its worldSize is read and ignored
+  // (the launch decides it, ResolveContext.worldSize).
+  'worldSize',
 ] as const;
 
 type Obj = Record<string, unknown>;
