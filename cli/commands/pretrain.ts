@@ -40,7 +40,8 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
       .option('progress', { type: 'boolean', group: 'Run:', describe: 'Force the progress bar on or off (default: a bar on a terminal, lines otherwise)' })
       .example('$0 pretrain --preset cpu-demo --out runs/quickstart', 'a few minutes on a CPU: tiny ViT on synthetic clips, TATS masking')
       .example('$0 pretrain --preset tats-ucf101 --dataset shards:/data/ucf101 --out runs/ucf', 'the TATS UCF101 recipe on packed shards')
-      .example('$0 pretrain --out runs/quickstart --resume', 'continue a stopped run exactly'),
+      .example('$0 pretrain --out runs/quickstart --resume', 'continue a stopped run exactly')
+      .example('$0 pretrain --preset tats-k400 --dataset shards:/data/k400 --nproc-per-node 8 --batch-size 32 --out runs/k400', '8 GPUs, 32 clips each (global batch 256); docs/distributed.md for torchrun, Slurm and several nodes'),
   handler: handler<PretrainArgs>(async (args) => {
     let options;
     try {
