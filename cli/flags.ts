@@ -91,12 +91,12 @@ export function trainFlags<T>(y: Argv<T>, opts: { out?: boolean } = {}): Argv<T 
     .option('mask-ratio', { type: 'number', group: m, describe: `Share of tokens masked, in (0, 1). Default ${DEFAULTS.masking.ratio}` })
     .option('steps', { type: 'number', group: r, describe: `Training steps. Default ${DEFAULTS.steps}` })
     .option('epochs', { type: 'number', group: r, describe: 'Passes over the dataset (instead of --steps)' })
-    .option('batch-size', { type: 'number', group: r, describe: `Clips per step per process. Default ${DEFAULTS.batchSize}` })
+    .option('batch-size', { type: 'number', group: r, describe: `Clips per step per rank (GPU); the global batch is batch size x ranks. Default ${DEFAULTS.batchSize}` })
     .option('lr', { type: 'number', group: r, describe: `Peak learning rate. Default ${DEFAULTS.optim.baseLr} * global batch / 256` })
     .option('device', { type: 'string', group: r, describe: `${list(DEVICE_CHOICES)}: auto picks cuda when usable. Default ${DEFAULTS.device}` })
     .option('precision', { type: 'string', group: r, describe: `${list(PRECISION_CHOICES)}: auto is bf16 on cuda, fp32 on cpu. Default ${DEFAULTS.precision}` })
     .option('seed', { type: 'number', group: r, describe: `Seed of weights, masks and data order. Default ${DEFAULTS.seed}` })
-    .option('nproc-per-node', { type: 'number', group: r, describe: `Local data-parallel ranks. Default ${DEFAULTS.nprocPerNode}` });
+    .option('nproc-per-node', { type: 'number', group: r, describe: `Data-parallel ranks to start on this node, one per GPU (torchrun/Slurm: leave at 1; see docs/distributed.md). Default ${DEFAULTS.nprocPerNode}` });
   if (opts.out !== false) {
     a = a
       .option('out', { type: 'string', group: r, describe: `Run directory. Default ${DEFAULTS.out}` })

@@ -24,6 +24,8 @@ export interface TatsInfo {
   devices: { index: number; name: string; capability: string; memoryGiB: number; multiprocessors: number }[];
   /** Intra-op CPU threads libtorch uses. */
   cpuThreads: number;
+  /** Data-parallel backends this binary can create: `gloo` (CPU), `nccl` (CUDA). */
+  distributed: ('gloo' | 'nccl')[];
   node: string;
   platform: string;
 }
@@ -43,6 +45,7 @@ export function info(): TatsInfo {
     binary: nativePath(),
     devices: n.devices,
     cpuThreads: n.threads,
+    distributed: native().distributedBackends(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
   };

@@ -127,6 +127,20 @@ export interface NativeSessionConfig {
   device: 'cpu' | 'cuda';
   seed: number;
   precision: 'fp32' | 'bf16';
+  /** The CUDA device index (LOCAL_RANK under data parallelism). Optional: 0 when absent. */
+  deviceIndex?: number;
+  /**
+   * Train data-parallel over this process's group (initProcessGroup first): batchSize is this
+   * rank's share of the global batch. Optional: false when absent.
+   */
+  dataParallel?: boolean;
+}
+
+/** The process's data-parallel group, as the addon reports it. */
+export interface NativeProcessGroup {
+  rank: number;
+  worldSize: number;
+  backend: 'gloo' | 'nccl';
 }
 
 /** What one training step reports. Sampler and motion fields appear when they apply. */
@@ -144,6 +158,8 @@ export interface NativeStepMetrics {
   samplerLoss?: number;
   maskedMovingShare?: number;
   movingShare?: number;
+  /** Data parallel: the share of ranks that asked to stop after this step (> 0: every rank stops). */
+  stopRequested?: number;
 }
 
 export interface NativeEvalMetrics {
@@ -172,7 +188,7 @@ export type NativeStateDict = Record<string, NativeTensor>;
 
 /** The addon's Session class (one call at a time; a second concurrent call rejects with ERR_BUSY). */
 export interface NativeSession {
-  trainStep(clips: Uint8Array, motion?: Uint8Array): Promise<NativeStepMetrics>;
+  trainStep(clips: Uint8Array, motion?: Uint8Array, options?: { stop: boolean }): Promise<NativeStepMetrics>;
   evalStep(clips: Uint8Array, motion?: Uint8Array): Promise<NativeEvalMetrics>;
   reconstruct(clips: Uint8Array, mask?: Uint8Array): Promise<NativeReconstruction>;
   stateDict(): Promise<NativeStateDict>;
@@ -245,6 +261,8 @@ export interface GumbelTopkOptions {
   /** Noise stream and draw number (non-negative integers). */
   seed: number;
   offset: number;
+  /** Noise key of row 0 (row b is keyed rowBase + b): a slice of a larger batch draws what the whole would. Defaults to 0. */
+  rowBase?: number;
 }
 
 /** Every native export, typed once. */
@@ -296,6 +314,26 @@ export interface NativeAddon {
   cudaMemory(): { allocatedGiB: number; peakGiB: number };
   cudaResetPeak(): void;
   Session: new (config: NativeSessionConfig) => NativeSession;
+  /**
+   * Joins this process's data-parallel group (one per process): rank 0 serves a c10d TCPStore at
+   * masterAddr:masterPort, every rank connects; resolves once all worldSize ranks have joined
+   * (rejects after timeoutMs). device: 'cpu' (gloo) or 'cuda:<index>' (nccl).
+   */
+  initProcessGroup(options: {
+    rank: number;
+    worldSize: number;
+    masterAddr: string;
+    masterPort: number;
+    backend: 'gloo' | 'nccl';
+    timeoutMs: number;
+    device: string;
+  }): Promise<NativeProcessGroup>;
+  /** The process's group, or null. */
+  processGroup(): NativeProcessGroup | null;
+  /** Drops the process's group (sessions built on it keep it until disposed). */
+  destroyProcessGroup(): void;
+  /** The data-parallel backends this binary can create. */
+  distributedBackends(): ('gloo' | 'nccl')[];
   ClassifierSession: new (config: NativeClassifierConfig) => NativeClassifierSession;
   /** The fixed masking strategies on their own (see native/core/masking.h for the counts). */
   drawMasks(options: {

@@ -62,9 +62,13 @@ export class Session {
    * One optimisation step on a batch. clips: uint8 `[batchSize, frames, size, size, 3]`; motion:
    * optional uint8 `[batchSize, tokens]` (1 = the token moves) for the moving-share telemetry.
    * One call at a time: a concurrent call rejects with ERR_BUSY.
+   *
+   * Data parallel (`config.dataParallel`): clips are this rank's `batchSize` clips of the global
+   * batch; the returned metrics are means over the ranks. `options.stop` asks every rank to stop:
+   * `stopRequested > 0` comes back on all of them after this step.
    */
-  async trainStep(clips: Uint8Array, motion?: Uint8Array): Promise<StepMetrics> {
-    return this.#call((s) => s.trainStep(clips, motion));
+  async trainStep(clips: Uint8Array, motion?: Uint8Array, options?: { stop: boolean }): Promise<StepMetrics> {
+    return this.#call((s) => (options ? s.trainStep(clips, motion, options) : s.trainStep(clips, motion)));
   }
 
   /**

@@ -17,6 +17,7 @@ if (args.includes('--debug')) cmakeArgs.push('--debug');
 const prefix = process.env.TATS_TORCH_PREFIX || process.env.TORCH_CMAKE_PREFIX;
 if (prefix) cmakeArgs.push(`--CDTATS_TORCH_PREFIX=${prefix}`);
 if (process.env.TATS_CUDA) cmakeArgs.push(`--CDTATS_CUDA=${process.env.TATS_CUDA}`);
+if (process.env.TATS_NCCL) cmakeArgs.push(`--CDTATS_NCCL=${process.env.TATS_NCCL}`);
 // ccache and precompiled headers: accept the PCH when only its timestamps differ.
 const env = { ...process.env, CCACHE_SLOPPINESS: 'pch_defines,time_macros,include_file_mtime,include_file_ctime' };
 if (!env.CMAKE_BUILD_PARALLEL_LEVEL) env.CMAKE_BUILD_PARALLEL_LEVEL = String(Math.max(1, (await import('node:os')).availableParallelism()));

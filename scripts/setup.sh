@@ -10,7 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-need=(cmake g++ ninja-build ccache libtorch-dev ffmpeg python3)
+need=(cmake g++ ninja-build ccache libtorch-dev libgloo-dev ffmpeg python3)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

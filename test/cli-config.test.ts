@@ -79,10 +79,10 @@ describe('every command has --help; evaluation commands check their flags', () =
       expect(JSON.parse(r.stdout).error.message).toMatch(/--checkpoint/);
     });
   }
-  it('pretrain --nproc-per-node 2 exits 1: data-parallel training is not yet implemented', () => {
-    const r = runCli(['pretrain', '--nproc-per-node', '2', '--out', join(dir, 'ddp')]);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/data-parallel training \(--nproc-per-node 2\) is not yet implemented in this version/);
+  it('pretrain --nproc-per-node 2 under a launcher that already set RANK exits 2 naming the flag', () => {
+    const r = runCli(['pretrain', '--nproc-per-node', '2', '--out', join(dir, 'ddp')], { env: { RANK: '0', WORLD_SIZE: '1' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--nproc-per-node \(nprocPerNode\): expected 1 in a process that a launcher already started as a rank/);
   });
   it('compare without --out exits 2 naming --out', () => {
     const r = runCli(['compare']);

@@ -52,6 +52,19 @@ describe('gumbelTopk (CPU reference)', () => {
     expect(Array.from(got.visible)).toEqual(want.visible);
   });
 
+  it('a slice drawn with rowBase = its first global row gets the rows of the whole draw (data parallel)', () => {
+    const B = 4, N = 64, k = 48;
+    const r = rng(11);
+    const logits = Float32Array.from({ length: B * N }, () => (r() - 0.5) * 4);
+    const whole = native().gumbelTopk(logits, { batch: B, tokens: N, k, tau: 1, seed: 9, offset: 5 });
+    const part = native().gumbelTopk(logits.slice(2 * N), { batch: 2, tokens: N, k, tau: 1, seed: 9, offset: 5, rowBase: 2 });
+    expect(Array.from(part.masked)).toEqual(Array.from(whole.masked.slice(2 * k)));
+    expect(Array.from(part.visible)).toEqual(Array.from(whole.visible.slice(2 * (N - k))));
+    // Without the row base the slice would be keyed as rows 0 and 1: other sets.
+    const unkeyed = native().gumbelTopk(logits.slice(2 * N), { batch: 2, tokens: N, k, tau: 1, seed: 9, offset: 5 });
+    expect(Array.from(unkeyed.masked)).not.toEqual(Array.from(part.masked));
+  });
+
   it('draws different sets for different offsets and the same set for the same offset', () => {
     const logits = new Float32Array(200).fill(0.25);
     const opts = { batch: 1, tokens: 200, k: 100, tau: 1, seed: 3, offset: 0 };

@@ -14,6 +14,8 @@ const badSeeds = junk.filter((j) => !(typeof j === 'number' && Number.isInteger(
 
 /** A valid samplerBench options object (each bad row changes one field). */
 const benchOk = { batch: 1, slots: 2, perSlot: 4, inputDim: 8, dim: 8, heads: 2, epochs: 1, steps: 3, ratio: 0.5 };
+// Every bad variant of this fails its checks before any rendezvous starts.
+const groupOk = { rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: 29400, backend: 'gloo', timeoutMs: 1000, device: 'cpu' };
 const goodConfig = () => sessionConfig({ frames: 4, size: 32, batchSize: 1 });
 /** goodConfig with one field replaced (path like 'model.frames'; undefined deletes it). */
 function configWith(path: string, value: unknown): unknown {
@@ -130,6 +132,9 @@ const badCalls: Record<string, unknown[][]> = {
     [configWith('batchSize', 0)],
     [configWith('device', 'gpu')],
     [configWith('precision', 'fp16')],
+    [configWith('deviceIndex', 'x')],
+    [configWith('dataParallel', 'yes')],
+    [configWith('dataParallel', true)], // no process group in this process
   ],
   gumbelTopk: [
     [],
@@ -150,6 +155,24 @@ const badCalls: Record<string, unknown[][]> = {
     [new Float32Array(4), { batch: 1, tokens: 4, k: 1, tau: 1, seed: 0, offset: 1.5 }],
     [new Float32Array(0), { batch: 0, tokens: 4, k: 1, tau: 1, seed: 0, offset: 0 }],
   ],
+  initProcessGroup: [
+    [],
+    ...junk.map((j) => [j]),
+    ...Object.keys(groupOk).flatMap((k) => [undefined, k === 'masterAddr' ? 5 : 'x'].map((j) => [{ ...groupOk, [k]: j }])),
+    [{ ...groupOk, rank: 2 }],
+    [{ ...groupOk, rank: -1 }],
+    [{ ...groupOk, worldSize: 0 }],
+    [{ ...groupOk, masterPort: 0 }],
+    [{ ...groupOk, masterPort: 70000 }],
+    [{ ...groupOk, masterAddr: '' }],
+    [{ ...groupOk, timeoutMs: 0 }],
+    [{ ...groupOk, backend: 'mpi' }],
+    [{ ...groupOk, backend: 'nccl' }],
+    [{ ...groupOk, device: 'gpu' }],
+  ],
+  processGroup: [],
+  destroyProcessGroup: [],
+  distributedBackends: [],
   kernelCheckNames: [],
   kernelCheck: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['masked_mse', j]), ['nope', 1], ['masked_mse', -3], ['masked_mse', 1.5]],
   kernelParity: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['patchify', j]), ['nope', 1], ['patchify', -3]],

@@ -23,6 +23,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
         `device    ${i.device}${i.capability ? ` (compute ${i.capability})` : ''}`,
         ...i.devices.slice(1).map((d) => `          ${d.name} (compute ${d.capability})`),
         `cpu       ${i.cpuThreads} libtorch threads`,
+        `dist      ${i.distributed.length ? i.distributed.join(', ') : 'none'} (data-parallel backends)`,
         `binary    ${i.binary}`,
         `node      ${i.node} ${i.platform}`,
       ].join('\n'),

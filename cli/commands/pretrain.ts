@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 
-import { Trainer, type PretrainResult } from '../../lib/index.js';
+import { Trainer, launchPretrain, localRanks, type PretrainResult, type TrainProgress } from '../../lib/index.js';
 import { EXIT_FAILURE, handler } from '../exit.js';
 import { nameFlag, optionsFromFlags, trainFlags, type TrainFlags } from '../flags.js';
 import { result, say } from '../output.js';
@@ -40,7 +40,8 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
       .option('progress', { type: 'boolean', group: 'Run:', describe: 'Force the progress bar on or off (default: a bar on a terminal, lines otherwise)' })
       .example('$0 pretrain --preset cpu-demo --out runs/quickstart', 'a few minutes on a CPU: tiny ViT on synthetic clips, TATS masking')
       .example('$0 pretrain --preset tats-ucf101 --dataset shards:/data/ucf101 --out runs/ucf', 'the TATS UCF101 recipe on packed shards')
-      .example('$0 pretrain --out runs/quickstart --resume', 'continue a stopped run exactly'),
+      .example('$0 pretrain --out runs/quickstart --resume', 'continue a stopped run exactly')
+      .example('$0 pretrain --preset tats-k400 --dataset shards:/data/k400 --nproc-per-node 8 --batch-size 32 --out runs/k400', '8 GPUs, 32 clips each (global batch 256); docs/distributed.md for torchrun, Slurm and several nodes'),
   handler: handler<PretrainArgs>(async (args) => {
     let options;
     try {
@@ -61,19 +62,31 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
     process.on('SIGTERM', onSignal);
     const view = progressView(process.stderr, args.progress === undefined ? {} : { bar: args.progress });
     let r: PretrainResult;
+    let quiet = false;
     try {
-      const trainer = await Trainer.open(options, { resume: args.resume });
-      try {
-        const c = trainer.config;
-        say(
-          args,
-          `tats pretrain: ${c.preset ? `preset ${c.preset}, ` : ''}${c.masking.strategy} masking ${c.masking.ratio}, ` +
-            `ViT-${c.model.preset} ${c.model.frames}x${c.model.size}, batch ${c.batchSize}, ${c.steps} steps on ${c.device}` +
-            `${trainer.startStep > 0 ? `, resuming at step ${trainer.startStep}` : ''} -> ${trainer.paths.out}`,
-        );
-        r = await trainer.run({ signal: ac.signal, onProgress: (p) => view.update(p) });
-      } finally {
-        await trainer.dispose();
+      const nproc = localRanks(options, { resume: args.resume });
+      if (nproc > 1) {
+        say(args, `tats pretrain: starting ${nproc} local ranks (data parallel; --batch-size is per rank)`);
+        r = await launchPretrain(options, { nproc, resume: args.resume, signal: ac.signal, onProgress: (p) => view.update(p) });
+      } else {
+        const trainer = await Trainer.open(options, { resume: args.resume });
+        // Under torchrun/Slurm every rank runs this command; rank 0 speaks for the run.
+        quiet = !trainer.writes;
+        try {
+          const c = trainer.config;
+          if (!quiet) {
+            say(
+              args,
+              `tats pretrain: ${c.preset ? `preset ${c.preset}, ` : ''}${c.masking.strategy} masking ${c.masking.ratio}, ` +
+                `ViT-${c.model.preset} ${c.model.frames}x${c.model.size}, batch ${c.batchSize}` +
+                `${c.worldSize > 1 ? ` per rank x ${c.worldSize} ranks` : ''}, ${c.steps} steps on ${c.device}` +
+                `${trainer.startStep > 0 ? `, resuming at step ${trainer.startStep}` : ''} -> ${trainer.paths.out}`,
+            );
+          }
+          r = await trainer.run({ signal: ac.signal, ...(quiet ? {} : { onProgress: (p: TrainProgress) => view.update(p) }) });
+        } finally {
+          await trainer.dispose();
+        }
       }
     } catch (err) {
       view.done();
@@ -83,6 +96,10 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
       process.off('SIGTERM', onSignal);
     }
     view.done();
+    if (quiet) {
+      if (r.aborted) process.exitCode = EXIT_FAILURE;
+      return;
+    }
     result(args, summary(r), () =>
       [
         `${r.aborted ? 'stopped' : 'done'}: step ${r.step}/${r.config.steps}` +

@@ -25,6 +25,10 @@ export interface ResolveContext {
   cudaAvailable?: boolean | (() => boolean);
   /** Clips in one epoch of a non-synthetic dataset (needed only with `epochs`). */
   datasetClips?: number;
+  /** Data-parallel ranks in all (WORLD_SIZE of the launch). Defaults to `nprocPerNode`. */
+  worldSize?: number;
+  /** Ranks on this machine (LOCAL_WORLD_SIZE), which share its cores between their data threads. Defaults to `nprocPerNode`. */
+  localWorldSize?: number;
 }
 
 const SECTION_KEYS = {
@@ -38,6 +42,9 @@ const TOP_KEYS = [
   ...Object.keys(SECTION_KEYS),
   'preset', 'dataset', 'steps', 'epochs', 'batchSize', 'nprocPerNode', 'device', 'precision', 'seed', 'out',
   'checkpointEvery', 'logEvery', 'keepCheckpoints', 'picture',
+  // A resolved config (config.json) is a valid config file: its worldSize is read and ignored
+  // (the launch decides it, ResolveContext.worldSize).
+  'worldSize',
 ] as const;
 
 type Obj = Record<string, unknown>;
@@ -142,7 +149,9 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
     prefetch: 0,
     workers: 0,
   };
-  const globalBatch = batchSize * nprocPerNode;
+  const worldSize = integer('worldSize', ctx.worldSize ?? nprocPerNode, 1, 65536);
+  const localWorldSize = Math.max(1, Math.min(worldSize, ctx.localWorldSize ?? nprocPerNode));
+  const globalBatch = batchSize * worldSize;
   // Length: the caller's steps or epochs (not both) beat the preset's; else the default steps.
   const has = (v: unknown) => v !== undefined && v !== null;
   if (has(given.steps) && has(given.epochs)) {
@@ -213,7 +222,8 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
   const precision = precisionChoice === 'auto' ? DERIVED.precision(device) : precisionChoice;
   if (precision === 'bf16' && device === 'cpu') throw new ConfigError('precision', precision, 'fp32 or auto on the cpu device');
 
-  data.workers = integer('data.workers', pick(d.workers, DERIVED.workers(device, availableParallelism())), 0, 64);
+  const cores = Math.max(1, Math.floor(availableParallelism() / localWorldSize));
+  data.workers = integer('data.workers', pick(d.workers, DERIVED.workers(device, cores)), 0, 64);
   data.prefetch = integer('data.prefetch', pick(d.prefetch, DERIVED.prefetch(data.workers)), 1, 64);
 
   const out = nonEmptyString('out', pick(o.out, DEFAULTS.out));
@@ -231,6 +241,7 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
     epochs,
     batchSize,
     nprocPerNode,
+    worldSize,
     device,
     precision,
     seed: integer('seed', pick(o.seed, DEFAULTS.seed), 0, 2 ** 31 - 1),

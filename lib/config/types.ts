@@ -154,10 +154,23 @@ export interface PretrainConfig {
   steps: number;
   /** Passes over the dataset, when given instead of `steps` (then `steps = ceil(epochs * clips / global batch)`). Integer >= 1, or null. Defaults to null. */
   epochs: number | null;
-  /** Clips per step on each process. Integer 1..4096. Defaults to 8. */
+  /**
+   * Clips per step on each process (per rank, per GPU). The global batch of a step is
+   * `batchSize * worldSize`; the learning rate scales with the global batch. Integer 1..4096. Defaults to 8.
+   */
   batchSize: number;
-  /** Local data-parallel processes; the global batch is `batchSize * nprocPerNode`. Integer 1..64. Defaults to 1. */
+  /**
+   * Local data-parallel processes that `tats pretrain` spawns on this node (one per GPU, LOCAL_RANK
+   * picks the device). Under torchrun or Slurm leave it at 1: the launcher starts the ranks.
+   * Integer 1..64. Defaults to 1.
+   */
   nprocPerNode: number;
+  /**
+   * Data-parallel ranks in all, resolved from the launch (not an option): WORLD_SIZE (or
+   * SLURM_NTASKS) when the ranks come from torchrun or Slurm, else `nprocPerNode`. The global batch
+   * is `batchSize * worldSize`.
+   */
+  worldSize: number;
   /** Where training runs: `auto` picks `cuda` when a CUDA device is usable, else `cpu`. Defaults to `auto`. */
   device: Device;
   /** Arithmetic: `auto` is bf16 autocast on CUDA and fp32 on CPU. Defaults to `auto`. */
@@ -182,7 +195,7 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unk
  * What a caller may pass: any subset of `PretrainConfig`, plus `auto` where a field resolves at
  * run time. Unknown fields are an error (a typo must not silently train with a default).
  */
-export type PretrainOptions = DeepPartial<Omit<PretrainConfig, 'device' | 'precision' | 'epochs'>> & {
+export type PretrainOptions = DeepPartial<Omit<PretrainConfig, 'device' | 'precision' | 'epochs' | 'worldSize'>> & {
   /** `auto` (default), `cpu` or `cuda`. */
   device?: DeviceChoice;
   /** `auto` (default), `fp32` or `bf16`. */

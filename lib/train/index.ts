@@ -5,3 +5,5 @@ export { DataOrder } from './order.js';
 export { runPaths, listCheckpoints, checkpointName, type RunPaths } from './rundir.js';
 export { bench, gitCommit, BENCH_DEFAULTS, type BenchResult, type BenchSettings } from './bench.js';
 export { trainStepFlops, type FlopCount } from './flops.js';
+export { launchPretrain, localRanks, type LaunchOptions } from './launch.js';
+export { readDistEnv, distBackend, joinProcessGroup, DEFAULT_DIST_TIMEOUT_S, type DistEnv } from './distributed.js';

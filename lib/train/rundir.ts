@@ -79,6 +79,8 @@ export function initRun(paths: RunPaths, config: PretrainConfig): void {
 /** Fields a resumed run may change: none of them alters the schedule, the weights or the data order. */
 export const RESUMABLE_CHANGES = [
   'logEvery', 'checkpointEvery', 'keepCheckpoints', 'picture', 'device', 'precision', 'steps', 'out', 'data.workers', 'data.prefetch',
+  // How the ranks are started may change (torchrun instead of --nproc-per-node); their number (worldSize) may not.
+  'nprocPerNode',
 ] as const;
 
 /** Throws a ConfigError naming the first field where `next` differs from the stored run in a way resume cannot honour. */

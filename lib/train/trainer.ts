@@ -6,6 +6,13 @@
  * step) plus the data position (clips consumed), stored in the checkpoint's metadata. The data
  * order is a pure function of (seed, position), so a resumed run sees the same clips, the same
  * masks and the same learning rates as one that never stopped.
+ *
+ * Data parallel (a launch environment with RANK/WORLD_SIZE or a Slurm job, see distributed.ts):
+ * every rank runs a Trainer on `batchSize` clips of each global batch of `batchSize * worldSize`
+ * (rank r reads positions [r * batchSize, (r + 1) * batchSize) of it), the Session averages
+ * gradients and metrics over the ranks, and only rank 0 writes the run directory (config,
+ * metrics, checkpoints, picture). Every rank reads the checkpoint on resume, so `out` must be on a
+ * filesystem all nodes share.
  */
 import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
@@ -19,7 +26,9 @@ import {
   type PretrainConfig,
   type PretrainOptions,
 } from '../config/index.js';
-import { ConfigError, NotImplementedError, TrainError } from '../errors/index.js';
+import { ConfigError, TrainError } from '../errors/index.js';
+import { joinProcessGroup, readDistEnv, type DistEnv } from './distributed.js';
+import { native } from '../native.js';
 import { MetricsWriter } from './metrics.js';
 import { DataOrder } from './order.js';
 import { checkResumable, checkpointName, hasRun, initRun, listCheckpoints, pruneCheckpoints, readRunConfig, runPaths, type RunPaths } from './rundir.js';
@@ -51,6 +60,7 @@ export interface TrainerState {
 /** Options given at resume that the stored config replaces: steps/epochs follow the stored run unless given. */
 function resumeOptions(stored: PretrainConfig, given: PretrainOptions): PretrainOptions {
   const base: Record<string, unknown> = { ...stored };
+  delete base.worldSize; // resolved from the launch, not an option
   if (given.epochs !== undefined && given.epochs !== null) delete base.steps;
   else delete base.epochs;
   return mergeOptions(base as PretrainOptions, given);
@@ -64,10 +74,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** The step the run (re)started from. */
   readonly startStep: number;
 
+  /** The data-parallel place of this process, or null for a single process. */
+  readonly dist: DistEnv | null;
+
   private readonly session: TrainSession;
   private readonly source: ClipSource;
   private readonly order: DataOrder;
-  private readonly metrics: MetricsWriter;
+  /** Rank 0 (or a single process) only: the others write nothing. */
+  private readonly metrics: MetricsWriter | null;
   private lastCheckpoint: { path: string; step: number } | null;
   private lastLoss: number | null = null;
   private disposed = false;
@@ -82,8 +96,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     source: ClipSource;
     startStep: number;
     lastCheckpoint: { path: string; step: number } | null;
+    dist: DistEnv | null;
   }) {
     super();
+    this.dist = args.dist;
     this.config = args.config;
     this.paths = args.paths;
     this.session = args.session;
@@ -91,7 +107,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.startStep = args.startStep;
     this.lastCheckpoint = args.lastCheckpoint;
     this.order = new DataOrder(args.source.length, args.config.seed);
-    this.metrics = new MetricsWriter(args.paths.metrics);
+    this.metrics = this.writes ? new MetricsWriter(args.paths.metrics) : null;
+  }
+
+  /** Whether this process writes the run directory: rank 0, or a single process. */
+  get writes(): boolean {
+    return !this.dist || this.dist.rank === 0;
   }
 
   /**
@@ -101,27 +122,47 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   static async open(options: PretrainOptions = {}, opts: OpenOptions = {}): Promise<Trainer> {
     const cudaAvailable = opts.cudaAvailable ?? (() => info().cuda);
+    const dist = readDistEnv(opts.env ?? process.env);
+    const ranks = dist ? { worldSize: dist.worldSize, ...(dist.localWorldSize !== undefined ? { localWorldSize: dist.localWorldSize } : {}) } : {};
     // Validate everything first (a dataset's size is needed only to count epochs: 1 stands in).
-    let config = resolveConfig(options, { cudaAvailable, datasetClips: 1 });
+    let config = resolveConfig(options, { cudaAvailable, datasetClips: 1, ...ranks });
+    if (dist && options.nprocPerNode !== undefined && config.nprocPerNode > 1 && dist.localWorldSize !== config.nprocPerNode) {
+      throw new ConfigError('nprocPerNode', config.nprocPerNode, '1 in a process that a launcher already started as a rank (RANK or a Slurm task is set): that launcher starts the ranks');
+    }
+    if (!dist && config.nprocPerNode > 1) {
+      throw new ConfigError('nprocPerNode', config.nprocPerNode, '1 in a single process: `tats pretrain --nproc-per-node N` or launchPretrain() spawn the N ranks (or start them with torchrun/Slurm)');
+    }
     const paths = runPaths(config.out);
+    // Every rank decides new-run/resume before joining the group; rank 0 writes only after all
+    // have joined, so no rank can see a run directory that rank 0 has just created.
     const resuming = Boolean(opts.resume) && hasRun(paths);
     let stored: PretrainConfig | undefined;
     if (resuming) {
       stored = readRunConfig(paths);
-      config = resolveConfig(resumeOptions(stored, options), { cudaAvailable, datasetClips: 1 });
+      stored = { ...stored, worldSize: stored.worldSize ?? 1 }; // runs from before data parallelism
+      config = resolveConfig(resumeOptions(stored, options), { cudaAvailable, datasetClips: 1, ...ranks });
       if (stored.epochs !== null && config.epochs === null) config = { ...config, epochs: stored.epochs };
       checkResumable(stored, config);
     } else if (hasRun(paths)) {
       throw new ConfigError('out', config.out, 'a new or empty run directory, or --resume to continue the run there');
     }
-    if (config.nprocPerNode !== 1) throw new NotImplementedError(`data-parallel training (--nproc-per-node ${config.nprocPerNode})`);
+    const writes = !dist || dist.rank === 0;
     const source = await openClipSource(config);
+    let joined = false;
     try {
       if (config.epochs !== null && !resuming) {
-        config = resolveConfig(options, { cudaAvailable, datasetClips: source.length });
+        config = resolveConfig(options, { cudaAvailable, datasetClips: source.length, ...ranks });
       }
-      const session = await createSession(toSessionConfig(config));
-      if (!resuming) initRun(paths, config);
+      if (dist) {
+        await joinProcessGroup(dist, config.device);
+        joined = true;
+      }
+      const session = await createSession({
+        ...toSessionConfig(config),
+        deviceIndex: dist && config.device === 'cuda' ? dist.localRank : 0,
+        dataParallel: dist !== null,
+      });
+      if (!resuming && writes) initRun(paths, config);
       let startStep = 0;
       let lastCheckpoint: { path: string; step: number } | null = null;
       try {
@@ -129,7 +170,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           const latest = listCheckpoints(paths).at(-1);
           if (latest) {
             const meta = await loadCheckpoint(latest.path, session);
-            const expected = meta.step * config.batchSize * config.nprocPerNode;
+            const expected = meta.step * config.batchSize * config.worldSize;
             if (meta.step !== latest.step || meta.position !== expected || meta.datasetLength !== source.length || meta.seed !== config.seed) {
               throw new TrainError('ERR_CHECKPOINT', `checkpoint ${latest.path} does not belong to this run (step ${meta.step}, position ${meta.position}, dataset ${meta.datasetLength} clips, seed ${meta.seed})`);
             }
@@ -139,17 +180,20 @@ export class Trainer extends EventEmitter<TrainerEvents> {
             startStep = meta.step;
             lastCheckpoint = { path: latest.path, step: meta.step };
           }
-          // A killed run may have logged steps after its last checkpoint: they will be run again.
-          new MetricsWriter(paths.metrics).truncateAfter(startStep);
-          // Record the possibly changed fields (logEvery, device, ...) of this leg of the run.
-          initRun(paths, config);
+          if (writes) {
+            // A killed run may have logged steps after its last checkpoint: they will be run again.
+            new MetricsWriter(paths.metrics).truncateAfter(startStep);
+            // Record the possibly changed fields (logEvery, device, ...) of this leg of the run.
+            initRun(paths, config);
+          }
         }
       } catch (err) {
         session.dispose();
         throw err;
       }
-      return new Trainer({ config, paths, session, source, startStep, lastCheckpoint });
+      return new Trainer({ config, paths, session, source, startStep, lastCheckpoint, dist });
     } catch (err) {
+      if (joined) native().destroyProcessGroup();
       await source.close();
       throw err;
     }
@@ -160,15 +204,18 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return this.session.step;
   }
 
-  /** Clips per step (all processes). */
+  /** Clips per step (all ranks). */
   private get globalBatch(): number {
-    return this.config.batchSize * this.config.nprocPerNode;
+    return this.config.batchSize * this.config.worldSize;
   }
 
   private readBatch(step: number): Promise<ClipBatch> {
-    // The batch of step `step` (1-based) starts at position (step - 1) * global batch.
+    // The global batch of step `step` (1-based) starts at position (step - 1) * global batch;
+    // this rank reads its own batchSize clips of it, the ones a single process would put in rows
+    // [rank * batchSize, (rank + 1) * batchSize) of its batch.
     const position = (step - 1) * this.globalBatch;
-    return this.source.read(this.order.indices(position, this.config.batchSize), Math.floor(this.order.epochAt(position)));
+    const first = position + (this.dist?.rank ?? 0) * this.config.batchSize;
+    return this.source.read(this.order.indices(first, this.config.batchSize), Math.floor(this.order.epochAt(position)));
   }
 
   /**
@@ -195,15 +242,20 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     };
     let windowStart = performance.now();
     let windowClips = 0;
+    // Data parallel: a stop request travels with a step's metrics, so that every rank stops after
+    // the same step (a rank leaving alone would leave the others waiting in a collective).
+    let stopAgreed = false;
+    const stopNow = () => (this.dist ? stopAgreed : Boolean(signal?.aborted));
     try {
-      while (step < total && !signal?.aborted) {
+      while (step < total && !stopNow()) {
         const t0 = performance.now();
         fill();
         const batch = await ahead.shift()!;
         taken++;
         fill();
-        const m = await this.session.trainStep(batch.clips, batch.motion);
+        const m = await this.session.trainStep(batch.clips, batch.motion, this.dist ? { stop: Boolean(signal?.aborted) } : undefined);
         step = m.step;
+        if ((m.stopRequested ?? 0) > 0) stopAgreed = true;
         const t1 = performance.now();
         this.trainMs += t1 - t0;
         this.trainedClips += this.globalBatch;
@@ -233,7 +285,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           logged,
         };
         if (logged) {
-          this.metrics.write(record);
+          this.metrics?.write(record);
           windowStart = t1;
           windowClips = 0;
         }
@@ -245,7 +297,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     } finally {
       this.running = false;
       await Promise.allSettled(ahead);
-      await this.metrics.flush();
+      await this.metrics?.flush();
     }
   }
 
@@ -255,13 +307,18 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /**
    * Writes a checkpoint of the current step (atomically, via lib/checkpoint) unless one exists,
-   * keeps the newest `keepCheckpoints`, and returns its path.
+   * keeps the newest `keepCheckpoints`, and returns its path. Data parallel: rank 0 writes (every
+   * rank holds the same state); the others return the path rank 0 writes.
    */
   async checkpoint(): Promise<string> {
     this.assertUsable();
     const step = this.session.step;
     if (this.lastCheckpoint?.step === step) return this.lastCheckpoint.path;
     const path = `${this.paths.checkpoints}/${checkpointName(step)}`;
+    if (!this.writes) {
+      this.lastCheckpoint = { path, step };
+      return path;
+    }
     const meta: TrainerState = { step, position: step * this.globalBatch, datasetLength: this.source.length, seed: this.config.seed };
     await saveCheckpoint(path, this.session, meta);
     this.lastCheckpoint = { path, step };
@@ -312,7 +369,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const aborted = this.session.step < this.config.steps;
     const checkpoint = this.session.step > 0 ? await this.checkpoint() : null;
     let picture: string | null = null;
-    if (!aborted && this.config.picture) picture = await this.picture();
+    if (!aborted && this.config.picture && this.writes) picture = await this.picture();
     return this.result(aborted, checkpoint, picture, startStep);
   }
 
@@ -341,6 +398,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.disposed) return;
     this.disposed = true;
     this.session.dispose();
+    // The session held the process group; drop the process's reference too (one run per group).
+    if (this.dist) native().destroyProcessGroup();
     await this.source.close();
   }
 

@@ -95,4 +95,10 @@ export interface OpenOptions {
   resume?: boolean;
   /** Overrides `info().cuda` for `device: auto` (tests, services that know better). */
   cudaAvailable?: boolean;
+  /**
+   * The launch environment read for data parallelism (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
+   * MASTER_PORT, or Slurm's SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID; see lib/train/distributed.ts).
+   * Defaults to `process.env`.
+   */
+  env?: Record<string, string | undefined>;
 }

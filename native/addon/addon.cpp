@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tats::addon::register_session(env, exports);
   tats::addon::register_masking(env, exports);
   tats::addon::register_classifier(env, exports);
+  tats::addon::register_distributed(env, exports);
   return exports;
 }
 

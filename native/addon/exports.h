@@ -12,5 +12,6 @@ void register_runtime(Napi::Env env, Napi::Object exports);
 void register_session(Napi::Env env, Napi::Object exports);
 void register_masking(Napi::Env env, Napi::Object exports);
 void register_classifier(Napi::Env env, Napi::Object exports);
+void register_distributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace tats::addon

@@ -54,7 +54,7 @@ Napi::Int32Array to_int32_array(Napi::Env env, const torch::Tensor& t) {
   return out;
 }
 
-// gumbelTopk(logits: Float32Array [B*N], {batch, tokens, k, tau, seed, offset}) ->
+// gumbelTopk(logits: Float32Array [B*N], {batch, tokens, k, tau, seed, offset, rowBase?}) ->
 //   {masked: Int32Array [B*k], visible: Int32Array [B*(N-k)]}, each row ascending (CPU reference).
 Napi::Value GumbelTopk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -63,11 +63,14 @@ Napi::Value GumbelTopk(const Napi::CallbackInfo& info) {
   const int64_t k = get_int(opts, "k", "options");
   const double tau = get_number(opts, "tau", "options");
   const int64_t seed = get_int(opts, "seed", "options"), offset = get_int(opts, "offset", "options");
+  const int64_t row_base = get_int_or(opts, "rowBase", 0, "options");
   if (B < 1 || N < 1) throw_type_error(env, "options.batch and options.tokens must be positive");
-  if (seed < 0 || offset < 0) throw_type_error(env, "options.seed and options.offset must be non-negative");
+  if (seed < 0 || offset < 0 || row_base < 0)
+    throw_type_error(env, "options.seed, options.offset and options.rowBase must be non-negative");
   const torch::Tensor logits = float32_view(env, info[0], {B, N}, "logits");
   return guarded(env, "gumbelTopk", [&]() -> Napi::Value {
-    const auto draw = ops::gumbel_topk(logits, k, tau, static_cast<uint64_t>(seed), static_cast<uint64_t>(offset));
+    const auto draw = ops::gumbel_topk(logits, k, tau, static_cast<uint64_t>(seed), static_cast<uint64_t>(offset),
+                                       static_cast<uint64_t>(row_base));
     Napi::Object result = Napi::Object::New(env);
     result.Set("masked", to_int32_array(env, draw.masked));
     result.Set("visible", to_int32_array(env, draw.visible));

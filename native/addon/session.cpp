@@ -74,6 +74,10 @@ core::SessionConfig read_config(const Napi::Object& c) {
   cfg.device = get_string(c, "device", "config");
   cfg.seed = get_int(c, "seed", "config");
   cfg.precision = get_string(c, "precision", "config");
+  // Optional (single process on device 0 when absent): lib/config always sets them.
+  cfg.device_index = get_int_or(c, "deviceIndex", 0, "config");
+  const Napi::Value dp = c.Get("dataParallel");
+  if (!dp.IsUndefined()) cfg.data_parallel = get_bool(c, "dataParallel", "config");
   return cfg;
 }
 
@@ -209,12 +213,13 @@ Napi::Object metrics_object(Napi::Env env, const std::map<std::string, double>& 
 
 class TrainWorker : public SessionWorker {
  public:
-  TrainWorker(Napi::Env env, SessionWrap* wrap, torch::Tensor clips, torch::Tensor motion)
-      : SessionWorker(env, "Session.trainStep", wrap), clips_(std::move(clips)), motion_(std::move(motion)) {}
+  TrainWorker(Napi::Env env, SessionWrap* wrap, torch::Tensor clips, torch::Tensor motion, bool stop)
+      : SessionWorker(env, "Session.trainStep", wrap), clips_(std::move(clips)), motion_(std::move(motion)),
+        stop_(stop) {}
   using SessionWorker::keep;
 
  protected:
-  void Run() override { out_ = session_->train_step(clips_, motion_); }
+  void Run() override { out_ = session_->train_step(clips_, motion_, stop_); }
   Napi::Value Result(Napi::Env env) override {
     wrap_->set_step(out_.step);
     Napi::Object o = metrics_object(env, out_.extra);
@@ -228,6 +233,7 @@ class TrainWorker : public SessionWorker {
 
  private:
   torch::Tensor clips_, motion_;
+  bool stop_;
   core::StepMetrics out_;
 };
 
@@ -321,7 +327,10 @@ Napi::Value SessionWrap::TrainStep(const Napi::CallbackInfo& info) {
   if (auto busy = check_ready(env, "trainStep"); !busy.IsEmpty()) return busy;
   auto clips = clip_view(info, "trainStep", /*any_batch=*/false);
   auto motion = token_map(info, 1, clips.size(0), "motion");
-  auto* worker = new TrainWorker(env, this, clips, motion);
+  // Optional third argument {stop: boolean}: this rank asks every rank to stop after this step.
+  bool stop = false;
+  if (info.Length() > 2 && !info[2].IsUndefined()) stop = get_bool(arg_object(info, 2, "options"), "stop", "options");
+  auto* worker = new TrainWorker(env, this, clips, motion, stop);
   worker->keep(info[0]);
   if (motion.defined()) worker->keep(info[1]);
   worker->Queue();

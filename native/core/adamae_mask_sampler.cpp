@@ -10,6 +10,7 @@
 //                  optimiser state holds only VideoMAE names. Under Adam the loss weight mostly
 //                  cancels for parameters that only this term reaches, as it does in AdaMAE.
 #include "core/adamae_sampler.h"
+#include "core/distributed.h"
 #include "core/gumbel_topk.h"
 #include "core/mask_sampler.h"
 #include "core/masking.h"
@@ -25,7 +26,8 @@ class AdaMaeMaskSampler : public MaskSampler {
   explicit AdaMaeMaskSampler(const SamplerContext& ctx)
       : tokens_(ctx.grid.tokens()),
         masked_(masked_count("adamae", ctx.config.masking.ratio, ctx.grid)),
-        weight_(ctx.config.sampler.adamae_weight) {
+        weight_(ctx.config.sampler.adamae_weight),
+        group_(ctx.group) {
     const auto& s = ctx.config.sampler;
     AdaMaeSamplerOptions o;
     o.input_dim = ctx.embed_dim;
@@ -40,7 +42,8 @@ class AdaMaeMaskSampler : public MaskSampler {
   MaskDraw sample(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) override {
     TORCH_CHECK(tokens.size(0) == batch, "adamae sampler: tokens hold ", tokens.size(0), " clips, expected ", batch);
     const auto logits = module_->forward(tokens).logits;  // graph kept when grad mode is on
-    const auto draw = gumbel_topk(logits.detach(), tokens_ - masked_, /*tau=*/1.0, gen);
+    const int64_t row_base = group_ ? group_->rank() * batch : 0;  // noise keyed by the global row
+    const auto draw = gumbel_topk(logits.detach(), tokens_ - masked_, /*tau=*/1.0, gen, row_base);
     MaskDraw out;
     out.visible = draw.chosen;
     out.masked = draw.rest;
@@ -58,6 +61,7 @@ class AdaMaeMaskSampler : public MaskSampler {
 
   SamplerMetrics update(const MaskDraw& draw, const torch::Tensor& errors) override {
     if (!training_) return {};
+    if (group_) optimizer_->all_reduce_grads(*group_);  // the joint loss's gradients, averaged over ranks
     optimizer_->step(steps_++);
     optimizer_->zero_grad();
     const auto p = draw.policy;
@@ -86,6 +90,7 @@ class AdaMaeMaskSampler : public MaskSampler {
       steps_ = it->second.to(torch::kCPU, torch::kLong).item<int64_t>();
     load_optimizer_tensors(*optimizer_, optimizer_state, strict);
   }
+  void broadcast_weights(Collective& group) override { optimizer_->broadcast_params(group); }
   void train(bool on) override {
     training_ = on;
     module_->train(on);
@@ -101,6 +106,7 @@ class AdaMaeMaskSampler : public MaskSampler {
   AdaMaeSampler module_{nullptr};
   std::unique_ptr<MaeOptimizer> optimizer_;
   torch::Tensor last_loss_;
+  std::shared_ptr<Collective> group_;
   int64_t steps_ = 0;
   bool training_ = true;
 };

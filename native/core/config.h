@@ -46,6 +46,11 @@ struct SessionConfig {
   std::string device;     // cpu | cuda
   int64_t seed = 0;
   std::string precision;  // fp32 | bf16 (bf16 = autocast on CUDA; CPU always runs fp32)
+  int64_t device_index = 0;  // the CUDA device (LOCAL_RANK under data parallelism); unused on CPU
+  // Data parallel over the process-wide group (core/distributed.h): batch_size is this rank's
+  // share of a global batch of batch_size * world_size clips; gradients, reward statistics and
+  // the step's metrics are averaged over the ranks, and masks are drawn for the global batch.
+  bool data_parallel = false;
 };
 
 // Token grid of a clip: N = slots * per_slot tokens in (t, h, w) order.

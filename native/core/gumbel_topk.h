@@ -17,8 +17,10 @@ struct TopkDraw {
 };
 
 // logits [B, N] (any float dtype; drawn in fp32), CPU or CUDA; 0 <= k <= N; tau > 0. `gen` is a
-// CPU generator: one 63-bit draw from it seeds the kernel's noise for this call.
-TopkDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, at::Generator& gen);
+// CPU generator: one 63-bit draw from it seeds the kernel's noise for this call. row_base: the
+// global index of row 0 (data parallel: rank * per-rank batch), so that every clip's noise is keyed
+// by its place in the global batch and a rank draws what one process would draw for its rows.
+TopkDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, at::Generator& gen, int64_t row_base = 0);
 
 // A CPU generator seeded with `seed`, independent of the global one.
 at::Generator make_generator(const torch::Device& device, uint64_t seed);

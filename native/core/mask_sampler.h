@@ -18,6 +18,8 @@
 
 namespace tats::core {
 
+class Collective;  // core/distributed.h
+
 struct MaskDraw {
   torch::Tensor visible;  // int64 [B, Nv], ascending per clip
   torch::Tensor masked;   // int64 [B, Nm], ascending per clip; visible ∪ masked = 0..N-1
@@ -61,6 +63,8 @@ class MaskSampler {
                     const std::map<std::string, torch::Tensor>& optimizer_state, bool strict) {}
   virtual void train(bool on) {}
   virtual void to_device(const torch::Device& device) {}
+  // Data parallel: every rank's weights <- rank 0's (learned samplers; once, after construction).
+  virtual void broadcast_weights(Collective& group) {}
 };
 
 struct SamplerContext {
@@ -68,6 +72,11 @@ struct SamplerContext {
   TokenGrid grid;
   int64_t embed_dim;  // C of the tokens passed to sample()
   torch::Device device;
+  // Data parallel: the group (null in a single process). sample() then draws the masks of this
+  // rank's rows [rank * batch, (rank + 1) * batch) of the global batch, exactly as one process
+  // would draw them for the whole global batch (the generator advances alike on every rank), and
+  // learned samplers average their gradients and reward statistics over the group.
+  std::shared_ptr<Collective> group;
 };
 
 using MaskSamplerFactory = std::function<std::unique_ptr<MaskSampler>(const SamplerContext&)>;

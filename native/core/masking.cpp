@@ -1,5 +1,7 @@
 #include "core/masking.h"
 
+#include "core/distributed.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -11,9 +13,15 @@ int64_t clamp_count(int64_t n, int64_t total) { return std::min(std::max<int64_t
 
 torch::Tensor sorted(const torch::Tensor& t) { return std::get<0>(t.sort(/*dim=*/1)); }
 
-// Splits a random permutation of 0..n-1 per row into its first k (ascending) and the rest.
-std::pair<torch::Tensor, torch::Tensor> split_permutation(int64_t batch, int64_t n, int64_t k, torch::Generator& gen) {
-  const auto order = std::get<1>(torch::rand({batch, n}, gen).sort(/*dim=*/1));
+// Splits a random permutation of 0..n-1 per row into its first k (ascending) and the rest; the
+// uniforms are drawn for all shard.count * batch rows, the shard's rows are kept.
+std::pair<torch::Tensor, torch::Tensor> split_permutation(int64_t batch, int64_t n, int64_t k, torch::Generator& gen,
+                                                          const BatchShard& shard) {
+  TORCH_CHECK(shard.count >= 1 && shard.index >= 0 && shard.index < shard.count, "masking: shard ", shard.index,
+              " of ", shard.count, " is out of range");
+  auto u = torch::rand({batch * shard.count, n}, gen);
+  if (shard.count > 1) u = u.narrow(0, shard.index * batch, batch);
+  const auto order = std::get<1>(u.sort(/*dim=*/1));
   return {sorted(order.narrow(1, 0, k)), sorted(order.narrow(1, k, n - k))};
 }
 
@@ -30,15 +38,17 @@ int64_t masked_count(const std::string& strategy, double ratio, const TokenGrid&
   return clamp_count(std::llround(ratio * grid.tokens()), grid.tokens());
 }
 
-MaskDraw draw_random(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen) {
+MaskDraw draw_random(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen,
+                    const BatchShard& shard) {
   const int64_t nm = masked_count("random", ratio, grid);
-  auto [masked, visible] = split_permutation(batch, grid.tokens(), nm, gen);
+  auto [masked, visible] = split_permutation(batch, grid.tokens(), nm, gen, shard);
   return {visible, masked, {}, {}};
 }
 
-MaskDraw draw_tube(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen) {
+MaskDraw draw_tube(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen,
+                    const BatchShard& shard) {
   const int64_t m = masked_count("tube", ratio, grid) / grid.slots;
-  auto [pos_masked, pos_visible] = split_permutation(batch, grid.per_slot, m, gen);
+  auto [pos_masked, pos_visible] = split_permutation(batch, grid.per_slot, m, gen, shard);
   // token = slot * S + position; slot-major with ascending positions stays ascending.
   const auto offsets = (torch::arange(grid.slots, torch::kLong) * grid.per_slot).view({1, grid.slots, 1});
   auto masked = (offsets + pos_masked.unsqueeze(1)).reshape({batch, -1});
@@ -46,9 +56,10 @@ MaskDraw draw_tube(int64_t batch, double ratio, const TokenGrid& grid, torch::Ge
   return {visible, masked, {}, {}};
 }
 
-MaskDraw draw_frame(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen) {
+MaskDraw draw_frame(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen,
+                    const BatchShard& shard) {
   const int64_t k = masked_count("frame", ratio, grid) / grid.per_slot;
-  auto [slots_masked, slots_visible] = split_permutation(batch, grid.slots, k, gen);
+  auto [slots_masked, slots_visible] = split_permutation(batch, grid.slots, k, gen, shard);
   const auto within = torch::arange(grid.per_slot, torch::kLong).view({1, 1, grid.per_slot});
   auto masked = (slots_masked.unsqueeze(2) * grid.per_slot + within).reshape({batch, -1});
   auto visible = (slots_visible.unsqueeze(2) * grid.per_slot + within).reshape({batch, -1});
@@ -80,13 +91,14 @@ namespace {
 // The three fixed strategies behind the MaskSampler interface: draw on the CPU, then move.
 class FixedSampler : public MaskSampler {
  public:
-  using DrawFn = MaskDraw (*)(int64_t, double, const TokenGrid&, torch::Generator&);
+  using DrawFn = MaskDraw (*)(int64_t, double, const TokenGrid&, torch::Generator&, const BatchShard&);
   FixedSampler(const SamplerContext& ctx, DrawFn fn)
       : ratio_(ctx.config.masking.ratio), grid_(ctx.grid), device_(ctx.device), fn_(fn) {
     masked_count(ctx.config.masking.strategy, ratio_, grid_);  // validates the ratio and grid once
+    if (ctx.group) shard_ = {ctx.group->rank(), ctx.group->world_size()};
   }
   MaskDraw sample(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) override {
-    auto draw = fn_(batch, ratio_, grid_, gen);
+    auto draw = fn_(batch, ratio_, grid_, gen, shard_);
     if (device_.is_cuda()) {
       // Pinned + non_blocking: the copy is queued on the stream without waiting for the host.
       draw.visible = draw.visible.pin_memory().to(device_, /*non_blocking=*/true);
@@ -104,6 +116,7 @@ class FixedSampler : public MaskSampler {
   TokenGrid grid_;
   torch::Device device_;
   DrawFn fn_;
+  BatchShard shard_;
 };
 
 template <FixedSampler::DrawFn Fn>

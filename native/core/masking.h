@@ -17,10 +17,22 @@ namespace tats::core {
 // Number of masked tokens per clip for a fixed strategy (see above).
 int64_t masked_count(const std::string& strategy, double ratio, const TokenGrid& grid);
 
-// Draws [B, Nv] visible and [B, Nm] masked int64 index lists on the CPU, each ascending.
-MaskDraw draw_random(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen);
-MaskDraw draw_tube(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen);
-MaskDraw draw_frame(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen);
+// One rank's rows of a data-parallel global batch: rows [index * B, (index + 1) * B) of
+// count * B. The default is the whole batch (a single process).
+struct BatchShard {
+  int64_t index = 0, count = 1;
+};
+
+// Draws [B, Nv] visible and [B, Nm] masked int64 index lists on the CPU, each ascending. With a
+// shard, the generator draws the uniforms of the whole global batch (so it advances alike on every
+// rank) and only the shard's rows are sorted: a rank gets exactly the rows one process drawing the
+// global batch would give it.
+MaskDraw draw_random(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen,
+                     const BatchShard& shard = {});
+MaskDraw draw_tube(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen,
+                   const BatchShard& shard = {});
+MaskDraw draw_frame(int64_t batch, double ratio, const TokenGrid& grid, torch::Generator& gen,
+                    const BatchShard& shard = {});
 
 // Index lists from an explicit uint8 mask [B, N] (1 = masked); every clip must mask the same
 // number of tokens (checked; this reads the mask on the host, so keep it out of training steps).

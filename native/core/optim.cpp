@@ -1,5 +1,6 @@
 #include "core/optim.h"
 
+#include "core/distributed.h"
 #include "kernels/adamw_op.h"
 
 #include <cmath>
@@ -142,6 +143,34 @@ void MaeOptimizer::to_device(const torch::Device& device) {
     view.copy_(p.detach());  // the module's current values, wherever Module::to put them
     p.set_data(view);
     p.mutable_grad() = flat_grad_.narrow(0, offsets_[i], p.numel()).view(p.sizes());
+  }
+}
+
+void MaeOptimizer::all_reduce_grads(Collective& group) {
+  if (group.world_size() == 1) return;
+  if (fused_) {
+    group.all_reduce_mean_(flat_grad_);
+    return;
+  }
+  for (auto& p : params_) {
+    TORCH_CHECK(p.grad().defined(), "all_reduce_grads: a parameter has no gradient (every rank must reach every one)");
+    auto g = p.mutable_grad();
+    if (!g.is_contiguous()) p.mutable_grad() = g = g.contiguous();
+    group.all_reduce_mean_(g);
+  }
+}
+
+void MaeOptimizer::broadcast_params(Collective& group) {
+  if (group.world_size() == 1) return;
+  torch::NoGradGuard no_grad;
+  if (fused_) {
+    group.broadcast_(flat_param_, 0);
+    return;
+  }
+  for (auto& p : params_) {
+    auto t = p.detach().contiguous();
+    group.broadcast_(t, 0);
+    if (!t.is_same(p)) p.detach().copy_(t);
   }
 }
 

@@ -13,6 +13,8 @@
 
 namespace tats::core {
 
+class Collective;
+
 // Learning rate for 0-based step s:
 //   s < warmup:  lr * (s + 1) / warmup
 //   otherwise:   minLr + (lr - minLr) * (1 + cos(pi * min(s - warmup, T - warmup) / (T - warmup))) / 2,
@@ -52,6 +54,12 @@ class MaeOptimizer {
   // fused: zeroes the flat gradient buffer (the .grad views stay); legacy: drops the gradients.
   void zero_grad();
   bool fused() const { return fused_; }
+  // Data parallel: every gradient <- its mean over the group's ranks (the loss is a mean over the
+  // batch, so the mean of the ranks' gradients is the gradient of the global batch). Fused: one
+  // all-reduce of the flat buffer; legacy: one per parameter. Call between backward and step.
+  void all_reduce_grads(Collective& group);
+  // Every rank's parameters <- rank 0's (one broadcast of the flat buffer when fused).
+  void broadcast_params(Collective& group);
   // Follows a module that was moved with Module::to(device) after this optimiser was built: moves
   // the flat buffers and re-binds every parameter and gradient to views of them (the fused layout
   // would otherwise leave CPU gradient views behind CUDA parameters). No-op for the legacy path.

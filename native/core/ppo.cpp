@@ -2,6 +2,7 @@
 
 #include "core/gumbel_topk.h"
 #include "core/autocast.h"
+#include "core/distributed.h"
 #include "core/step_trace.h"
 #include "kernels/ppo_loss_op.h"
 
@@ -64,15 +65,21 @@ PpoLoss ppo_loss(const torch::Tensor& logits, const torch::Tensor& values, const
   return out;
 }
 
-torch::Tensor ppo_advantages(const torch::Tensor& returns, const torch::Tensor& baseline) {
+torch::Tensor ppo_advantages(const torch::Tensor& returns, const torch::Tensor& baseline, Collective* group) {
   const auto a = returns - baseline;
+  if (group && group->world_size() > 1) {
+    const auto [mean, var] = group->mean_var(a);
+    return (a - mean) / (torch::sqrt(var) + kAdvantageEps);
+  }
   return (a - a.mean()) / (a.std(/*unbiased=*/false) + kAdvantageEps);
 }
 
-torch::Tensor RewardNormalizer::update_and_normalize(const torch::Tensor& rewards) {
+torch::Tensor RewardNormalizer::update_and_normalize(const torch::Tensor& rewards, Collective* group) {
   torch::NoGradGuard ng;
   const auto r = rewards.to(torch::kFloat);
-  const auto m_b = r.mean(), v_b = r.var(/*unbiased=*/false);
+  torch::Tensor m_b, v_b;
+  if (group && group->world_size() > 1) std::tie(m_b, v_b) = group->mean_var(r);
+  else m_b = r.mean(), v_b = r.var(/*unbiased=*/false);
   if (batches == 0) {
     mean = m_b.clone();
     var = v_b.clone();
@@ -120,7 +127,8 @@ PpoRollout PpoTrainer::act(const torch::Tensor& state, int64_t masked_count, at:
   torch::NoGradGuard ng;
   const auto out = keep_graph ? SamplerOutput{r.live.logits.detach(), r.live.values.detach()} : sampler_->forward(r.state);
   const auto logits = out.logits.to(torch::kFloat);
-  auto draw = gumbel_topk(logits, masked_count, options_.temperature, gen);
+  const int64_t row_base = group_ ? group_->rank() * state.size(0) : 0;
+  auto draw = gumbel_topk(logits, masked_count, options_.temperature, gen, row_base);
   r.masked = draw.chosen;
   r.logits = logits;
   r.old_log_probs = policy_log_probs(logits, options_.temperature).gather(1, r.masked);
@@ -137,8 +145,8 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
   torch::Tensor returns, advantages;
   {
     torch::NoGradGuard ng;
-    returns = rewards_.update_and_normalize(raw_rewards.detach());
-    advantages = ppo_advantages(returns, rollout.baseline);
+    returns = rewards_.update_and_normalize(raw_rewards.detach(), group_.get());
+    advantages = ppo_advantages(returns, rollout.baseline, group_.get());
   }
   PpoStats s;
   auto acc = [](torch::Tensor& sum, const torch::Tensor& x) { sum = sum.defined() ? sum + x.detach() : x.detach(); };
@@ -163,6 +171,7 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
     }
     {
       TATS_SCOPE("tats.ppo_optimizer");
+      if (group_) optimizer_->all_reduce_grads(*group_);
       optimizer_->step(updates_);
     }
     acc(s.loss, terms.loss);

@@ -27,6 +27,8 @@
 
 namespace tats::core {
 
+class Collective;
+
 struct PpoOptions {
   int64_t epochs = 0;        // K
   double clip_eps = 0;       // eps
@@ -52,8 +54,9 @@ PpoLoss ppo_loss(const torch::Tensor& logits, const torch::Tensor& values, const
                  const PpoOptions& options);
 
 // A = returns - baseline (broadcast, e.g. [B, M] - [B, 1]), then normalised over all entries:
-// (A - mean) / (std + 1e-8).
-torch::Tensor ppo_advantages(const torch::Tensor& returns, const torch::Tensor& baseline);
+// (A - mean) / (std + 1e-8). With a group: mean and std over every rank's entries.
+torch::Tensor ppo_advantages(const torch::Tensor& returns, const torch::Tensor& baseline,
+                             Collective* group = nullptr);
 
 // Running reward statistics. Our choice (DESIGN says "normalised per batch (running mean/std)"):
 // the first batch sets mu and sigma^2 to its own mean and (population) variance; every later
@@ -65,8 +68,10 @@ class RewardNormalizer {
  public:
   static constexpr double kMomentum = 0.9;
   static constexpr double kEps = 1e-8;
-  // Updates the statistics with `rewards` (any shape) and returns the normalised rewards.
-  torch::Tensor update_and_normalize(const torch::Tensor& rewards);
+  // Updates the statistics with `rewards` (any shape) and returns the normalised rewards. With a
+  // group, the batch's mean and variance are those of the global batch (every rank's rewards), so
+  // the statistics stay identical on every rank.
+  torch::Tensor update_and_normalize(const torch::Tensor& rewards, Collective* group = nullptr);
   torch::Tensor mean, var;  // 0-dim fp32, undefined before the first batch
   int64_t batches = 0;
 };
@@ -105,6 +110,9 @@ class PpoTrainer {
   // bf16 autocast for the forward passes of update() (CUDA sessions in bf16); act() runs under
   // the caller's autocast.
   void set_autocast(bool on) { autocast_ = on; }
+  // Data parallel: act() keys each clip's noise by its global row, update() uses the global
+  // batch's reward statistics and advantages and averages theta's gradients over the group.
+  void set_group(std::shared_ptr<Collective> group) { group_ = std::move(group); }
 
   TatsSampler& sampler() { return sampler_; }
   MaeOptimizer& optimizer() { return *optimizer_; }
@@ -120,6 +128,7 @@ class PpoTrainer {
   RewardNormalizer rewards_;
   bool autocast_ = false;
   int64_t updates_ = 0;
+  std::shared_ptr<Collective> group_;
 };
 
 // The samplers' own AdamW: the MAE's optimiser class (same parameter groups: no weight decay on

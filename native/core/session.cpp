@@ -1,5 +1,6 @@
 #include "core/session.h"
 
+#include <c10/core/DeviceGuard.h>
 #include <torch/version.h>
 
 #include <chrono>
@@ -26,12 +27,24 @@ std::mutex& init_mutex() {
   return m;
 }
 
-torch::Device parse_device(const std::string& name) {
+torch::Device parse_device(const std::string& name, int64_t index) {
   if (name == "cpu") return torch::kCPU;
   TORCH_CHECK(name == "cuda", "device must be 'cpu' or 'cuda', got '", name, "'");
   TORCH_CHECK(torch::cuda::is_available(), "device 'cuda' requested but no CUDA device is available to libtorch");
-  return {torch::kCUDA, 0};
+  const auto count = static_cast<int64_t>(torch::cuda::device_count());
+  TORCH_CHECK(index >= 0 && index < count, "deviceIndex ", index, " is not a CUDA device here (", count,
+              " visible; under data parallelism LOCAL_RANK picks the device)");
+  return {torch::kCUDA, static_cast<c10::DeviceIndex>(index)};
 }
+
+// The session's CUDA device as the current one for the calling thread (our kernels launch on the
+// current device's stream), restored on scope exit; nothing on CPU.
+struct SessionDeviceGuard {
+  explicit SessionDeviceGuard(const torch::Device& d) {
+    if (d.is_cuda()) guard.reset_device(d);
+  }
+  c10::OptionalDeviceGuard guard;
+};
 
 double elapsed_ms(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -50,7 +63,7 @@ void motion_shares(const torch::Tensor& motion, const torch::Tensor& masked, std
 // One device->host copy for every scalar of a step.
 std::vector<double> read_scalars(const std::vector<torch::Tensor>& values) {
   std::vector<torch::Tensor> flat;
-  for (const auto& v : values) flat.push_back(v.detach().to(torch::kDouble).reshape({1}));
+  for (const auto& v : values) flat.push_back(v.detach().to(torch::kDouble).reshape({-1}));
   const auto host = torch::cat(flat).to(torch::kCPU).contiguous();
   const double* p = host.data_ptr<double>();
   return std::vector<double>(p, p + host.numel());
@@ -61,7 +74,7 @@ std::vector<double> read_scalars(const std::vector<torch::Tensor>& values) {
 Session::Session(const SessionConfig& config)
     : cfg_(config),
       grid_(token_grid(config.model)),
-      device_(parse_device(config.device)),
+      device_(parse_device(config.device, config.device_index)),
       gen_(at::detail::createCPUGenerator(static_cast<uint64_t>(config.seed))),
       eval_gen_(at::detail::createCPUGenerator(static_cast<uint64_t>(config.seed) + kEvalSeedOffset)) {
   TORCH_CHECK(cfg_.batch_size > 0, "Session: batchSize must be positive, got ", cfg_.batch_size);
@@ -72,15 +85,29 @@ Session::Session(const SessionConfig& config)
               "Session: frames and size must be multiples of tubelet and patch");
   autocast_ = device_.is_cuda() && cfg_.precision == "bf16";
   patch_dtype_ = autocast_ ? torch::kBFloat16 : torch::kFloat;
+  if (cfg_.data_parallel) {
+    group_ = Collective::current();
+    TORCH_CHECK(group_, "Session: dataParallel needs this process's group: initialise it first (initProcessGroup)");
+    TORCH_CHECK(group_->device().type() == device_.type() &&
+                    (!device_.is_cuda() || group_->device().index() == device_.index()),
+                "Session: the process group's backend '", group_->backend(), "' works on ", group_->device(),
+                ", the session runs on ", device_, " (nccl for cuda, gloo for cpu)");
+  }
+  const SessionDeviceGuard device_guard(device_);
   {
     std::lock_guard<std::mutex> lock(init_mutex());
     torch::manual_seed(static_cast<uint64_t>(cfg_.seed));
     model_ = VideoMAE(cfg_.model);
-    sampler_ = make_mask_sampler({cfg_, grid_, cfg_.model.encoder_dim, torch::kCPU});
+    sampler_ = make_mask_sampler({cfg_, grid_, cfg_.model.encoder_dim, torch::kCPU, group_});
   }
   model_->to_device(device_);
   sampler_->to_device(device_);
   optimizer_ = std::make_unique<MaeOptimizer>(model_parameters(), cfg_.optim);
+  if (group_) {
+    // Same seed, same weights on every rank already; the broadcast makes it a guarantee.
+    optimizer_->broadcast_params(*group_);
+    sampler_->broadcast_weights(*group_);
+  }
 }
 
 NamedTensors Session::model_parameters() const {
@@ -106,8 +133,20 @@ torch::Tensor Session::to_device_clips(const torch::Tensor& clips) const {
   return device_.is_cuda() ? clips.contiguous().to(device_) : clips.contiguous();
 }
 
-StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor& motion) {
+void Session::reduce_metrics(std::vector<std::string>& names, std::vector<torch::Tensor>& values, bool stop) {
+  if (!group_) return;
+  names.emplace_back("stopRequested");
+  values.push_back(torch::full({}, stop ? 1.0 : 0.0, values.front().options().dtype(torch::kFloat)));
+  std::vector<torch::Tensor> flat;
+  for (const auto& v : values) flat.push_back(v.detach().to(torch::kFloat).reshape({1}));
+  auto packed = torch::cat(flat);
+  group_->all_reduce_mean_(packed);
+  values = {packed};
+}
+
+StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor& motion, bool stop) {
   const auto t0 = std::chrono::steady_clock::now();
+  const SessionDeviceGuard device_guard(device_);
   check_clips(clips, "trainStep");
   const int64_t B = clips.size(0);
   TORCH_CHECK(B == cfg_.batch_size, "trainStep: clips hold ", B, " clips, the session's batchSize is ", cfg_.batch_size);
@@ -145,6 +184,7 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
   std::pair<double, torch::Tensor> stepped;
   {
     TATS_SCOPE("tats.optimizer");
+    if (group_) optimizer_->all_reduce_grads(*group_);  // mean over ranks = the global batch's gradient
     stepped = optimizer_->step(step_);
     optimizer_->zero_grad();
   }
@@ -162,6 +202,7 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
     values.push_back(value);
   }
   if (motion.defined()) motion_shares(motion, draw.masked, names, values);
+  reduce_metrics(names, values, stop);
   const double issued_ms = elapsed_ms(t0);  // the host has queued the whole step
   const auto host = read_scalars(values);  // the step's one host sync
   ++step_;
@@ -180,7 +221,9 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
 }
 
 bool Session::use_graph() const {
-  return env_enabled("GRAPH") && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() && sampler_->graphable();
+  // Not under data parallelism yet: the graph's step has no all-reduce.
+  return env_enabled("GRAPH") && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() &&
+         sampler_->graphable() && !group_;
 }
 
 StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion) {
@@ -263,6 +306,7 @@ StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch:
 }
 
 EvalMetrics Session::eval_step(const torch::Tensor& clips, const torch::Tensor& motion) {
+  const SessionDeviceGuard device_guard(device_);
   check_clips(clips, "evalStep");
   const int64_t B = clips.size(0);
   check_motion(motion, B, "evalStep");
@@ -290,6 +334,7 @@ EvalMetrics Session::eval_step(const torch::Tensor& clips, const torch::Tensor& 
 }
 
 Reconstruction Session::reconstruct(const torch::Tensor& clips, const torch::Tensor& mask) {
+  const SessionDeviceGuard device_guard(device_);
   check_clips(clips, "reconstruct");
   const int64_t B = clips.size(0), N = grid_.tokens();
   if (mask.defined())
@@ -326,6 +371,7 @@ Reconstruction Session::reconstruct(const torch::Tensor& clips, const torch::Ten
 }
 
 NamedTensors Session::state_dict() const {
+  const SessionDeviceGuard device_guard(device_);
   NamedTensors out;
   for (const auto& [name, p] : model_parameters()) out.emplace_back(name, p.detach().to(torch::kCPU));
   for (const auto& [name, t] : sampler_->weights()) out.emplace_back("sampler." + name, t.detach().to(torch::kCPU));
@@ -340,6 +386,7 @@ NamedTensors Session::state_dict() const {
 
 void Session::load_state_dict(const std::map<std::string, torch::Tensor>& entries, bool strict) {
   graph_.reset();  // a captured step must never replay over tensors a load may have replaced
+  const SessionDeviceGuard device_guard(device_);
   const auto starts_with = [](const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; };
   std::map<std::string, torch::Tensor> optim, sampler_weights, sampler_optim;
   std::vector<std::string> unknown;

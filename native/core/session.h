@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/distributed.h"
 #include "core/mask_sampler.h"
 #include "core/optim.h"
 #include "core/step_buffers.h"
@@ -47,8 +48,12 @@ class Session {
   explicit Session(const SessionConfig& config);
 
   // clips: uint8 [B, T, H, W, 3] on the CPU (B = batchSize); motion: optional uint8 [B, N]
-  // (undefined tensor = none).
-  StepMetrics train_step(const torch::Tensor& clips, const torch::Tensor& motion);
+  // (undefined tensor = none). Data parallel: B is this rank's share of the global batch; the
+  // gradients are averaged over the ranks before the update, and the returned metrics are means
+  // over the ranks (the same on every rank). stop: this rank asks the run to stop after this
+  // step; extra["stopRequested"] > 0 then on every rank (data parallel only), so that all ranks
+  // stop after the same step.
+  StepMetrics train_step(const torch::Tensor& clips, const torch::Tensor& motion, bool stop = false);
   // Loss without an update; masks come from the evaluation generator (rng.eval), so evaluating
   // never changes the training draws.
   EvalMetrics eval_step(const torch::Tensor& clips, const torch::Tensor& motion);
@@ -76,12 +81,15 @@ class Session {
   // static index buffers, clips uploaded into the static clip buffer, then one replay.
   bool use_graph() const;
   StepMetrics train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion);
+  // Data parallel: the step's scalars averaged over the ranks (one all-reduce), plus the stop flag.
+  void reduce_metrics(std::vector<std::string>& names, std::vector<torch::Tensor>& values, bool stop);
   void check_clips(const torch::Tensor& clips, const char* where) const;
   void check_motion(const torch::Tensor& motion, int64_t batch, const char* where) const;
 
   SessionConfig cfg_;
   TokenGrid grid_;
   torch::Device device_;
+  std::shared_ptr<Collective> group_;  // data parallel: the process-wide group; null otherwise
   bool autocast_ = false;  // bf16 autocast (CUDA + precision bf16)
   torch::ScalarType patch_dtype_ = torch::kFloat;
   VideoMAE model_{nullptr};

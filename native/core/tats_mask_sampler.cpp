@@ -46,6 +46,7 @@ class TatsMaskSampler : public MaskSampler {
     po.lr = s.lr;
     po.weight_decay = s.weight_decay;
     ppo_ = std::make_unique<PpoTrainer>(TatsSampler(so), po);
+    if (ctx.group) ppo_->set_group(ctx.group);
     to_device(ctx.device);
   }
 
@@ -125,6 +126,8 @@ class TatsMaskSampler : public MaskSampler {
       ppo_->updates() = it->second.to(torch::kCPU, torch::kLong).item<int64_t>();
     load_optimizer_tensors(ppo_->optimizer(), optimizer_state, strict);
   }
+
+  void broadcast_weights(Collective& group) override { ppo_->optimizer().broadcast_params(group); }
 
   void train(bool on) override {
     training_ = on;

@@ -26,7 +26,7 @@ __device__ __forceinline__ bool before(double ka, int ia, double kb, int ib) {
 __global__ void gumbel_topk_kernel(const float* __restrict__ logits, int64_t* __restrict__ masked,
                                    int64_t* __restrict__ visible, int n, int n_pad, int k, double tau,
                                    unsigned long long seed, unsigned long long offset,
-                                   const int64_t* __restrict__ device_offset) {
+                                   unsigned long long row_base, const int64_t* __restrict__ device_offset) {
   extern __shared__ unsigned char smem[];
   double* key = reinterpret_cast<double*>(smem);          // [n_pad]
   int* idx = reinterpret_cast<int*>(key + n_pad);          // [n_pad]
@@ -36,7 +36,7 @@ __global__ void gumbel_topk_kernel(const float* __restrict__ logits, int64_t* __
 
   for (int i = tid; i < n_pad; i += blockDim.x) {
     if (i < n) {
-      const double u = counter_uniform(counter_bits(seed, offset, (uint64_t)row, (uint64_t)i));
+      const double u = counter_uniform(counter_bits(seed, offset, row_base + (uint64_t)row, (uint64_t)i));
       key[i] = (double)logits[(size_t)row * n + i] / tau - log(-log(u));
     } else {
       key[i] = -INFINITY;
@@ -121,7 +121,7 @@ void gumbel_topk_cuda(const float* logits, int64_t* masked, int64_t* visible, co
     cuda::check(cudaFuncSetAttribute(gumbel_topk_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
                 "gumbel_topk_cuda (shared memory limit)");
   gumbel_topk_kernel<<<(unsigned)s.batch, kThreads, smem, static_cast<cudaStream_t>(stream)>>>(
-      logits, masked, visible, (int)s.tokens, n_pad, (int)s.k, s.tau, s.seed, s.offset, device_offset);
+      logits, masked, visible, (int)s.tokens, n_pad, (int)s.k, s.tau, s.seed, s.offset, s.row_base, device_offset);
   cuda::check_launch("gumbel_topk_cuda");
 }
 

@@ -5,7 +5,7 @@
 //   masked  int64   [B, k]       the k chosen tokens, ascending token index
 //   visible int64   [B, N - k]   the other tokens, ascending token index
 // Per element: key_i = (double)l_i / (double)tau + g_i, g_i = -log(-log(u_i)) in double, with
-//   u_i = counter_uniform(counter_bits(seed, offset, b, i)) (counter_rng.h): keyed by the row and
+//   u_i = counter_uniform(counter_bits(seed, offset, row_base + b, i)) (counter_rng.h): keyed by the row and
 //   the token, so the CPU reference and the kernel draw the same noise and pick the same sets.
 // masked = the k largest keys; ties go to the smaller token index (a total order, so the set is
 // unique). Top-k of l/tau + Gumbel is a draw without replacement from softmax(l/tau).
@@ -22,6 +22,9 @@ struct GumbelTopkShape {
   int64_t batch, tokens, k;
   double tau;
   uint64_t seed, offset;  // noise stream and draw number (advance offset once per draw)
+  // Noise key of row b is row_base + b: a data-parallel rank holding rows [r*B, (r+1)*B) of a
+  // global batch passes r*B and draws exactly the noise one process would draw for those rows.
+  uint64_t row_base = 0;
 };
 
 // The perturbed key of one element (shared by the reference and the tests).

@@ -10,12 +10,13 @@
 
 namespace tats::ops {
 
-MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_t seed, uint64_t offset) {
-  return gumbel_topk(logits, k, tau, seed, offset, torch::Tensor());
+MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_t seed, uint64_t offset,
+                     uint64_t row_base) {
+  return gumbel_topk(logits, k, tau, seed, offset, torch::Tensor(), row_base);
 }
 
 MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_t seed, uint64_t offset,
-                     const torch::Tensor& device_offset) {
+                     const torch::Tensor& device_offset, uint64_t row_base) {
   TORCH_CHECK(logits.dim() == 2, "gumbel_topk: logits must be [B,N], got ", logits.sizes());
   TORCH_CHECK(logits.scalar_type() == torch::kFloat, "gumbel_topk: logits must be float32, got ",
               logits.scalar_type());
@@ -33,7 +34,7 @@ MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_
   const auto src = logits.detach().contiguous();
   const auto opts = src.options().dtype(torch::kLong);
   MaskDraw out{torch::empty({B, k}, opts), torch::empty({B, N - k}, opts)};
-  kernels::GumbelTopkShape shape{B, N, k, tau, seed, offset};
+  kernels::GumbelTopkShape shape{B, N, k, tau, seed, offset, row_base};
   if (src.is_cuda()) {
 #ifdef TATS_WITH_CUDA
     TORCH_CHECK(N <= kernels::kGumbelTopkMaxTokens, "gumbel_topk: the CUDA kernel takes at most ",
@@ -81,6 +82,11 @@ std::vector<ParityReport> gumbel_topk_parity(uint64_t seed) {
                                torch::full({1}, 7, torch::dtype(torch::kLong).device(torch::kCUDA)));
   reports.push_back(compare("gumbel_topk", "masked_device_offset", got.masked, want.masked, 0, 0));
   reports.push_back(compare("gumbel_topk", "visible_device_offset", got.visible, want.visible, 0, 0));
+  // A data-parallel slice: rows 3..4 of a 5-row draw, drawn alone with row_base 3 on the device.
+  const auto whole = torch::randn({5, 700}, gen);
+  const auto full = gumbel_topk(whole, 630, 1.0, seed, 3);
+  const auto part = gumbel_topk(whole.narrow(0, 3, 2).to(torch::kCUDA), 630, 1.0, seed, 3, /*row_base=*/3);
+  reports.push_back(compare("gumbel_topk", "masked_row_base", part.masked, full.masked.narrow(0, 3, 2), 0, 0));
   return reports;
 }
 

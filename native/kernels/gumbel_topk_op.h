@@ -15,13 +15,15 @@ struct MaskDraw {
 // logits: float32 [B, N] (any strides; made contiguous), CPU or CUDA (N <= 4096 on CUDA).
 // k in [0, N], tau > 0. The same (seed, offset) gives the same sets on CPU and CUDA; use a new
 // offset (e.g. the step number) for each draw. Never syncs with the host on CUDA.
-MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_t seed, uint64_t offset);
+// row_base: the noise key of row b is row_base + b (gumbel_topk.h), for a slice of a larger batch.
+MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_t seed, uint64_t offset,
+                     uint64_t row_base = 0);
 
 // The same draw with the offset read from an int64 scalar tensor on logits' device when the kernel
 // runs (draw number = offset + *device_offset): for CUDA graphs, whose replays must not bake in a
 // host value. On CPU the tensor is read directly.
 MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_t seed, uint64_t offset,
-                     const torch::Tensor& device_offset);
+                     const torch::Tensor& device_offset, uint64_t row_base = 0);
 
 // GPU kernel vs CPU reference (index sets must match exactly).
 std::vector<ParityReport> gumbel_topk_parity(uint64_t seed);

@@ -11,7 +11,7 @@ namespace tats::kernels {
 
 double gumbel_key(float logit, const GumbelTopkShape& s, int64_t row, int64_t i) {
   const double u =
-      counter_uniform(counter_bits(s.seed, s.offset, static_cast<uint64_t>(row), static_cast<uint64_t>(i)));
+      counter_uniform(counter_bits(s.seed, s.offset, s.row_base + static_cast<uint64_t>(row), static_cast<uint64_t>(i)));
   return static_cast<double>(logit) / s.tau - std::log(-std::log(u));
 }
 
