@@ -14,10 +14,10 @@ left() { echo $((limit - SECONDS)); }
 want() { [[ "$stages" == *" $1 "* ]] && [ "$(left)" -gt "${2:-60}" ]; }
 t0=$SECONDS; npm run build:native > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 npx tsc -p tsconfig.json || exit 1
-echo "build $((SECONDS - t0)) s"
+echo "build $((SECONDS - t0)) s"; grep -a "tats: NCCL" "$out/build.log"
 node dist/cli/tats.js info --json > "$out/info.json"
 if want verify 200; then
-  npx vitest run --project gpu test/gpu/parity.test.ts test/gpu/mae.test.ts test/gpu/tats.test.ts 2>&1 | strip > "$out/test-gpu.log"
+  npx vitest run --project gpu ${GPU_TESTS:-test/gpu/parity.test.ts test/gpu/mae.test.ts test/gpu/tats.test.ts test/gpu/ddp.test.ts} 2>&1 | strip > "$out/test-gpu.log"
   grep -E "Test Files|Tests  |FAIL|×" "$out/test-gpu.log"; echo "tests done at $SECONDS s"
   : > "$out/bench.jsonl"
   while read -r strat ratio bs envs; do
