@@ -83,6 +83,18 @@ inline BackendPtr make_gloo(const c10::intrusive_ptr<c10d::Store>& store, int ra
 #endif
 }
 
+// Ends a backend's work before it is destroyed. NCCL: ProcessGroupNCCL::shutdown (what
+// torch.distributed.destroy_process_group does); without it the destructor aborts the
+// communicators, and at process exit, with the CUDA driver already going, that abort throws and
+// terminates the process. Gloo needs nothing.
+inline void shutdown_backend(const BackendPtr& backend) {
+#if TATS_HAS_NCCL
+  if (auto* nccl = dynamic_cast<c10d::ProcessGroupNCCL*>(backend.get())) nccl->shutdown();
+#else
+  (void)backend;
+#endif
+}
+
 inline BackendPtr make_nccl(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world,
                             std::chrono::milliseconds timeout) {
 #if TATS_HAS_NCCL

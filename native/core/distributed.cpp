@@ -88,7 +88,13 @@ Collective::Collective(const DistOptions& o) : options_(o), device_(parse_group_
               " members, expected ", o.world_size, " (", where, ")");
 }
 
-Collective::~Collective() = default;
+Collective::~Collective() {
+  try {
+    if (impl_ && impl_->backend) compat::shutdown_backend(impl_->backend);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tats: distributed shutdown: %s\n", e.what());
+  }
+}
 
 std::shared_ptr<Collective> Collective::init(const DistOptions& options) {
   std::lock_guard<std::mutex> lock(group_mutex());

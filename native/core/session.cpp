@@ -228,6 +228,7 @@ bool Session::use_graph() const {
 
 StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion) {
   const auto t0 = std::chrono::steady_clock::now();
+  StepTrace trace(step_);  // TATS_TRACE: this step on the profiler's timeline
   const int64_t B = clips.size(0);
   if (!graph_) {
     graph_ = std::make_shared<StepGraph>(device_, /*warmup=*/2);
@@ -241,7 +242,7 @@ StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch:
     g_dummy_tokens_ = torch::empty({B, grid_.tokens(), 0}, lopts.dtype(torch::kFloat));
   }
   MaskDraw draw;
-  double lr = 0;
+  double lr = 0, issued_ms = 0;
   std::vector<std::string> names{"loss", "gradNorm"};
   std::vector<double> host;
   graph_->run(
@@ -292,9 +293,13 @@ StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch:
           }
         }
         if (motion.defined()) motion_shares(motion, g_masked_, names, values);
+        issued_ms = elapsed_ms(t0);
         host = read_scalars(values);
       });
   ++step_;
+  if (env_opt_in("STEP_TIMING"))
+    std::fprintf(stderr, "tats: step %lld (graph) issued in %.2f ms, done in %.2f ms\n", static_cast<long long>(step_),
+                 issued_ms, elapsed_ms(t0));
   StepMetrics out;
   out.step = step_;
   out.lr = lr;
