@@ -3,6 +3,8 @@
 #include "core/gumbel_topk.h"
 #include "core/autocast.h"
 #include "core/distributed.h"
+#include "core/step_buffers.h"
+#include "core/step_graph.h"
 #include "core/step_trace.h"
 #include "kernels/ppo_loss_op.h"
 
@@ -148,9 +150,23 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
     returns = rewards_.update_and_normalize(raw_rewards.detach(), group_.get());
     advantages = ppo_advantages(returns, rollout.baseline, group_.get());
   }
+  sampler_->train();
+  PpoStats s = graphed(rollout.state.device()) ? epochs_graphed(rollout, returns, advantages)
+                                               : epochs_eager(rollout, returns, advantages);
+  optimizer_->zero_grad();
+  ++updates_;
+  s.reward = raw_rewards.detach().to(torch::kFloat).mean();
+  return s;
+}
+
+bool PpoTrainer::graphed(const torch::Device& device) const {
+  return env_enabled("GRAPH") && StepGraph::supported() && device.is_cuda() && optimizer_->fused() && !group_;
+}
+
+PpoStats PpoTrainer::epochs_eager(const PpoRollout& rollout, const torch::Tensor& returns,
+                                  const torch::Tensor& advantages) {
   PpoStats s;
   auto acc = [](torch::Tensor& sum, const torch::Tensor& x) { sum = sum.defined() ? sum + x.detach() : x.detach(); };
-  sampler_->train();
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
     SamplerOutput out;
     PpoLoss terms;
@@ -183,9 +199,61 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
   }
   const double k = static_cast<double>(options_.epochs);
   for (auto* t : {&s.loss, &s.policy_loss, &s.value_loss, &s.entropy, &s.clip_frac, &s.approx_kl}) *t = *t / k;
-  optimizer_->zero_grad();
-  ++updates_;
-  s.reward = raw_rewards.detach().to(torch::kFloat).mean();
+  return s;
+}
+
+PpoStats PpoTrainer::epochs_graphed(const PpoRollout& rollout, const torch::Tensor& returns,
+                                    const torch::Tensor& advantages) {
+  auto& g = graph_state_;
+  if (!g.graph || !g.state.sizes().equals(rollout.state.sizes()) || g.state.scalar_type() != rollout.state.scalar_type()) {
+    g.graph = std::make_shared<StepGraph>(rollout.state.device(), /*warmup=*/2);
+    g.state = torch::empty_like(rollout.state);
+    g.masked = torch::empty_like(rollout.masked);
+    g.old_log_probs = torch::empty_like(rollout.old_log_probs);
+    g.returns = torch::empty_like(returns);
+    g.advantages = torch::empty_like(advantages);
+    g.stats = torch::zeros({6}, rollout.state.options().dtype(torch::kFloat));
+  }
+  g.graph->run(
+      [&] {  // eager: this update's inputs into the static buffers, the AdamW scalars onto the device
+        g.state.copy_(rollout.state);
+        g.masked.copy_(rollout.masked);
+        g.old_log_probs.copy_(rollout.old_log_probs);
+        g.returns.copy_(returns);
+        g.advantages.copy_(advantages);
+        optimizer_->prepare(updates_);
+      },
+      [&] {  // captured: K epochs of forward, loss, backward and AdamW on fixed buffers
+        torch::Tensor sums;
+        for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
+          SamplerOutput out;
+          {
+            AutocastScope autocast(autocast_, /*cache=*/false);
+            out = sampler_->forward(g.state);
+          }
+          const auto terms =
+              ppo_loss(out.logits, out.values, g.masked, g.old_log_probs, g.returns, g.advantages, options_);
+          optimizer_->zero_grad();
+          terms.loss.backward();
+          optimizer_->apply();
+          std::vector<torch::Tensor> row;
+          for (const auto& t : {terms.loss, terms.policy_loss, terms.value_loss, terms.entropy, terms.clip_frac,
+                                terms.approx_kl})
+            row.push_back(t.detach().to(torch::kFloat).reshape({}));
+          const auto r = torch::stack(row);
+          sums = sums.defined() ? sums + r : r;
+        }
+        g.stats.copy_(sums / static_cast<double>(options_.epochs));
+      },
+      [] {});
+  const auto st = g.stats.clone();  // the next replay overwrites the buffer
+  PpoStats s;
+  s.loss = st[0];
+  s.policy_loss = st[1];
+  s.value_loss = st[2];
+  s.entropy = st[3];
+  s.clip_frac = st[4];
+  s.approx_kl = st[5];
   return s;
 }
 

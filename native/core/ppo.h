@@ -94,6 +94,8 @@ struct PpoStats {
   torch::Tensor loss, policy_loss, value_loss, entropy, clip_frac, approx_kl, reward;
 };
 
+class StepGraph;
+
 class PpoTrainer {
  public:
   PpoTrainer(TatsSampler sampler, const PpoOptions& options);
@@ -117,6 +119,11 @@ class PpoTrainer {
   TatsSampler& sampler() { return sampler_; }
   MaeOptimizer& optimizer() { return *optimizer_; }
   RewardNormalizer& reward_stats() { return rewards_; }
+  // Whether update() replays its K epochs as a CUDA graph on `device` (CUDA, fused AdamW, no process
+  // group, TATS_GRAPH not 0). act()'s graph is then not reused (the capture needs fixed inputs).
+  bool graphed(const torch::Device& device) const;
+  // Drops the captured update (after loading weights or moving the sampler).
+  void reset_graph() { graph_state_ = {}; }
   // The PPO updates taken; restored from checkpoints.
   int64_t& updates() { return updates_; }
   const PpoOptions& options() const { return options_; }
@@ -126,6 +133,13 @@ class PpoTrainer {
   PpoOptions options_;
   std::unique_ptr<MaeOptimizer> optimizer_;
   RewardNormalizer rewards_;
+  PpoStats epochs_eager(const PpoRollout& rollout, const torch::Tensor& returns, const torch::Tensor& advantages);
+  PpoStats epochs_graphed(const PpoRollout& rollout, const torch::Tensor& returns, const torch::Tensor& advantages);
+  // The captured update and its fixed inputs/outputs (K epochs: ~1800 launches as one replay).
+  struct GraphState {
+    std::shared_ptr<StepGraph> graph;
+    torch::Tensor state, masked, old_log_probs, returns, advantages, stats;
+  } graph_state_;
   bool autocast_ = false;
   int64_t updates_ = 0;
   std::shared_ptr<Collective> group_;

@@ -56,7 +56,7 @@ SamplerBenchResult sampler_bench(const SamplerBenchOptions& o, const torch::Devi
     PpoRollout rollout;
     {
       AutocastScope autocast(o.bf16);
-      rollout = ppo.act(x, M, gen, nullptr, /*keep_graph=*/true);
+      rollout = ppo.act(x, M, gen, nullptr, /*keep_graph=*/!ppo.graphed(device));
     }
     sync(device);
     const auto t1 = std::chrono::steady_clock::now();

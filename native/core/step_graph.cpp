@@ -7,6 +7,7 @@
 #if defined(TATS_WITH_CUDA) && TORCH_VERSION_MAJOR >= 2
 #define TATS_STEP_GRAPH 1
 #include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -60,6 +61,13 @@ void StepGraph::run(const std::function<void()>& before, const std::function<voi
                     const std::function<void()>& after) {
 #ifdef TATS_STEP_GRAPH
   auto& s = *impl_;
+  // The caller's stream may still be producing what before() reads (a graph run inside another
+  // graph's after(), e.g. TATS's PPO update): the graph's stream waits for it, and the caller's
+  // stream waits for the graph's work before it goes on. Both waits stay on the device.
+  const auto caller = c10::cuda::getCurrentCUDAStream(s.stream.device_index());
+  at::cuda::CUDAEvent ready;
+  ready.record(caller);
+  ready.block(s.stream);
   const c10::cuda::CUDAStreamGuard guard(s.stream);
   before();
   if (!s.graph && (s.failed || s.calls < s.warmup)) {
@@ -99,6 +107,9 @@ void StepGraph::run(const std::function<void()>& before, const std::function<voi
   }
   ++s.calls;
   after();
+  at::cuda::CUDAEvent done;
+  done.record(s.stream);
+  done.block(caller);
 #else
   (void)before;
   (void)body;

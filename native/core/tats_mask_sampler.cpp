@@ -54,7 +54,7 @@ class TatsMaskSampler : public MaskSampler {
     TORCH_CHECK(tokens.size(0) == batch, "tats sampler: tokens hold ", tokens.size(0), " clips, expected ", batch);
     torch::Tensor visible;
     // Training: act()'s forward keeps its graph for the first PPO epoch (one sampler forward fewer).
-    const auto rollout = ppo_->act(tokens, masked_, gen, &visible, /*keep_graph=*/training_);
+    const auto rollout = ppo_->act(tokens, masked_, gen, &visible, /*keep_graph=*/training_ && !ppo_->graphed(device_));
     MaskDraw draw;
     draw.visible = visible;
     draw.masked = rollout.masked;
@@ -125,6 +125,7 @@ class TatsMaskSampler : public MaskSampler {
     if (const auto it = weights.find(kUpdates); it != weights.end())
       ppo_->updates() = it->second.to(torch::kCPU, torch::kLong).item<int64_t>();
     load_optimizer_tensors(ppo_->optimizer(), optimizer_state, strict);
+    ppo_->reset_graph();
   }
 
   void broadcast_weights(Collective& group) override { ppo_->optimizer().broadcast_params(group); }
@@ -139,6 +140,7 @@ class TatsMaskSampler : public MaskSampler {
     ppo_->sampler()->to(device);  // in place: the optimiser's parameter handles stay valid
     ppo_->optimizer().to_device(device);  // its flat buffers and gradient views follow
     ppo_->set_autocast(device.is_cuda() && precision_bf16_);
+    ppo_->reset_graph();
     auto& r = ppo_->reward_stats();
     if (r.batches > 0) {
       r.mean = r.mean.to(device);

@@ -36,25 +36,47 @@ describe.skipIf(Boolean(reason))(`TATS sampler on ${i.device}`, () => {
     expect(r.updateMs).toBeGreaterThan(0);
   });
 
-  it('a CUDA-graphed joint step (TATS_GRAPH=1: MAE part replayed, sampler eager) trains like the eager one', async () => {
+  it('a CUDA-graphed joint step (TATS_GRAPH=1: the MAE part and the PPO update replayed) trains like the eager one', async () => {
     const ds = new SyntheticMotionDataset({ seed: 7, frames: 8, size: 64, length: 64 });
     const batch = ds.batch(Array.from({ length: 4 }, (_, i) => i));
+    const config = () => sessionConfig({ preset: 'tiny', batchSize: 4, strategy: 'tats', ratio: 0.9, device: 'cuda', precision: 'bf16', seed: 3 });
+    // fp32 copies of the sampler's weights (bf16/fp32 storage as the state dict names it).
+    const samplerWeights = (state: Awaited<ReturnType<InstanceType<ReturnType<typeof native>['Session']>['stateDict']>>) => {
+      const out: Record<string, Float32Array> = {};
+      for (const [name, t] of Object.entries(state)) {
+        if (!name.startsWith('sampler.') || t.dtype !== 'F32') continue;
+        out[name] = new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
+      }
+      return out;
+    };
     const run = async (graph: boolean) => {
       process.env.TATS_GRAPH = graph ? '1' : '0';
-      const session = new (native().Session)(sessionConfig({ preset: 'tiny', batchSize: 4, strategy: 'tats', ratio: 0.9, device: 'cuda', precision: 'bf16', seed: 3 }));
+      const session = new (native().Session)(config());
       try {
-        const out = [];
-        for (let s = 0; s < 6; s++) out.push(await session.trainStep(batch.clips, batch.motion));
-        return out;
+        const init = samplerWeights(await session.stateDict());
+        const metrics = [];
+        for (let s = 0; s < 8; s++) metrics.push(await session.trainStep(batch.clips, batch.motion));
+        return { init, metrics, final: samplerWeights(await session.stateDict()) };
       } finally {
         session.dispose();
         delete process.env.TATS_GRAPH;
       }
     };
     const eager = await run(false), graphed = await run(true);
-    console.log(JSON.stringify({ check: 'tatsGraph', eager: eager.map((m) => m.loss), graphed: graphed.map((m) => m.loss), entropy: graphed.map((m) => m.entropy) }));
+    const norm = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((s, x, i) => s + (x - b[i]!) ** 2, 0));
+    let moved = 0, apart = 0;
+    for (const name of Object.keys(eager.final)) {
+      moved += norm(eager.final[name]!, eager.init[name]!) ** 2;
+      apart += norm(graphed.final[name]!, eager.final[name]!) ** 2;
+    }
+    console.log(JSON.stringify({ check: 'tatsGraph', eager: eager.metrics.map((m) => m.loss), graphed: graphed.metrics.map((m) => m.loss),
+      samplerMoved: Math.sqrt(moved), graphedVsEager: Math.sqrt(apart), tensors: Object.keys(eager.final).length }));
     // Same seed, clips and draws; bf16 with nondeterministic reductions: close, not equal.
-    for (let k = 0; k < 6; k++) expect(Math.abs(graphed[k]!.loss - eager[k]!.loss)).toBeLessThan(2e-2 * eager[k]!.loss + 1e-3);
+    for (let k = 0; k < 8; k++) expect(Math.abs(graphed.metrics[k]!.loss - eager.metrics[k]!.loss)).toBeLessThan(2e-2 * eager.metrics[k]!.loss + 1e-3);
+    // The PPO update is captured at the third step: the sampler must move as the eager one does.
+    expect(Object.keys(eager.final).length).toBeGreaterThan(10);
+    expect(Math.sqrt(moved)).toBeGreaterThan(0);
+    expect(Math.sqrt(apart)).toBeLessThan(0.1 * Math.sqrt(moved));
   });
 
   describe('joint training steps, base preset, batch 32, 16x224, K 4, bf16', () => {
