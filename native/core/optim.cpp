@@ -120,12 +120,32 @@ double MaeOptimizer::prepare(int64_t step) {
   return lr;
 }
 
-torch::Tensor MaeOptimizer::apply() {
+torch::Tensor MaeOptimizer::apply() { return apply(scalars_); }
+
+torch::Tensor MaeOptimizer::apply(const torch::Tensor& scalars) {
   TORCH_CHECK(fused_, "MaeOptimizer::apply: fused optimiser only");
-  ops::adamw_grad_norm(flat_grad_, scalars_, workspace_);
-  ops::adamw_step(flat_param_, flat_grad_, exp_avg_, exp_avg_sq_, scalars_, decay_numel_, cfg_.beta1, cfg_.beta2,
+  ops::adamw_grad_norm(flat_grad_, scalars, workspace_);
+  ops::adamw_step(flat_param_, flat_grad_, exp_avg_, exp_avg_sq_, scalars, decay_numel_, cfg_.beta1, cfg_.beta2,
                   kAdamEps, cfg_.clip_grad);
-  return scalars_.select(0, 3);
+  return scalars.select(0, 3);
+}
+
+torch::Tensor MaeOptimizer::scalar_rows(int64_t k) const {
+  TORCH_CHECK(fused_ && k >= 1, "MaeOptimizer::scalar_rows: fused optimiser and k >= 1 only");
+  return scalars_.unsqueeze(0).repeat({k, 1}).contiguous();
+}
+
+double MaeOptimizer::prepare_rows(int64_t step, const torch::Tensor& rows) {
+  TORCH_CHECK(fused_, "MaeOptimizer::prepare_rows: fused optimiser only");
+  TORCH_CHECK(rows.dim() == 2 && rows.size(1) == scalars_.size(0), "MaeOptimizer::prepare_rows: rows must be [K, ",
+              scalars_.size(0), "], got ", rows.sizes());
+  const double lr = scheduled_lr(cfg_, step);
+  for (int64_t k = 0; k < rows.size(0); ++k) {
+    const double t = static_cast<double>(++updates_);
+    const double bc1 = 1.0 - std::pow(cfg_.beta1, t), bc2 = 1.0 - std::pow(cfg_.beta2, t);
+    ops::adamw_set_scalars(rows.select(0, k), lr / bc1, std::sqrt(bc2), 1.0 - lr * cfg_.weight_decay);
+  }
+  return lr;
 }
 
 void MaeOptimizer::to_device(const torch::Device& device) {

@@ -51,6 +51,12 @@ class MaeOptimizer {
   // the scalars buffer: read it before the next step).
   double prepare(int64_t step);
   torch::Tensor apply();
+  // Fused only, for a graph that takes K optimiser steps (TATS's PPO epochs): rows [K, 8] on the
+  // device (scalar_rows(K)) get what K consecutive prepare(step) calls would set, row k for the
+  // k-th (each call advances the bias-correction count); apply(rows[k]) then steps with row k.
+  torch::Tensor scalar_rows(int64_t k) const;
+  double prepare_rows(int64_t step, const torch::Tensor& rows);
+  torch::Tensor apply(const torch::Tensor& scalars);
   // fused: zeroes the flat gradient buffer (the .grad views stay); legacy: drops the gradients.
   void zero_grad();
   bool fused() const { return fused_; }

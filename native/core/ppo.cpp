@@ -213,6 +213,7 @@ PpoStats PpoTrainer::epochs_graphed(const PpoRollout& rollout, const torch::Tens
     g.returns = torch::empty_like(returns);
     g.advantages = torch::empty_like(advantages);
     g.stats = torch::zeros({6}, rollout.state.options().dtype(torch::kFloat));
+    g.adamw_rows = optimizer_->scalar_rows(options_.epochs);  // one AdamW step per epoch
   }
   g.graph->run(
       [&] {  // eager: this update's inputs into the static buffers, the AdamW scalars onto the device
@@ -221,7 +222,7 @@ PpoStats PpoTrainer::epochs_graphed(const PpoRollout& rollout, const torch::Tens
         g.old_log_probs.copy_(rollout.old_log_probs);
         g.returns.copy_(returns);
         g.advantages.copy_(advantages);
-        optimizer_->prepare(updates_);
+        optimizer_->prepare_rows(updates_, g.adamw_rows);
       },
       [&] {  // captured: K epochs of forward, loss, backward and AdamW on fixed buffers
         torch::Tensor sums;
@@ -235,7 +236,7 @@ PpoStats PpoTrainer::epochs_graphed(const PpoRollout& rollout, const torch::Tens
               ppo_loss(out.logits, out.values, g.masked, g.old_log_probs, g.returns, g.advantages, options_);
           optimizer_->zero_grad();
           terms.loss.backward();
-          optimizer_->apply();
+          optimizer_->apply(g.adamw_rows.select(0, epoch));
           std::vector<torch::Tensor> row;
           for (const auto& t : {terms.loss, terms.policy_loss, terms.value_loss, terms.entropy, terms.clip_frac,
                                 terms.approx_kl})

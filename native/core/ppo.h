@@ -138,7 +138,7 @@ class PpoTrainer {
   // The captured update and its fixed inputs/outputs (K epochs: ~1800 launches as one replay).
   struct GraphState {
     std::shared_ptr<StepGraph> graph;
-    torch::Tensor state, masked, old_log_probs, returns, advantages, stats;
+    torch::Tensor state, masked, old_log_probs, returns, advantages, stats, adamw_rows;
   } graph_state_;
   bool autocast_ = false;
   int64_t updates_ = 0;

@@ -201,9 +201,10 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
     names.push_back(name);
     values.push_back(value);
   }
+  // Before the motion map's copy: a pageable host-to-device copy waits for the stream to drain.
+  const double issued_ms = elapsed_ms(t0);  // the host has queued the whole step
   if (motion.defined()) motion_shares(motion, draw.masked, names, values);
   reduce_metrics(names, values, stop);
-  const double issued_ms = elapsed_ms(t0);  // the host has queued the whole step
   const auto host = read_scalars(values);  // the step's one host sync
   ++step_;
   if (env_opt_in("STEP_TIMING"))  // is the step bound by the host's dispatch or by the GPU?
@@ -292,8 +293,8 @@ StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch:
             values.push_back(value);
           }
         }
+        issued_ms = elapsed_ms(t0);  // before the motion map's copy (pageable: it waits for the stream)
         if (motion.defined()) motion_shares(motion, g_masked_, names, values);
-        issued_ms = elapsed_ms(t0);
         host = read_scalars(values);
       });
   ++step_;
