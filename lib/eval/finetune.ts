@@ -120,6 +120,7 @@ export async function finetune(options: FinetuneOptions, control: RunControl = {
       phase: 'finetune',
       subset: 'train',
       ...(spec.kind === 'synthetic' ? { numClasses: config.classifier.classes } : {}),
+      ...(config.trainSize !== undefined ? { length: config.trainSize } : {}),
     });
     if (config.out) {
       mkdirSync(config.out, { recursive: true });
