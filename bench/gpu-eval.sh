@@ -72,7 +72,7 @@ timeout $(( $(left) - 150 )) node dist/cli/tats.js pretrain --json --dataset syn
   --frames "$FRAMES" --size "$SIZE" --set model.patch="$PATCH" --strategy "$STRATEGY" --mask-ratio "$RATIO" \
   --steps "$PRE_STEPS" --batch-size "$PRE_BATCH" --lr "$PRE_LR" --seed "$SEED" \
   --set data.syntheticClips="$PRE_CLIPS" --set sampler.dim="$SAMPLER_DIM" --set sampler.heads="$SAMPLER_HEADS" \
-  --checkpoint-every $(( PRE_STEPS / 3 > 0 ? PRE_STEPS / 3 : 1 )) --log-every 25 --no-picture --out "$pre" \
+  --checkpoint-every $(( PRE_STEPS / 6 > 0 ? PRE_STEPS / 6 : 1 )) --log-every 25 --no-picture --out "$pre" \
   > "$out/pretrain.json" 2> >(strip > "$out/pretrain.log") || echo "pretraining stopped (rc $?) at ${SECONDS}s; using its newest checkpoint" >&2
 echo "pretrain $STRATEGY: $(( SECONDS - t0 ))s; $(tail -1 "$pre/metrics.jsonl" | cut -c1-240)"
 
