@@ -38,7 +38,7 @@ PRE_CLIPS=${PRE_CLIPS:-50000}     # unlabelled pretraining clips (the synthetic 
 SAMPLER_DIM=${SAMPLER_DIM:-192}
 SAMPLER_HEADS=${SAMPLER_HEADS:-4}
 CLASSES=${CLASSES:-4}             # right, left, down, up
-FT_STEPS=${FT_STEPS:-1500}
+FT_STEPS=${FT_STEPS:-1000}
 FT_BATCH=${FT_BATCH:-32}
 FT_LR=${FT_LR:-1e-3}
 TRAIN_SIZE=${TRAIN_SIZE:-2048}    # labelled fine-tuning clips (a low-label regime next to PRE_CLIPS)
@@ -68,7 +68,7 @@ EOF
 # 1. Pretraining (time-boxed: a run cut short keeps its checkpoints; the newest one is used).
 pre="$out/pretrain-$STRATEGY"
 t0=$SECONDS
-timeout $(( $(left) - 150 )) node dist/cli/tats.js pretrain --json --dataset synthetic --device "$DEVICE" --model "$MODEL" \
+timeout $(( $(left) - 170 )) node dist/cli/tats.js pretrain --json --dataset synthetic --device "$DEVICE" --model "$MODEL" \
   --frames "$FRAMES" --size "$SIZE" --set model.patch="$PATCH" --strategy "$STRATEGY" --mask-ratio "$RATIO" \
   --steps "$PRE_STEPS" --batch-size "$PRE_BATCH" --lr "$PRE_LR" --seed "$SEED" \
   --set data.syntheticClips="$PRE_CLIPS" --set sampler.dim="$SAMPLER_DIM" --set sampler.heads="$SAMPLER_HEADS" \
@@ -76,30 +76,32 @@ timeout $(( $(left) - 150 )) node dist/cli/tats.js pretrain --json --dataset syn
   > "$out/pretrain.json" 2> >(strip > "$out/pretrain.log") || echo "pretraining stopped (rc $?) at ${SECONDS}s; using its newest checkpoint" >&2
 echo "pretrain $STRATEGY: $(( SECONDS - t0 ))s; $(tail -1 "$pre/metrics.jsonl" | cut -c1-240)"
 
-# 2. Fine-tuning: pretrained encoder vs the same classifier from scratch (same everything else).
-ft() {  # ft NAME CHECKPOINT
-  local t1=$SECONDS
-  tats finetune --json --checkpoint "$2" --dataset synthetic --device "$DEVICE" --model "$MODEL" --frames "$FRAMES" \
-    --size "$SIZE" --patch "$PATCH" --classes "$CLASSES" --steps "$FT_STEPS" --batch-size "$FT_BATCH" --lr "$FT_LR" \
-    --mixup 0 --cutmix 0 --train-size "$TRAIN_SIZE" --test-size "$TEST_SIZE" --seed "$SEED" --out "$out/ft-$1" \
-    > "$out/ft-$1.json" 2> >(strip > "$out/ft-$1.log")
-  echo "finetune $1: $(( SECONDS - t1 ))s; $(node -e "const r=require('$out/ft-$1.json'); console.log('top-1', (100*r.top1).toFixed(1) + '%', 'train acc', (100*r.train_acc).toFixed(1) + '%')")"
-}
-ft pretrained "$pre"
-ft scratch scratch
-
-# 3. Pictures: input, policy, mask and reconstruction of a few synthetic clips.
+# 2. Pictures: input, policy, mask and reconstruction of a few synthetic clips.
 mkdir -p "$out/viz"
 tats visualize --json --checkpoint "$pre" --dataset synthetic --clips "$VIZ_CLIPS" --device "$DEVICE" --seed 7 \
   --title "$STRATEGY $MODEL ${FRAMES}x${SIZE} p$PATCH, $PRE_STEPS steps" --out "$out/viz/$STRATEGY.png" > "$out/viz/$STRATEGY.json" \
   || echo "visualize failed" >&2
 
+# 3. Fine-tuning: pretrained encoder vs the same classifier from scratch (same everything else).
+ft() {  # ft NAME CHECKPOINT SHARE: time-boxed to 1/SHARE of what is left (less 30 s for the rest)
+  local t1=$SECONDS
+  timeout $(( ($(left) - 30) / $3 )) node dist/cli/tats.js finetune --json --checkpoint "$2" --dataset synthetic --device "$DEVICE" --model "$MODEL" --frames "$FRAMES" \
+    --size "$SIZE" --patch "$PATCH" --classes "$CLASSES" --steps "$FT_STEPS" --batch-size "$FT_BATCH" --lr "$FT_LR" \
+    --mixup 0 --cutmix 0 --train-size "$TRAIN_SIZE" --test-size "$TEST_SIZE" --seed "$SEED" --out "$out/ft-$1" \
+    > "$out/ft-$1.json" 2> >(strip > "$out/ft-$1.log") || { echo "finetune $1 failed or ran out of time (rc $?)" >&2; return 0; }
+  echo "finetune $1: $(( SECONDS - t1 ))s; $(node -e "const r=require('$out/ft-$1.json'); console.log('top-1', (100*r.top1).toFixed(1) + '%', 'train acc', (100*r.train_acc).toFixed(1) + '%')")"
+}
+ft pretrained "$pre" 2
+ft scratch scratch 1
+
 # 4. Summary.
 node - "$out" <<'EOF'
 const fs = require('node:fs');
 const out = process.argv[2];
-const read = (f) => JSON.parse(fs.readFileSync(`${out}/${f}`, 'utf8'));
-const p = read('params.json'), pre = read('ft-pretrained.json'), scr = read('ft-scratch.json');
+const read = (f) => { try { return JSON.parse(fs.readFileSync(`${out}/${f}`, 'utf8')); } catch { return null; } };
+const p = read('params.json');
+const none = { top1: NaN, top5: NaN, train_acc: NaN, final_loss: NaN, clips_per_s: NaN, videos: 0 };
+const pre = read('ft-pretrained.json') ?? none, scr = read('ft-scratch.json') ?? none;
 const metrics = fs.readFileSync(`${out}/pretrain-${p.strategy}/metrics.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const tail = metrics.slice(-Math.max(1, Math.ceil(metrics.length / 10)));
 const mean = (k) => tail.reduce((a, m) => a + (m[k] ?? NaN), 0) / tail.length;
@@ -110,7 +112,7 @@ const s = {
   scratch: { top1: scr.top1, top5: scr.top5, trainAcc: scr.train_acc, finalLoss: scr.final_loss, clipsPerS: scr.clips_per_s },
   margin: pre.top1 - scr.top1,
   // One standard error of the difference of two accuracies on testSize clips each.
-  marginSE: Math.sqrt((pre.top1 * (1 - pre.top1) + scr.top1 * (1 - scr.top1)) / pre.videos),
+  marginSE: Math.sqrt((pre.top1 * (1 - pre.top1) + scr.top1 * (1 - scr.top1)) / Math.max(1, pre.videos)),
 };
 fs.writeFileSync(`${out}/summary.json`, JSON.stringify(s, null, 2) + '\n');
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
