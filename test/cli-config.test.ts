@@ -17,7 +17,7 @@ describe('tats pretrain: invalid config exits 2 naming the field', () => {
     [['--strategy', 'best'], /--strategy \(masking\.strategy\): expected one of random, tube, frame, adamae, tats, received "best"/],
     [['--steps', 'many'], /--steps: expected an integer .* received NaN/],
     [['--batch-size', '0'], /--batch-size \(batchSize\): expected an integer in \[1, 4096\], received 0/],
-    [['--model', 'huge'], /--model \(model\.preset\): expected one of tiny, small, base, large/],
+    [['--model', 'huge'], /--model \(model\.preset\): expected one of micro, tiny, small, base, large/],
     [['--frames', '7'], /--frames \(model\.frames\): expected a multiple of model\.tubelet/],
     [['--dataset', 'k400'], /--dataset: expected .*"shards:DIR"/],
     [['--set', 'optim.minlr=1'], /optim\.minlr: expected a known field \(did you mean optim\.minLr\?\)/],

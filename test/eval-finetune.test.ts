@@ -61,6 +61,22 @@ describe('fine-tuning from a pretraining checkpoint', () => {
     expect(Math.max(...f32(state['head.weight']!).map(Math.abs))).toBeLessThan(1e-3);
   });
 
+  it('a patch-8 micro checkpoint: pretrainRun renders the motion map at its patch, finetune takes the patch from it', { timeout: 120_000 }, async () => {
+    // Before pretrainRun passed tubelet/patch to the synthetic source, its motion map had the
+    // 16-pixel grid (256 bytes a clip here, not 1024) and the first step threw.
+    const out = join(dir, 'pre-p8');
+    const r = await pretrainRun({ strategy: 'random', ratio: 0.75, model: 'micro', frames: 4, size: 32, patch: 8, batchSize: 2, steps: 2, device: 'cpu', seed: 1, out });
+    expect(r.config.model.patch).toBe(8);
+    const { tensors } = await readSafetensors(join(out, 'model.safetensors'));
+    const { session, config } = await createClassifier({ checkpoint: out, device: 'cpu', steps: 1, classes: 4 });
+    const state = await session.stateDict();
+    session.dispose();
+    expect(config.classifier.model).toMatchObject({ preset: 'micro', patch: 8, frames: 4, size: 32, encoderDim: 96 });
+    expect(state['patch_embed.proj.weight']!.shape).toEqual([96, 3, 2, 8, 8]);
+    for (const name of Object.keys(state).filter((n) => n.startsWith('blocks.') || n.startsWith('patch_embed.')))
+      expect(same(state[name]!, tensors[`encoder.${name}`]!), name).toBe(true);
+  });
+
   it('maps VideoMAE pretraining and fine-tuning names', () => {
     const t = (n: number): NativeTensor => ({ dtype: 'F32', shape: [n], data: new Uint8Array(4 * n) });
     const pre = encoderWeights({ 'encoder.blocks.0.norm1.weight': t(2), 'encoder.norm.weight': t(2), 'decoder.head.weight': t(2), mask_token: t(2), 'encoder_to_decoder.weight': t(2) }, 'x');

@@ -15,6 +15,10 @@ interface CompareArgs {
   'decoder-depth'?: number;
   frames?: number;
   size?: number;
+  patch?: number;
+  classes?: number;
+  'train-size'?: number;
+  scratch?: boolean;
   'batch-size'?: number;
   'mask-ratio'?: number;
   lr?: number;
@@ -41,11 +45,15 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .option('steps', { type: 'number', describe: 'Pretraining steps per strategy (the shared budget; default 200)' })
       .option('config', { type: 'string', describe: 'JSON or YAML config shared by every run; flags override it' })
       .option('dataset', { type: 'string', describe: 'synthetic, shards:DIR, list:FILE, ucf101:DIR, hmdb51:DIR, k400:DIR, ssv2:DIR' })
-      .option('model', { type: 'string', describe: 'tiny, small, base, large' })
+      .option('model', { type: 'string', describe: 'micro, tiny, small, base, large' })
       .option('encoder-depth', { type: 'number', describe: 'Encoder blocks (override of the preset)' })
       .option('decoder-depth', { type: 'number', describe: 'Decoder blocks (override of the preset)' })
       .option('frames', { type: 'number', describe: 'Frames per clip (default 16)' })
       .option('size', { type: 'number', describe: 'Clip side (default 224)' })
+      .option('patch', { type: 'number', describe: 'Patch side in pixels (default 16)' })
+      .option('classes', { type: 'number', describe: 'Classes for the downstream task (default: the dataset\'s; synthetic 8)' })
+      .option('train-size', { type: 'number', describe: 'Labelled clips for the downstream task (synthetic: the first N of the train split; default all)' })
+      .option('scratch', { type: 'boolean', describe: 'Add a row with the same downstream training on a randomly initialised encoder (default true; --no-scratch to skip)' })
       .option('batch-size', { type: 'number', describe: 'Clips per step (default 8)' })
       .option('mask-ratio', { type: 'number', describe: 'Share of tokens masked (default 0.9)' })
       .option('lr', { type: 'number', describe: 'Pretraining peak lr (default 1.5e-4 x batch / 256)' })
@@ -75,6 +83,10 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       ['decoderDepth', args['decoder-depth']],
       ['frames', args.frames],
       ['size', args.size],
+      ['patch', args.patch],
+      ['classes', args.classes],
+      ['trainSize', args['train-size']],
+      ['scratch', args.scratch],
       ['batchSize', args['batch-size']],
       ['ratio', args['mask-ratio']],
       ['lr', args.lr],
@@ -96,6 +108,6 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     process.once('SIGINT', stop);
     o.signal = ac.signal;
     const r = await compare(o).finally(() => process.off('SIGINT', stop));
-    result(opts, { report: r.report, plot: r.plot, loss_plot: r.lossPlot, budget: r.budget, rows: r.rows.map(({ losses: _l, ...row }) => row) }, () => `wrote ${r.report}, ${r.plot} and ${r.lossPlot}`);
+    result(opts, { report: r.report, plot: r.plot, loss_plot: r.lossPlot, budget: r.budget, rows: r.rows.map(({ losses: _l, ...row }) => row), scratch: r.scratch ?? null }, () => `wrote ${r.report}, ${r.plot} and ${r.lossPlot}`);
   }),
 };

@@ -14,7 +14,9 @@ interface FinetuneArgs {
   'encoder-depth'?: number;
   frames?: number;
   size?: number;
+  patch?: number;
   classes?: number;
+  'train-size'?: number;
   epochs?: number;
   steps?: number;
   'batch-size'?: number;
@@ -45,10 +47,12 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
       .option('config', { type: 'string', describe: 'JSON or YAML config; flags override it' })
       .option('dataset', { type: 'string', describe: 'Labelled clips: synthetic, shards:DIR, list:FILE, ucf101:DIR, hmdb51:DIR, k400:DIR, ssv2:DIR' })
       .option('test-dataset', { type: 'string', describe: 'Dataset scored at the end (default: --dataset\'s test split; shards: one view per clip)' })
-      .option('model', { type: 'string', describe: 'tiny, small, base, large (must match the checkpoint)' })
+      .option('model', { type: 'string', describe: 'micro, tiny, small, base, large (must match the checkpoint)' })
       .option('encoder-depth', { type: 'number', describe: 'Blocks (override of the preset; must match the checkpoint)' })
       .option('frames', { type: 'number', describe: 'Frames per clip' })
       .option('size', { type: 'number', describe: 'Clip side in pixels' })
+      .option('patch', { type: 'number', describe: 'Patch side in pixels (default: the checkpoint\'s, else 16)' })
+      .option('train-size', { type: 'number', describe: 'Labelled training clips: the first N of the synthetic train split (a low-label regime; synthetic only)' })
       .option('classes', { type: 'number', describe: 'Classes (default: the dataset\'s)' })
       .option('epochs', { type: 'number', describe: 'Passes over the training set' })
       .option('steps', { type: 'number', describe: 'Training steps (instead of --epochs)' })
@@ -81,6 +85,8 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
     set('encoderDepth', args['encoder-depth']);
     set('frames', args.frames);
     set('size', args.size);
+    set('patch', args.patch);
+    set('trainSize', args['train-size']);
     set('classes', args.classes);
     set('steps', args.steps);
     set('epochs', args.epochs);

@@ -1,7 +1,9 @@
 /**
  * `tats compare`: several masking strategies under one budget (same steps, batch, model, data,
  * seed). Per strategy: pretraining loss, downstream accuracy (a linear probe by default, or a
- * short fine-tune) on the dataset's labels, throughput (clips/s) and peak memory. Writes
+ * short fine-tune) on the dataset's labels, throughput (clips/s) and peak memory; plus (unless
+ * `scratch: false`) the same downstream training on a randomly initialised encoder, the number every
+ * pretrained row has to beat. Writes
  * report.md, compare.json, compare.png (bar charts) and loss.png (loss curves) to `out`.
  *
  * The pretraining losses of different strategies are not directly comparable (each masks
@@ -26,6 +28,7 @@ export interface CompareOptions {
   decoderDepth?: number;
   frames?: number;
   size?: number;
+  patch?: number;
   batchSize?: number;
   ratio?: number;
   lr?: number;
@@ -38,6 +41,10 @@ export interface CompareOptions {
   downstreamLr?: number;
   testSize?: number;
   classes?: number;
+  /** Labelled downstream clips (synthetic: the first N of the train split). Defaults to the whole split. */
+  trainSize?: number;
+  /** Also run the downstream training from a random encoder (the baseline row). Defaults to true. */
+  scratch?: boolean;
   device?: 'auto' | 'cpu' | 'cuda';
   seed?: number;
   out: string;
@@ -59,6 +66,8 @@ export interface CompareRow {
 
 export interface CompareReport {
   rows: CompareRow[];
+  /** The downstream result from a randomly initialised encoder (absent with scratch: false). */
+  scratch?: { top1: number; top5: number };
   budget: Record<string, unknown>;
   report: string;
   plot: string;
@@ -80,14 +89,38 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
     decoderDepth: o.decoderDepth ?? null,
     frames: o.frames ?? 16,
     size: o.size ?? 224,
+    patch: o.patch ?? 16,
     ratio: o.ratio ?? 0.9,
     dataset: o.dataset ?? 'synthetic',
     seed: o.seed ?? 0,
     downstream,
     downstreamSteps: o.downstreamSteps ?? 100,
+    classes: o.classes ?? null,
+    trainSize: o.trainSize ?? null,
   };
   mkdirSync(o.out, { recursive: true });
+  const runDownstream = (checkpoint: string | undefined, out: string): Promise<FinetuneResult> =>
+    finetune(
+      {
+        ...(checkpoint ? { checkpoint } : {}),
+        linearProbe: downstream === 'probe',
+        steps: budget.downstreamSteps,
+        out,
+        mixup: 0,
+        cutmix: 0,
+        ...(o.downstreamLr !== undefined ? { lr: o.downstreamLr } : {}),
+        ...pick(o, ['model', 'encoderDepth', 'frames', 'size', 'patch', 'batchSize', 'device', 'seed', 'dataset', 'testSize', 'classes', 'trainSize']),
+      },
+      o.signal ? { signal: o.signal } : {},
+    );
   const rows: CompareRow[] = [];
+  let scratch: CompareReport['scratch'];
+  if (o.scratch ?? true) {
+    o.onNote?.(`scratch: ${downstream} ${budget.downstreamSteps} steps from a random encoder`);
+    const ft = await runDownstream(undefined, join(o.out, 'scratch', downstream));
+    scratch = { top1: ft.eval.top1, top5: ft.eval.top5 };
+    o.onNote?.(`scratch: top-1 ${(100 * ft.eval.top1).toFixed(1)}%`);
+  }
   for (const strategy of strategies) {
     o.onNote?.(`${strategy}: pretraining ${steps} steps`);
     const pre: PretrainRunResult = await pretrainRun({
@@ -95,19 +128,10 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
       steps,
       out: join(o.out, strategy, 'checkpoint'),
       ...(o.signal ? { signal: o.signal } : {}),
-      ...pick(o, ['model', 'encoderDepth', 'decoderDepth', 'frames', 'size', 'batchSize', 'ratio', 'lr', 'samplerDim', 'samplerHeads', 'ppoEpochs', 'device', 'seed', 'dataset']),
+      ...pick(o, ['model', 'encoderDepth', 'decoderDepth', 'frames', 'size', 'patch', 'batchSize', 'ratio', 'lr', 'samplerDim', 'samplerHeads', 'ppoEpochs', 'device', 'seed', 'dataset']),
     });
     o.onNote?.(`${strategy}: loss ${pre.finalLoss.toFixed(4)}, ${pre.clipsPerS.toFixed(1)} clips/s; ${downstream} ${budget.downstreamSteps} steps`);
-    const ft: FinetuneResult = await finetune({
-      checkpoint: join(o.out, strategy, 'checkpoint'),
-      linearProbe: downstream === 'probe',
-      steps: budget.downstreamSteps,
-      out: join(o.out, strategy, downstream),
-      mixup: 0,
-      cutmix: 0,
-      ...(o.downstreamLr !== undefined ? { lr: o.downstreamLr } : {}),
-      ...pick(o, ['model', 'encoderDepth', 'frames', 'size', 'batchSize', 'device', 'seed', 'dataset', 'testSize', 'classes']),
-    }, o.signal ? { signal: o.signal } : {});
+    const ft: FinetuneResult = await runDownstream(join(o.out, strategy, 'checkpoint'), join(o.out, strategy, downstream));
     o.onNote?.(`${strategy}: top-1 ${(100 * ft.eval.top1).toFixed(1)}%`);
     rows.push({
       strategy,
@@ -121,14 +145,16 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
       losses: pre.losses,
     });
   }
+  // The scratch baseline is a bar in the accuracy panel only (it has no pretraining numbers).
+  const withScratch = <T>(v: T[], s: T): T[] => (scratch ? [...v, s] : v);
   const chart = barChart(
-    rows.map((r) => r.strategy),
+    withScratch(rows.map((r) => r.strategy), 'scratch'),
     [
-      { title: 'PRETRAIN LOSS', values: rows.map((r) => r.pretrainLoss), digits: 3 },
-      { title: `TOP-1 ${downstream === 'probe' ? 'PROBE' : 'FT'} %`, values: rows.map((r) => 100 * r.top1), digits: 1 },
-      { title: 'CLIPS/S', values: rows.map((r) => r.clipsPerS), digits: 1 },
-      { title: `PEAK MEM GIB`, values: rows.map((r) => r.peakMemGiB), digits: 2 },
-      { title: 'MASKED MOVING %', values: rows.map((r) => (r.maskedMovingShare ?? NaN) * 100), digits: 1 },
+      { title: 'PRETRAIN LOSS', values: withScratch(rows.map((r) => r.pretrainLoss), NaN), digits: 3 },
+      { title: `TOP-1 ${downstream === 'probe' ? 'PROBE' : 'FT'} %`, values: withScratch(rows.map((r) => 100 * r.top1), 100 * (scratch?.top1 ?? NaN)), digits: 1 },
+      { title: 'CLIPS/S', values: withScratch(rows.map((r) => r.clipsPerS), NaN), digits: 1 },
+      { title: `PEAK MEM GIB`, values: withScratch(rows.map((r) => r.peakMemGiB), NaN), digits: 2 },
+      { title: 'MASKED MOVING %', values: withScratch(rows.map((r) => (r.maskedMovingShare ?? NaN) * 100), NaN), digits: 1 },
     ],
   );
   const plot = join(o.out, 'compare.png');
@@ -141,15 +167,17 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
     '',
     `Budget shared by every strategy: ${steps} pretraining steps, batch ${budget.batchSize}, model ${budget.model}` +
       `${budget.encoderDepth ? ` (encoder depth ${budget.encoderDepth})` : ''}${budget.decoderDepth ? ` (decoder depth ${budget.decoderDepth})` : ''}, ` +
-      `${budget.frames} frames x ${budget.size} px, mask ratio ${budget.ratio}, dataset ${budget.dataset}, seed ${budget.seed}. ` +
-      `Downstream: ${downstream === 'probe' ? 'linear probe (frozen encoder; fc_norm + head train)' : 'full fine-tune'} for ${budget.downstreamSteps} steps on the dataset's labels, scored on its test split.`,
+      `${budget.frames} frames x ${budget.size} px (patch ${budget.patch}), mask ratio ${budget.ratio}, dataset ${budget.dataset}, seed ${budget.seed}. ` +
+      `Downstream: ${downstream === 'probe' ? 'linear probe (frozen encoder; fc_norm + head train)' : 'full fine-tune'} for ${budget.downstreamSteps} steps on the dataset's labels` +
+      `${budget.classes ? ` (${budget.classes} classes)` : ''}${budget.trainSize ? ` from ${budget.trainSize} labelled clips` : ''}, scored on its test split (${o.testSize ?? 256} clips).`,
     '',
-    '| strategy | pretrain loss (last 10%) | top-1 | top-5 | clips/s | peak memory (GiB) | masked moving share |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| strategy | pretrain loss (last 10%) | top-1 | top-5 | top-1 vs scratch | clips/s | peak memory (GiB) | masked moving share |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.strategy} | ${r.pretrainLoss.toFixed(4)} | ${(100 * r.top1).toFixed(1)}% | ${(100 * r.top5).toFixed(1)}% | ${r.clipsPerS.toFixed(2)} | ${r.peakMemGiB.toFixed(2)} | ${r.maskedMovingShare !== undefined ? (100 * r.maskedMovingShare).toFixed(1) + '%' : '-'} |`,
+        `| ${r.strategy} | ${r.pretrainLoss.toFixed(4)} | ${(100 * r.top1).toFixed(1)}% | ${(100 * r.top5).toFixed(1)}% | ${scratch ? signed(100 * (r.top1 - scratch.top1)) : '-'} | ${r.clipsPerS.toFixed(2)} | ${r.peakMemGiB.toFixed(2)} | ${r.maskedMovingShare !== undefined ? (100 * r.maskedMovingShare).toFixed(1) + '%' : '-'} |`,
     ),
+    ...(scratch ? [`| scratch (no pretraining) | - | ${(100 * scratch.top1).toFixed(1)}% | ${(100 * scratch.top5).toFixed(1)}% | - | - | - | - |`] : []),
     '',
     `Peak memory: ${memNote}. Throughput counts pretraining steps after the first. Pretraining losses of different`,
     'strategies are not comparable as such (each reconstructs different tokens); downstream accuracy is.',
@@ -160,8 +188,12 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
     '',
   ].join('\n');
   writeFileSync(join(o.out, 'report.md'), report);
-  writeFileSync(join(o.out, 'compare.json'), JSON.stringify({ budget, rows: rows.map(({ losses: _l, ...r }) => r) }, null, 2) + '\n');
-  return { rows, budget, report: join(o.out, 'report.md'), plot, lossPlot };
+  writeFileSync(join(o.out, 'compare.json'), JSON.stringify({ budget, rows: rows.map(({ losses: _l, ...r }) => r), ...(scratch ? { scratch } : {}) }, null, 2) + '\n');
+  return { rows, ...(scratch ? { scratch } : {}), budget, report: join(o.out, 'report.md'), plot, lossPlot };
+}
+
+function signed(points: number): string {
+  return `${points >= 0 ? '+' : ''}${points.toFixed(1)} pt`;
 }
 
 function smooth(v: number[], k: number): number[] {

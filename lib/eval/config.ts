@@ -32,6 +32,10 @@ export interface FinetuneOptions {
   frames?: number;
   /** Clip side in pixels. Defaults to the checkpoint's, else 224. */
   size?: number;
+  /** Patch side in pixels (the tubelet is 2 x patch x patch). Defaults to the checkpoint's, else 16. */
+  patch?: number;
+  /** Labelled training clips (synthetic only: the first N of its train split, a low-label regime). Defaults to the whole split (10000). */
+  trainSize?: number;
   /** Classes; defaults to the dataset's (synthetic: 8 directions). */
   classes?: number;
   /** Training steps. Defaults to 1000 (or from epochs). */
@@ -87,6 +91,8 @@ export interface FinetuneConfig {
   testDataset: string;
   classifier: NativeClassifierConfig;
   steps: number;
+  /** Labelled training clips (synthetic only); undefined = the whole split. */
+  trainSize?: number;
   testClips: number;
   testCrops: number;
   testSize: number;
@@ -117,21 +123,29 @@ export interface CheckpointModel {
   encoderDepth?: number;
   frames?: number;
   size?: number;
+  patch?: number;
 }
 
 export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: CheckpointModel = {}, datasetClasses?: number, trainLength = 10000): FinetuneConfig {
   const dataset = o.dataset ?? 'synthetic';
   parseDatasetSpec(dataset);
   const preset = o.model ?? fromCheckpoint.preset ?? 'tiny';
-  if (!(preset in ENCODER_PRESETS)) throw new ConfigError('--model', preset, 'tiny, small, base or large');
+  if (!(preset in ENCODER_PRESETS)) throw new ConfigError('--model', preset, Object.keys(ENCODER_PRESETS).join(', '));
   const frames = int('--frames', o.frames ?? fromCheckpoint.frames ?? 16, 2, 512);
   const size = int('--size', o.size ?? fromCheckpoint.size ?? 224, 16, 4096);
   if (frames % 2) throw new ConfigError('--frames', frames, 'a multiple of the tubelet (2)');
-  if (size % 16) throw new ConfigError('--size', size, 'a multiple of the patch (16)');
+  const patch = int('--patch', o.patch ?? fromCheckpoint.patch ?? 16, 4, 64);
+  if (size % patch) throw new ConfigError('--size', size, `a multiple of the patch (${patch})`);
   const depth = int('--encoder-depth', o.encoderDepth ?? fromCheckpoint.encoderDepth ?? ENCODER_PRESETS[preset].encoderDepth, 1, 64);
   const probe = o.linearProbe ?? false;
   const batchSize = int('--batch-size', o.batchSize ?? 8, 1, 65536);
   if (o.epochs !== undefined) num('--epochs', o.epochs, 0, 1e6, true);
+  let trainSize: number | undefined;
+  if (o.trainSize !== undefined) {
+    trainSize = int('--train-size', o.trainSize, batchSize);
+    if (dataset !== 'synthetic') throw new ConfigError('--train-size', o.trainSize, `only with --dataset synthetic (got ${dataset})`);
+    trainLength = trainSize;
+  }
   const steps = int('--steps', o.steps ?? (o.epochs !== undefined ? Math.max(1, Math.ceil((o.epochs * trainLength) / batchSize)) : 1000), 1);
   const classes = int('--classes', o.classes ?? datasetClasses ?? 8, 2, 100000);
   const blr = probe ? 1e-1 : 1e-3;
@@ -150,12 +164,13 @@ export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: Checkp
     dataset,
     testDataset: testSpec,
     steps,
+    ...(trainSize !== undefined ? { trainSize } : {}),
     testClips,
     testCrops,
     testSize: int('--test-size', o.testSize ?? 256, 1),
     out: o.out,
     classifier: {
-      model: { preset, frames, size, tubelet: 2, patch: 16, channels: 3, ...ENCODER_PRESETS[preset], encoderDepth: depth, mlpRatio: 4 },
+      model: { preset, frames, size, tubelet: 2, patch, channels: 3, ...ENCODER_PRESETS[preset], encoderDepth: depth, mlpRatio: 4 },
       classes,
       dropPath: num('--drop-path', o.dropPath ?? (probe ? 0 : 0.1), 0, 0.99),
       linearProbe: probe,

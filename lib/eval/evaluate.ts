@@ -59,7 +59,7 @@ export async function evaluateSession(session: ClassifierSession, o: EvalOptions
   if (crops !== 1 && crops !== 3) throw new ConfigError('--views', `${clips}x${crops}`, 'crops 1 or 3');
   const m = session.config.model;
   const classes = session.config.classes;
-  const set = openTestSet(spec, { frames: m.frames, size: m.size, clips, crops, limit: o.limit ?? 256, seed: o.seed ?? 0, ...(synthetic ? { classes } : {}) });
+  const set = openTestSet(spec, { frames: m.frames, size: m.size, clips, crops, limit: o.limit ?? 256, seed: o.seed ?? 0, ...(synthetic ? { classes, tubelet: m.tubelet, patch: m.patch } : {}) });
   const names = set.classNames.length === classes ? set.classNames : Array.from({ length: classes }, (_, i) => String(i));
   const matrix = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   const clipBytes = m.frames * m.size * m.size * 3;

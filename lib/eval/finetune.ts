@@ -5,6 +5,7 @@
  * split, saves the fine-tuned weights and scores the test split (evaluate.ts).
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 import { readSafetensors, writeFileAtomic, writeSafetensors } from '../checkpoint/safetensors.js';
@@ -116,17 +117,24 @@ export async function finetune(options: FinetuneOptions, control: RunControl = {
     const { source } = datasetSource(spec, {
       frames: m.frames,
       size: m.size,
+      // The token grid sets the synthetic sprite count: the same clips as pretraining at this geometry.
+      tubelet: m.tubelet,
+      patch: m.patch,
       seed: config.classifier.seed,
       phase: 'finetune',
       subset: 'train',
       ...(spec.kind === 'synthetic' ? { numClasses: config.classifier.classes } : {}),
+      ...(config.trainSize !== undefined ? { length: config.trainSize } : {}),
     });
     if (config.out) {
       mkdirSync(config.out, { recursive: true });
       writeFileSync(join(config.out, 'config.json'), JSON.stringify({ ...config, init }, null, 2) + '\n');
       writeFileSync(join(config.out, 'metrics.jsonl'), '');
     }
-    const loader = new DataLoader({ source, batchSize: config.classifier.batchSize, steps: config.steps, workers: 0, seed: config.classifier.seed });
+    // On CUDA the clips are made in worker threads (rendering or decoding 32 clips on the main thread
+    // takes longer than the step); on the CPU the cores belong to libtorch.
+    const workers = config.classifier.device === 'cuda' ? Math.max(1, Math.min(12, availableParallelism() - 2)) : 0;
+    const loader = new DataLoader({ source, batchSize: config.classifier.batchSize, steps: config.steps, workers, seed: config.classifier.seed });
     const t0 = performance.now();
     let last: ClassifierStep | undefined;
     const accs: number[] = [];

@@ -25,6 +25,8 @@ export interface PretrainRunOptions {
   decoderDepth?: number;
   frames?: number;
   size?: number;
+  /** Patch side in pixels. Defaults to 16. */
+  patch?: number;
   ratio?: number;
   batchSize?: number;
   steps: number;
@@ -43,6 +45,7 @@ export function pretrainSessionConfig(o: PretrainRunOptions): NativeSessionConfi
   const model: Record<string, unknown> = { preset: o.model ?? 'tiny' };
   if (o.frames !== undefined) model.frames = o.frames;
   if (o.size !== undefined) model.size = o.size;
+  if (o.patch !== undefined) model.patch = o.patch;
   if (o.encoderDepth !== undefined) model.encoderDepth = o.encoderDepth;
   if (o.decoderDepth !== undefined) model.decoderDepth = o.decoderDepth;
   const sampler: Record<string, unknown> = {};
@@ -82,7 +85,7 @@ export async function pretrainRun(
   const config = pretrainSessionConfig(o);
   const spec = parseDatasetSpec(o.dataset ?? 'synthetic');
   const m = config.model;
-  const { source } = datasetSource(spec, { frames: m.frames, size: m.size, seed: config.seed, phase: 'pretrain' });
+  const { source } = datasetSource(spec, { frames: m.frames, size: m.size, tubelet: m.tubelet, patch: m.patch, seed: config.seed, phase: 'pretrain' });
   const cuda = config.device === 'cuda';
   if (cuda) native().cudaResetPeak();
   const session = await Session.create(config);

@@ -40,13 +40,17 @@ export interface TestSetOptions {
   limit: number;
   seed: number;
   classes?: number;
+  /** Token geometry of the model (synthetic: it sets the sprite count). Defaults to 2 and 16. */
+  tubelet?: number;
+  patch?: number;
 }
 
 export function openTestSet(spec: DatasetSpec, o: TestSetOptions): TestSet {
   if (spec.kind === 'synthetic') {
     const frames = o.clips > 1 ? o.frames * 2 : o.frames;
-    const side = o.crops > 1 ? Math.round((o.size * 8) / 7 / 16) * 16 : o.size;
-    const ds = new SyntheticMotionDataset({ seed: o.seed, frames, size: side, split: 'test', length: o.limit, ...(o.classes ? { numClasses: o.classes } : {}) });
+    const p = o.patch ?? 16;
+    const side = o.crops > 1 ? Math.round((o.size * 8) / 7 / p) * p : o.size;
+    const ds = new SyntheticMotionDataset({ seed: o.seed, frames, size: side, split: 'test', length: o.limit, ...(o.classes ? { numClasses: o.classes } : {}), ...(o.tubelet ? { tubelet: o.tubelet } : {}), ...(o.patch ? { patch: o.patch } : {}) });
     const plan = testPlan(frames, { dataset: 'synthetic', frames: o.frames, rate: 1, clips: o.clips, crops: o.crops });
     return {
       length: ds.length,

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 
 import { readSafetensors, type Tensors } from '../checkpoint/safetensors.js';
 import { CheckpointError, ConfigError } from '../errors/index.js';
+import { MODEL_SIZES } from '../config/index.js';
 import type { CheckpointModel, ModelPreset } from './config.js';
 
 export interface ResolvedCheckpoint {
@@ -35,9 +36,10 @@ function modelOf(json: Record<string, unknown> | undefined): CheckpointModel {
   const m = (json?.model ?? (json?.config as Record<string, unknown> | undefined)?.model) as Record<string, unknown> | undefined;
   if (!m || typeof m !== 'object') return {};
   const out: CheckpointModel = {};
-  if (typeof m.preset === 'string' && ['tiny', 'small', 'base', 'large'].includes(m.preset)) out.preset = m.preset as ModelPreset;
+  if (typeof m.preset === 'string' && (MODEL_SIZES as readonly string[]).includes(m.preset)) out.preset = m.preset as ModelPreset;
   if (typeof m.frames === 'number') out.frames = m.frames;
   if (typeof m.size === 'number') out.size = m.size;
+  if (typeof m.patch === 'number') out.patch = m.patch;
   if (typeof m.encoderDepth === 'number') out.encoderDepth = m.encoderDepth;
   return out;
 }
