@@ -208,8 +208,8 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
   const auto host = read_scalars(values);  // the step's one host sync
   ++step_;
   if (env_opt_in("STEP_TIMING"))  // is the step bound by the host's dispatch or by the GPU?
-    std::fprintf(stderr, "tats: step %lld issued in %.2f ms, done in %.2f ms\n", static_cast<long long>(step_),
-                 issued_ms, elapsed_ms(t0));
+    std::fprintf(stderr, "tats: step %lld issued in %.2f ms, done in %.2f ms (clip copy %.2f ms)\n",
+                 static_cast<long long>(step_), issued_ms, elapsed_ms(t0), upload_.last_copy_ms());
 
   StepMetrics out;
   out.step = step_;
@@ -299,8 +299,8 @@ StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch:
       });
   ++step_;
   if (env_opt_in("STEP_TIMING"))
-    std::fprintf(stderr, "tats: step %lld (graph) issued in %.2f ms, done in %.2f ms\n", static_cast<long long>(step_),
-                 issued_ms, elapsed_ms(t0));
+    std::fprintf(stderr, "tats: step %lld (graph) issued in %.2f ms, done in %.2f ms (clip copy %.2f ms)\n",
+                 static_cast<long long>(step_), issued_ms, elapsed_ms(t0), upload_.last_copy_ms());
   StepMetrics out;
   out.step = step_;
   out.lr = lr;

@@ -16,9 +16,12 @@ class ClipUpload {
   torch::Tensor upload(const torch::Tensor& clips, const torch::Device& device);
   // The device buffer of the last upload (undefined before the first).
   const torch::Tensor& device_buffer() const { return device_; }
+  // Host time of the last upload's copy into the pinned buffer (TATS_STEP_TIMING).
+  double last_copy_ms() const { return last_copy_ms_; }
 
  private:
   torch::Tensor host_, device_;
+  double last_copy_ms_ = 0;
 };
 
 // TATS_SDPA = flash | efficient | cudnn | math: only that scaled-dot-product-attention backend
