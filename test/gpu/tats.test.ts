@@ -51,6 +51,7 @@ describe.skipIf(Boolean(reason))(`TATS sampler on ${i.device}`, () => {
     };
     const run = async (graph: boolean) => {
       process.env.TATS_GRAPH = graph ? '1' : '0';
+      process.env.TATS_PPO_GRAPH = graph ? '1' : '0';
       const session = new (native().Session)(config());
       try {
         const init = samplerWeights(await session.stateDict());
@@ -60,6 +61,7 @@ describe.skipIf(Boolean(reason))(`TATS sampler on ${i.device}`, () => {
       } finally {
         session.dispose();
         delete process.env.TATS_GRAPH;
+        delete process.env.TATS_PPO_GRAPH;
       }
     };
     const eager = await run(false), graphed = await run(true);
