@@ -263,6 +263,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         if (!Number.isFinite(m.loss)) {
           throw new TrainError('ERR_NONFINITE_LOSS', `the loss is ${m.loss} at step ${step}; the last checkpoint is ${this.lastCheckpoint?.path ?? 'none'} (try a lower --lr)`);
         }
+        // A diverged sampler leaves the MAE's loss finite while its masks turn meaningless: stop too.
+        for (const [name, v] of [['samplerLoss', m.samplerLoss], ['entropy', m.entropy], ['valueLoss', m.valueLoss]] as const) {
+          if (v !== undefined && v !== null && !Number.isFinite(v)) {
+            throw new TrainError('ERR_NONFINITE_LOSS', `the sampler's ${name} is ${v} at step ${step}: the sampler diverged; the last checkpoint is ${this.lastCheckpoint?.path ?? 'none'} (try a lower --set sampler.lr)`);
+          }
+        }
         this.lastLoss = m.loss;
         const logged = step % this.config.logEvery === 0 || step === total;
         const record: StepRecord = {

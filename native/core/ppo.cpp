@@ -161,8 +161,9 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
 
 bool PpoTrainer::graphed(const torch::Device& device) const {
   // Opt-in (TATS_PPO_GRAPH=1): it matches the eager update step for step in the GPU tests (8 steps),
-  // but a 700-step tiny run on the H100 diverged by step 50 (approx_kl 1.6e7, then NaN telemetry)
-  // where the eager update stayed finite (bench/records/2026-11-24-gpu-final.md). Not yet understood.
+  // but a 700-step tiny run on the H100 with it (and the MAE-part graph) diverged by step 50
+  // (approx_kl 1.6e7, then NaN telemetry) where the eager step stayed finite
+  // (bench/records/2026-11-24-gpu-final.md). Not yet understood.
   return env_opt_in("PPO_GRAPH") && env_enabled("GRAPH") && StepGraph::supported() && device.is_cuda() &&
          optimizer_->fused() && !group_;
 }

@@ -13,6 +13,7 @@
 #include "core/masking.h"
 #include "core/ppo.h"
 #include "core/sampler_state.h"
+#include "core/step_buffers.h"
 #include "core/tats_sampler.h"
 
 namespace tats::core {
@@ -86,8 +87,11 @@ class TatsMaskSampler : public MaskSampler {
   }
 
   bool learned() const override { return true; }
-  // Reads detached embeddings and trains by its own PPO update after the MAE step.
-  bool graphable() const override { return true; }
+  // Reads detached embeddings and trains by its own PPO update after the MAE step, so its MAE part
+  // can be replayed; opt-in with the PPO graph (TATS_PPO_GRAPH=1): a 700-step GPU run with both
+  // graphs diverged where the eager step did not, and the two were not told apart
+  // (bench/records/2026-11-24-gpu-final.md).
+  bool graphable() const override { return env_opt_in("PPO_GRAPH"); }
 
   std::vector<std::pair<std::string, torch::Tensor>> weights() const override {
     auto out = module_tensors(*ppo_->sampler());
