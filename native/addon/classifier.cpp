@@ -15,18 +15,6 @@ namespace tats::addon {
 
 namespace {
 
-Napi::Object get_object(const Napi::Object& obj, const char* key, const std::string& where) {
-  const Napi::Value v = obj.Get(key);
-  if (!v.IsObject() || v.IsArray()) throw_type_error(obj.Env(), where + "." + key + " must be an object");
-  return v.As<Napi::Object>();
-}
-
-bool get_bool(const Napi::Object& obj, const char* key, const char* where) {
-  const Napi::Value v = obj.Get(key);
-  if (!v.IsBoolean()) throw_type_error(obj.Env(), std::string(where) + "." + key + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
-}
-
 // Every field is required: defaults live in the TypeScript config (lib/eval).
 core::ClassifierConfig read_config(const Napi::Object& c) {
   core::ClassifierConfig cfg;
@@ -117,32 +105,15 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   Napi::Value check_ready(Napi::Env env, const char* what) {
     if (!session_)
       throw_error(env, "ERR_DISPOSED", std::string("ClassifierSession.") + what + ": the session has been disposed");
-    if (busy_) {
-      auto deferred = Napi::Promise::Deferred::New(env);
-      Napi::Error err = Napi::Error::New(
-          env, std::string("ClassifierSession.") + what + ": another call on this session is still running; await it first");
-      err.Set("code", Napi::String::New(env, "ERR_BUSY"));
-      deferred.Reject(err.Value());
-      return deferred.Promise();
-    }
+    if (busy_) return rejected_busy(env, std::string("ClassifierSession.") + what);
     return Napi::Value();
   }
 
   torch::Tensor clip_view(const Napi::CallbackInfo& info, const char* what, bool any_batch) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 1) throw_type_error(env, std::string(what) + ": clips must be a Uint8Array, received undefined");
     const auto& m = session_->config().model;
-    const int64_t clip_bytes = m.frames * m.size * m.size * 3;
-    int64_t b = session_->config().batch_size;
-    if (any_batch && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
-      const auto bytes = static_cast<int64_t>(info[0].As<Napi::Uint8Array>().ElementLength());
-      if (bytes == 0 || bytes % clip_bytes != 0)
-        throw_type_error(env, std::string(what) + ": clips has " + std::to_string(bytes) +
-                                  " bytes, expected a positive multiple of " + std::to_string(clip_bytes) + " (one clip)");
-      b = bytes / clip_bytes;
-    }
-    return uint8_view(env, info[0], {b, m.frames, m.size, m.size, 3}, "clips");
+    return clips_view(info, what, m.frames, m.size, session_->config().batch_size, any_batch);
   }
+
 
   Napi::Value TrainStep(const Napi::CallbackInfo& info);
   Napi::Value Predict(const Napi::CallbackInfo& info);

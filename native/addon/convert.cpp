@@ -85,6 +85,34 @@ bool get_bool_or(const Napi::Object& obj, const char* key, bool fallback, const 
   return v.As<Napi::Boolean>().Value();
 }
 
+Napi::Object get_object(const Napi::Object& obj, const char* key, const std::string& where) {
+  const Napi::Value v = obj.Get(key);
+  if (!v.IsObject() || v.IsArray()) throw_type_error(obj.Env(), where + "." + key + " must be an object");
+  return v.As<Napi::Object>();
+}
+
+bool get_bool(const Napi::Object& obj, const char* key, const char* where) {
+  const Napi::Value v = obj.Get(key);
+  if (!v.IsBoolean()) throw_type_error(obj.Env(), std::string(where) + "." + key + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+torch::Tensor clips_view(const Napi::CallbackInfo& info, const char* what, int64_t frames, int64_t size, int64_t batch,
+                         bool any_batch) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw_type_error(env, std::string(what) + ": clips must be a Uint8Array, received undefined");
+  const int64_t clip_bytes = frames * size * size * 3;
+  int64_t b = batch;
+  if (any_batch && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    const auto bytes = static_cast<int64_t>(info[0].As<Napi::Uint8Array>().ElementLength());
+    if (bytes == 0 || bytes % clip_bytes != 0)
+      throw_type_error(env, std::string(what) + ": clips has " + std::to_string(bytes) +
+                                " bytes, expected a positive multiple of " + std::to_string(clip_bytes) + " (one clip)");
+    b = bytes / clip_bytes;
+  }
+  return uint8_view(env, info[0], {b, frames, size, size, 3}, "clips");
+}
+
 std::string get_string(const Napi::Object& obj, const char* key, const char* where) {
   const Napi::Value v = obj.Get(key);
   if (!v.IsString()) throw_type_error(obj.Env(), field(where, key) + " must be a string, received " + type_name(v));

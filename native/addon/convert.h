@@ -20,6 +20,9 @@ double get_number(const Napi::Object& obj, const char* key, const char* where);
 double get_number_or(const Napi::Object& obj, const char* key, double fallback, const char* where);
 bool get_bool_or(const Napi::Object& obj, const char* key, bool fallback, const char* where);
 std::string get_string(const Napi::Object& obj, const char* key, const char* where);
+// Required fields of the session configs (no "received ..." suffix: their messages predate the above).
+Napi::Object get_object(const Napi::Object& obj, const char* key, const std::string& where);
+bool get_bool(const Napi::Object& obj, const char* key, const char* where);
 std::string get_string_or(const Napi::Object& obj, const char* key, const std::string& fallback, const char* where);
 
 // A Uint8Array/Buffer seen as a uint8 tensor of `shape` without copying. Throws a TypeError when
@@ -27,6 +30,11 @@ std::string get_string_or(const Napi::Object& obj, const char* key, const std::s
 // the JS value referenced for as long as the tensor is used.
 torch::Tensor uint8_view(Napi::Env env, const Napi::Value& value, const std::vector<int64_t>& shape,
                          const char* name);
+
+// info[0] as clips [B, frames, size, size, 3] without copying: B = `batch`, or with `any_batch`
+// any whole number of clips. `what` names the call in errors (Session and ClassifierSession).
+torch::Tensor clips_view(const Napi::CallbackInfo& info, const char* what, int64_t frames, int64_t size, int64_t batch,
+                         bool any_batch);
 
 // Copies a float tensor (any device, any float dtype) into a new Float32Array.
 Napi::Float32Array to_float32_array(Napi::Env env, const torch::Tensor& tensor);

@@ -64,4 +64,12 @@ void throw_error(Napi::Env env, const std::string& code, const std::string& mess
   throw err;
 }
 
+Napi::Promise rejected_busy(Napi::Env env, const std::string& where) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  Napi::Error err = Napi::Error::New(env, where + ": another call on this session is still running; await it first");
+  err.Set("code", Napi::String::New(env, "ERR_BUSY"));
+  deferred.Reject(err.Value());
+  return deferred.Promise();
+}
+
 }  // namespace tats::addon

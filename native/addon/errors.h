@@ -23,6 +23,10 @@ Napi::Error to_js_error(Napi::Env env, const NativeFailure& failure);
 [[noreturn]] void throw_type_error(Napi::Env env, const std::string& message);
 [[noreturn]] void throw_error(Napi::Env env, const std::string& code, const std::string& message);
 
+// The promise a second concurrent call on a session gets: rejected with ERR_BUSY. `where` is e.g.
+// "Session.trainStep".
+Napi::Promise rejected_busy(Napi::Env env, const std::string& where);
+
 // Runs `fn` on the JS thread; any C++ exception becomes a coded JS error.
 template <typename Fn>
 Napi::Value guarded(Napi::Env env, const char* where, Fn&& fn) {

@@ -206,11 +206,16 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
   if (motion.defined()) motion_shares(motion, draw.masked, names, values);
   reduce_metrics(names, values, stop);
   const auto host = read_scalars(values);  // the step's one host sync
+  return finish_step(t0, issued_ms, lr, names, host, /*graphed=*/false);
+}
+
+StepMetrics Session::finish_step(std::chrono::steady_clock::time_point t0, double issued_ms, double lr,
+                                 const std::vector<std::string>& names, const std::vector<double>& host, bool graphed) {
   ++step_;
   if (env_opt_in("STEP_TIMING"))  // is the step bound by the host's dispatch or by the GPU?
-    std::fprintf(stderr, "tats: step %lld issued in %.2f ms, done in %.2f ms (clip copy %.2f ms)\n",
-                 static_cast<long long>(step_), issued_ms, elapsed_ms(t0), upload_.last_copy_ms());
-
+    std::fprintf(stderr, "tats: step %lld%s issued in %.2f ms, done in %.2f ms (clip copy %.2f ms)\n",
+                 static_cast<long long>(step_), graphed ? " (graph)" : "", issued_ms, elapsed_ms(t0),
+                 upload_.last_copy_ms());
   StepMetrics out;
   out.step = step_;
   out.lr = lr;
@@ -297,18 +302,7 @@ StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch:
         if (motion.defined()) motion_shares(motion, g_masked_, names, values);
         host = read_scalars(values);
       });
-  ++step_;
-  if (env_opt_in("STEP_TIMING"))
-    std::fprintf(stderr, "tats: step %lld (graph) issued in %.2f ms, done in %.2f ms (clip copy %.2f ms)\n",
-                 static_cast<long long>(step_), issued_ms, elapsed_ms(t0), upload_.last_copy_ms());
-  StepMetrics out;
-  out.step = step_;
-  out.lr = lr;
-  out.loss = host[0];
-  out.grad_norm = host[1];
-  for (size_t i = 2; i < names.size(); ++i) out.extra[names[i]] = host[i];
-  out.step_ms = elapsed_ms(t0);
-  return out;
+  return finish_step(t0, issued_ms, lr, names, host, /*graphed=*/true);
 }
 
 EvalMetrics Session::eval_step(const torch::Tensor& clips, const torch::Tensor& motion) {

@@ -5,6 +5,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -81,6 +82,10 @@ class Session {
   // static index buffers, clips uploaded into the static clip buffer, then one replay.
   bool use_graph() const;
   StepMetrics train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion);
+  // Both step paths' end: counts the step, prints TATS_STEP_TIMING, builds the metrics from the
+  // host values read for `names` (loss, gradNorm, then the extras).
+  StepMetrics finish_step(std::chrono::steady_clock::time_point t0, double issued_ms, double lr,
+                          const std::vector<std::string>& names, const std::vector<double>& host, bool graphed);
   // Data parallel: the step's scalars averaged over the ranks (one all-reduce), plus the stop flag.
   void reduce_metrics(std::vector<std::string>& names, std::vector<torch::Tensor>& values, bool stop);
   void check_clips(const torch::Tensor& clips, const char* where) const;
