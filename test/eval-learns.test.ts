@@ -20,7 +20,7 @@ describe('the classifier learns', () => {
       size: 32,
       classes: 4,
       trainSize: 16,
-      steps: 40,
+      steps: 80,
       batchSize: 8,
       lr: 2e-3,
       mixup: 0,

@@ -1,5 +1,5 @@
 // TATS learns, jointly with the MAE, to mask the tokens that move: on the built-in synthetic
-// motion set (textured sprites over static textured backgrounds, motion map known) a small CPU
+// motion set in its textured look (textured sprites over static textured backgrounds, motion map known) a small CPU
 // run ends with the masked-moving share above the moving share (what a random mask gets) and
 // above the random strategy's own figure on the same clips, while the MAE loss falls. Figures
 // come from the session's telemetry (maskedMovingShare, movingShare).
@@ -13,7 +13,7 @@
 // Knobs (TATS_LEARN_*) are for exploring; TATS_LEARN_DEVICE=cuda runs it on a GPU.
 import { describe, expect, it } from 'vitest';
 
-import { SyntheticMotionDataset } from '../lib/data/synthetic.js';
+import { SYNTHETIC_STYLES, SyntheticMotionDataset } from '../lib/data/synthetic.js';
 import { native, type NativeSessionConfig, type NativeStateDict, type NativeStepMetrics } from '../lib/native.js';
 import { sessionConfig } from './session-config.js';
 
@@ -43,7 +43,9 @@ function config(strategy: 'tats' | 'random'): NativeSessionConfig {
   return c;
 }
 
-const ds = new SyntheticMotionDataset({ seed: 11, frames: 8, size: SIZE, patch: PATCH, length: 100_000 });
+// The textured look (many small moving tokens over a background the MAE must learn to copy): the
+// setting this test's margins were measured in.
+const ds = new SyntheticMotionDataset({ seed: 11, frames: 8, size: SIZE, patch: PATCH, length: 100_000, style: SYNTHETIC_STYLES.textured });
 const batchAt = (s: number) => ds.batch(Array.from({ length: BATCH }, (_, i) => s * BATCH + i));
 
 async function run(strategy: 'tats' | 'random', first: number, steps: number, warm?: NativeStateDict) {

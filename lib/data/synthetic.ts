@@ -80,6 +80,68 @@ export interface SyntheticOptions {
   split?: SyntheticSplit;
   /** Sprites per clip. Defaults to a count chosen from the token grid for ~20% moving tokens. */
   objects?: number;
+  /** How clips look. */
+  style?: Partial<SyntheticStyle>;
+}
+
+/** How clips look (not what the classes are). */
+export interface SyntheticStyle {
+  /** Sprite side as a fraction of the frame side, [lo, hi]. */
+  spriteScale: [number, number];
+  /** Two-colour procedural texture on sprites (true) or one solid colour (false). */
+  spriteTexture: boolean;
+  /** Static background: a two-colour procedural texture, one flat colour, or flat colour plus static grain. */
+  background: 'texture' | 'flat' | 'grain';
+  /** Colours of background and sprites from one range ('random'), or sprites bright over a dark background. */
+  polarity: 'random' | 'bright-on-dark';
+}
+
+/**
+ * Named looks. `objects` (the default): one or a few solid bright sprites over a flat dark
+ * background, the Moving-MNIST convention; the direction of motion is then a first-order cue (the
+ * sign of the frame difference at a leading edge is always "brighter"), a small ViT learns it from
+ * labels, and MAE pretraining on unlabelled clips helps a low-label fine-tune (docs/finetune.md).
+ * `textured` (the first look of this set): small two-colour textured sprites over a textured
+ * background, colours from one range; which way a sprite moves then depends on the product of the
+ * frame difference and the edge's contrast sign, and at CPU and short GPU budgets neither fine-tuning
+ * nor MAE pretraining gets above chance on it (docs/finetune.md has the record).
+ */
+export const SYNTHETIC_STYLES: Readonly<Record<'objects' | 'textured', SyntheticStyle>> = {
+  objects: { spriteScale: [0.25, 0.35], spriteTexture: false, background: 'flat', polarity: 'bright-on-dark' },
+  textured: { spriteScale: [0.14, 0.22], spriteTexture: true, background: 'texture', polarity: 'random' },
+};
+const DEFAULT_STYLE = SYNTHETIC_STYLES.objects;
+
+/** Channel values a colour is drawn from, [lo, hi] inclusive. */
+type Tone = readonly [number, number];
+const ANY_TONE: Tone = [0, 255];
+
+/** [background, sprite] channel ranges per polarity. */
+const TONES: Record<SyntheticStyle['polarity'], [Tone, Tone]> = { random: [ANY_TONE, ANY_TONE], 'bright-on-dark': [[0, 100], [150, 255]] };
+
+/**
+ * The style: defaults, then TATS_SYNTHETIC_STYLE (a JSON object of SyntheticStyle fields, for
+ * experiments on the look of the clips across every loader and worker: bench/sweeps/), then the
+ * options' own. Checked field by field.
+ */
+function resolveStyle(style: Partial<SyntheticStyle> | undefined): SyntheticStyle {
+  const raw = process.env.TATS_SYNTHETIC_STYLE;
+  let env: Partial<SyntheticStyle> = {};
+  if (raw) {
+    try {
+      env = JSON.parse(raw) as Partial<SyntheticStyle>;
+    } catch {
+      throw new ConfigError('TATS_SYNTHETIC_STYLE', raw, 'a JSON object of synthetic style fields');
+    }
+    if (env === null || typeof env !== 'object' || Array.isArray(env)) throw new ConfigError('TATS_SYNTHETIC_STYLE', raw, 'a JSON object of synthetic style fields');
+  }
+  const s = { ...DEFAULT_STYLE, ...env, ...(style ?? {}) };
+  const [lo, hi] = Array.isArray(s.spriteScale) ? s.spriteScale : [NaN, NaN];
+  if (!(typeof lo === 'number' && typeof hi === 'number' && lo > 0 && lo <= hi && hi < 1)) throw new ConfigError('synthetic.style.spriteScale', s.spriteScale, '[lo, hi] with 0 < lo <= hi < 1');
+  if (typeof s.spriteTexture !== 'boolean') throw new ConfigError('synthetic.style.spriteTexture', s.spriteTexture, 'true or false');
+  if (!['texture', 'flat', 'grain'].includes(s.background)) throw new ConfigError('synthetic.style.background', s.background, '"texture", "flat" or "grain"');
+  if (!['random', 'bright-on-dark'].includes(s.polarity)) throw new ConfigError('synthetic.style.polarity', s.polarity, '"random" or "bright-on-dark"');
+  return s;
 }
 
 export interface SyntheticSample {
@@ -145,16 +207,18 @@ class Stream {
 
 type Rgb = [number, number, number];
 
-function randomColour(r: Stream): Rgb {
-  return [r.int(256), r.int(256), r.int(256)];
+
+function randomColour(r: Stream, tone: Tone = ANY_TONE): Rgb {
+  const n = tone[1] - tone[0] + 1;
+  return [tone[0] + r.int(n), tone[0] + r.int(n), tone[0] + r.int(n)];
 }
 
-/** Two colours that differ visibly (at least 96 summed over channels). */
-function colourPair(r: Stream): [Rgb, Rgb] {
-  const a = randomColour(r);
-  let b = randomColour(r);
+/** Two colours that differ visibly (at least 96 summed over channels, where the tone allows). */
+function colourPair(r: Stream, tone: Tone): [Rgb, Rgb] {
+  const a = randomColour(r, tone);
+  let b = randomColour(r, tone);
   for (let i = 0; i < 8 && Math.abs(a[0] - b[0]) + Math.abs(a[1] - b[1]) + Math.abs(a[2] - b[2]) < 96; i++) {
-    b = randomColour(r);
+    b = randomColour(r, tone);
   }
   return [a, b];
 }
@@ -163,9 +227,9 @@ function colourPair(r: Stream): [Rgb, Rgb] {
  * Fills out[h*w*3] with a procedural texture: 0 stripes, 1 checker, 2 noise blobs, mixing two
  * colours; plus a static grain of +-grain. `scale` sets the feature size in pixels.
  */
-function renderTexture(out: Uint8Array, w: number, h: number, r: Stream, scale: number, grain: number): void {
+function renderTexture(out: Uint8Array, w: number, h: number, r: Stream, scale: number, grain: number, tone: Tone): void {
   const kind = r.int(3);
-  const [c0, c1] = colourPair(r);
+  const [c0, c1] = colourPair(r, tone);
   const d0 = c1[0] - c0[0];
   const d1 = c1[1] - c0[1];
   const d2 = c1[2] - c0[2];
@@ -241,9 +305,23 @@ interface Sprite {
   ys: Int32Array;
 }
 
-function makeSprite(r: Stream, side: number): { rgb: Uint8Array; mask: Uint8Array } {
+/** One random colour over the whole image, plus a static grain of +-grain. */
+function renderFlat(out: Uint8Array, w: number, h: number, r: Stream, grain: number, tone: Tone): void {
+  const c = randomColour(r, tone);
+  const key = r.u32();
+  for (let i = 0, o = 0; i < w * h; i++, o += 3) {
+    const g = grain > 0 ? ((fmix(key ^ Math.imul(i, 0x9e3779b1)) & 0xff) / 255 - 0.5) * 2 * grain : 0;
+    for (let k = 0; k < 3; k++) {
+      const v = c[k]! + g;
+      out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+}
+
+function makeSprite(r: Stream, side: number, textured: boolean, tone: Tone): { rgb: Uint8Array; mask: Uint8Array } {
   const rgb = new Uint8Array(side * side * 3);
-  renderTexture(rgb, side, side, r.child(1), Math.max(2, side / r.range(2, 5)), 0);
+  if (textured) renderTexture(rgb, side, side, r.child(1), Math.max(2, side / r.range(2, 5)), 0, tone);
+  else renderFlat(rgb, side, side, r.child(1), 0, tone);
   const mask = new Uint8Array(side * side);
   const shape = r.int(3); // 0 square, 1 disk, 2 diamond
   const c = (side - 1) / 2;
@@ -288,6 +366,7 @@ export class SyntheticMotionDataset {
   readonly split: SyntheticSplit;
   /** Sprites per clip. */
   readonly objects: number;
+  readonly style: SyntheticStyle;
   /** Class names, index = label. */
   readonly classNames: readonly string[];
   /** Tokens per clip: (T/tubelet) * (H/patch) * (W/patch). */
@@ -327,6 +406,7 @@ export class SyntheticMotionDataset {
     this.clipBytes = this.frames * this.size * this.size * 3;
     this.clipShape = [this.frames, this.size, this.size, 3];
     this.classNames = SYNTHETIC_CLASS_NAMES.slice(0, this.numClasses);
+    this.style = resolveStyle(opts.style);
     this.objects = opts.objects === undefined ? this.defaultObjects() : checkInt('synthetic.objects', opts.objects, 0, 64);
     const lo = this.seed >>> 0;
     const hi = Math.floor(this.seed / 4294967296) >>> 0;
@@ -336,9 +416,12 @@ export class SyntheticMotionDataset {
 
   /** Sprite count for ~20% moving tokens: expected cells one sprite touches per tubelet vs the grid. */
   private defaultObjects(): number {
-    const side = 0.18 * this.size;
+    const side = 0.5 * (this.style.spriteScale[0] + this.style.spriteScale[1]) * this.size;
     const step = this.meanSpeed() * Math.max(0, this.tubelet - 1);
-    const perSprite = ((side + step) / this.patch + 1) ** 2;
+    // A solid sprite changes only where its edges pass: cells wholly inside it in both frames stay still.
+    const touched = ((side + step) / this.patch + 1) ** 2;
+    const inside = this.style.spriteTexture ? 0 : Math.max(0, (side - step) / this.patch - 1) ** 2;
+    const perSprite = Math.max(1, touched - inside);
     const cells = this.grid * this.grid;
     return Math.max(1, Math.min(16, Math.round((0.2 * cells) / Math.min(perSprite, cells))));
   }
@@ -413,7 +496,10 @@ export class SyntheticMotionDataset {
     // Background into frame 0, then copied to every frame.
     // No pixel grain: per-tubelet normalisation would turn it into unpredictable targets.
     const bgScale = S * r.range(0.04, 0.12);
-    renderTexture(clip.subarray(0, frameBytes), S, S, r.child(0), bgScale, 0);
+    const bg = this.style.background;
+    const [bgTone, spriteTone] = TONES[this.style.polarity];
+    if (bg === 'texture') renderTexture(clip.subarray(0, frameBytes), S, S, r.child(0), bgScale, 0, bgTone);
+    else renderFlat(clip.subarray(0, frameBytes), S, S, r.child(0), bg === 'grain' ? 48 : 0, bgTone);
     for (let t = 1; t < T; t++) clip.copyWithin(t * frameBytes, 0, frameBytes);
 
     // Clip speed in px/frame, shared by all sprites (the class is the motion).
@@ -421,8 +507,8 @@ export class SyntheticMotionDataset {
     const sprites: Sprite[] = [];
     for (let o = 0; o < this.objects; o++) {
       const sr = r.child(100 + o);
-      const side = Math.max(3, Math.round(S * sr.range(0.14, 0.22)));
-      const { rgb, mask } = makeSprite(sr, side);
+      const side = Math.max(3, Math.round(S * sr.range(this.style.spriteScale[0], this.style.spriteScale[1])));
+      const { rgb, mask } = makeSprite(sr, side, this.style.spriteTexture, spriteTone);
       const xs = new Int32Array(T);
       const ys = new Int32Array(T);
       const room = S - side; // top-left positions 0..room keep the sprite inside

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { parseDatasetSpec } from '../data/spec.js';
-import { ConfigError } from '../errors/index.js';
+import { ConfigError, TrainError } from '../errors/index.js';
 import type { ClassifierSession } from './classifier.js';
 import { resolveDevice } from './config.js';
 import { loadClassifier } from './finetune.js';
@@ -78,6 +78,9 @@ export async function evaluateSession(session: ClassifierSession, o: EvalOptions
       const n = Math.min(per, v.viewCount - s);
       logits.set(await session.predict(v.views.subarray(s * clipBytes, (s + n) * clipBytes)), s * classes);
     }
+    // A NaN score compares false with everything, so it would rank first: refuse instead of scoring.
+    const bad = logits.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new TrainError('ERR_NONFINITE_OUTPUT', `the model's score for test video ${i} is ${logits[bad]} (its weights hold NaN or Inf: the fine-tune diverged; try a lower --lr)`);
     const probs = averageViews(logits, v.viewCount, classes);
     if (v.label < classes) {
       matrix[v.label]![argmax(probs)]!++;

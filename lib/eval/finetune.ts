@@ -12,7 +12,7 @@ import { readSafetensors, writeFileAtomic, writeSafetensors } from '../checkpoin
 import { DataLoader } from '../data/loader.js';
 import { readShardIndex } from '../data/shards.js';
 import { datasetSource, parseDatasetSpec } from '../data/spec.js';
-import { CheckpointError, ConfigError } from '../errors/index.js';
+import { CheckpointError, ConfigError, TrainError } from '../errors/index.js';
 import { ClassifierSession, type ClassifierStep } from './classifier.js';
 import { resolveFinetuneConfig, type FinetuneConfig, type FinetuneOptions } from './config.js';
 import { evaluateSession, type EvalReport } from './evaluate.js';
@@ -142,6 +142,7 @@ export async function finetune(options: FinetuneOptions, control: RunControl = {
       for await (const batch of loader) {
         control.signal?.throwIfAborted();
         last = await session.trainStep(batch.clips, batch.labels);
+        if (!Number.isFinite(last.loss)) throw new TrainError('ERR_NONFINITE_LOSS', `the fine-tuning loss is ${last.loss} at step ${last.step} (try a lower --lr)`);
         accs.push(last.acc);
         const clipsPerS = (last.step * config.classifier.batchSize) / ((performance.now() - t0) / 1000);
         control.onProgress?.({ ...last, totalSteps: config.steps, clipsPerS });

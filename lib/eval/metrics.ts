@@ -23,6 +23,7 @@ export function averageViews(logits: Float32Array, views: number, classes: numbe
 /** Whether `label` is among the k most probable classes (ties broken by class order). */
 export function inTopK(probs: ArrayLike<number>, label: number, k: number): boolean {
   const p = probs[label]!;
+  if (!Number.isFinite(p)) return false;
   let above = 0;
   for (let c = 0; c < probs.length; c++) if (probs[c]! > p || (probs[c] === p && c < label)) above++;
   return above < k;

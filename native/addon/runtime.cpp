@@ -18,9 +18,17 @@ namespace {
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 #ifdef TATS_WITH_CUDA
+// The caching allocator's per-device state is created lazily by the first CUDA tensor; before that,
+// its statistics calls fail with "Invalid device argument" (seen when a process asks for memory
+// figures before it has built a session). One small tensor brings it up.
 c10::DeviceIndex cuda_device(Napi::Env env, const char* where) {
   if (!torch::cuda::is_available()) throw_error(env, "ERR_NO_CUDA", std::string(where) + ": no CUDA device is available");
   return 0;
+}
+
+void init_allocator(c10::DeviceIndex device) {
+  static std::once_flag once;
+  std::call_once(once, [device] { (void)torch::empty({1}, torch::TensorOptions().device(torch::kCUDA, device)); });
 }
 #endif
 
@@ -31,6 +39,7 @@ Napi::Value CudaMemory(const Napi::CallbackInfo& info) {
 #ifdef TATS_WITH_CUDA
   const auto device = cuda_device(env, "cudaMemory");
   return guarded(env, "cudaMemory", [&]() -> Napi::Value {
+    init_allocator(device);
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
     // allocated_bytes[0] is the aggregate over pool types (StatType::AGGREGATE).
     const auto& bytes = stats.allocated_bytes[0];
@@ -49,6 +58,7 @@ Napi::Value CudaResetPeak(const Napi::CallbackInfo& info) {
 #ifdef TATS_WITH_CUDA
   const auto device = cuda_device(env, "cudaResetPeak");
   return guarded(env, "cudaResetPeak", [&]() -> Napi::Value {
+    init_allocator(device);
     c10::cuda::CUDACachingAllocator::resetPeakStats(device);
     return env.Undefined();
   });

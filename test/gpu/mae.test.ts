@@ -1,6 +1,7 @@
 // The MAE on the GPU: CPU/CUDA agreement in fp32 on the tiny preset, then the ViT-B training
 // step at VideoMAE's size (batch 32, 16 x 224, tube 0.9, bf16 autocast) timed and measured.
 // Runs on the GPU machine (`npm run test:gpu`); skipped with a reason where there is no CUDA device.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,17 @@ const median = (xs: number[]) => {
 };
 
 describe.skipIf(Boolean(reason))(`MAE on ${i.device}`, () => {
+  it('memory statistics work in a fresh process before any session (tats compare / pretrainRun reset the peak first)', () => {
+    // In this test process CUDA is often up already; a child process starts with no CUDA tensor.
+    const script = `import('./dist/lib/native.js').then(({ native }) => { native().cudaResetPeak(); console.log(JSON.stringify(native().cudaMemory())); })`;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: process.cwd(), encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/Invalid device argument/);
+    expect(r.status).toBe(0);
+    const mem = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { allocatedGiB: number; peakGiB: number };
+    expect(mem.peakGiB).toBeGreaterThanOrEqual(0);
+    expect(mem.peakGiB).toBeLessThan(1);
+  });
+
   it('tiny preset: CUDA fp32 follows the CPU run from one seed', async () => {
     const losses: Record<string, number[]> = {};
     for (const device of ['cpu', 'cuda'] as const) {
