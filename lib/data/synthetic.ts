@@ -1,24 +1,30 @@
 /**
  * Built-in synthetic motion dataset: no files, every clip is rendered from (seed, split, index).
  *
- * What a clip is:
- * - A static, textured background (stripes, checkerboard or smooth noise blobs in two random colours;
- *   no pixel grain, which per-tubelet target normalisation would turn into unpredictable targets).
- *   The background never changes over time.
- * - A few textured sprites (square, disk or diamond; stripes, checker or noise texture in two random
- *   colours) that all move along one straight line at constant speed. The **class is the motion**:
- *   the direction (and, for classes 8..15, a doubled speed). Appearance, sprite count, size and
- *   colours are drawn from the same distribution for every class. Each sprite's path is centred on a
- *   midpoint drawn uniformly from one range for every direction (the positions that keep a path of
- *   that speed inside the frame whatever its direction), so the midpoint distribution is the same
- *   in every class and opposite classes (left vs right) have identical bag-of-frames position
- *   marginals.
+ * What a clip is (the default look, SYNTHETIC_STYLES.objects; `style` changes it):
+ * - A static background: one flat dark colour (channels 0..100). It never changes over time.
+ * - One or a few solid sprites (square, disk or diamond) in bright colours (channels 150..255), a
+ *   quarter to a third of the frame wide, that all move along one straight line at constant speed.
+ *   Bright over dark is the Moving-MNIST convention: a leading edge always gets brighter, so the
+ *   direction of motion is a first-order cue. (With colours from one range, as in the `textured`
+ *   look, the sign of a frame difference depends on the edge's contrast too, and neither a small
+ *   ViT from labels nor MAE pretraining at our budgets gets above chance: docs/finetune.md.)
+ *   The **class is the motion**: the direction (and, for classes 8..15, a doubled speed).
+ *   Appearance, sprite count, size and colours are drawn from the same distribution for every
+ *   class. Each sprite's path is centred on a midpoint drawn uniformly from one range for every
+ *   direction (the positions that keep a path of that speed inside the frame whatever its
+ *   direction), so the midpoint distribution is the same in every class and opposite classes (left
+ *   vs right) have identical bag-of-frames position marginals.
+ * - The `textured` look: a textured background (stripes, checkerboard or smooth noise blobs in two
+ *   random colours; no pixel grain, which per-tubelet target normalisation would turn into
+ *   unpredictable targets) and small textured sprites.
  * - Clips are uint8 [T, H, W, 3] RGB, frames rendered at integer pixel positions (no blur).
  *
  * The motion map (uint8 [N], N = (T/tubelet) * (H/patch) * (W/patch), tokens in (t, h, w) order as
  * the patchify kernel): token (k, i, j) covers frames [k*tubelet, (k+1)*tubelet) and pixels
  * [i*patch, (i+1)*patch) x [j*patch, (j+1)*patch). It is 1 ("moving") iff some pixel of that patch
- * differs (any channel) between two consecutive frames t, t+1 that both lie in the tubelet.
+ * differs (any channel) between two consecutive frames t, t+1 that both lie in the tubelet
+ * (a solid sprite changes only along its edges, so only the tokens its edges pass count).
  * For tubelet = 1 the pair is (t-1, t), and (0, 1) for frame 0. Because the background is static,
  * a pixel can only change where a sprite covers it in t or t+1 and that sprite's pixels there
  * change, so "moving" means exactly "an object overlaps the token in one of its frames and the

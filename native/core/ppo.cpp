@@ -6,6 +6,7 @@
 #include "core/step_buffers.h"
 #include "core/step_graph.h"
 #include "core/step_trace.h"
+#include "kernels/ppo_loss.h"
 #include "kernels/ppo_loss_op.h"
 
 namespace tats::core {
@@ -54,7 +55,8 @@ PpoLoss ppo_loss(const torch::Tensor& logits, const torch::Tensor& values, const
       (log_pi.gather(1, masked) - old_log_probs.to(torch::kDouble)).clamp(-kMaxLogRatio, kMaxLogRatio);
   const auto ratio = torch::exp(log_ratio);
   const auto adv = advantages.to(torch::kDouble);
-  const auto surrogate = torch::min(ratio * adv, torch::clamp(ratio, 1.0 - o.clip_eps, 1.0 + o.clip_eps) * adv);
+  const auto clipped = torch::min(ratio * adv, torch::clamp(ratio, 1.0 - o.clip_eps, 1.0 + o.clip_eps) * adv);
+  const auto surrogate = torch::where(adv < 0, torch::max(clipped, kernels::kDualClip * adv), clipped);  // dual clip
   out.policy_loss = -surrogate.mean();
   out.value_loss = (values.to(torch::kDouble).gather(1, masked) - returns.to(torch::kDouble)).pow(2).mean();
   out.entropy = -(torch::exp(log_pi) * log_pi).sum(1).mean();

@@ -25,7 +25,8 @@ __global__ void ppo_loss_kernel(const float* __restrict__ logp_new, const float*
     const float ratio = expf(log_ratio);
     const float s1 = ratio * adv[i];
     const float s2 = fminf(fmaxf(ratio, 1.f - eps), 1.f + eps) * adv[i];
-    surr += fminf(s1, s2);
+    const float s = fminf(s1, s2);
+    surr += adv[i] < 0.f ? fmaxf(s, kDualClip * adv[i]) : s;
     const float dv = value[i] - ret[i];
     vl += dv * dv;
     clipped += fabsf(ratio - 1.f) > eps ? 1.f : 0.f;
@@ -57,7 +58,8 @@ __global__ void ppo_loss_backward_kernel(const float* __restrict__ logp_new, con
     const float ratio = expf(logp_new[i] - logp_old[i]);
     const float s1 = ratio * adv[i];
     const float s2 = fminf(fmaxf(ratio, 1.f - eps), 1.f + eps) * adv[i];
-    d_logp_new[i] = s1 <= s2 ? -g * s1 / M : 0.f;
+    const bool dual = adv[i] < 0.f && kDualClip * adv[i] > s1;
+    d_logp_new[i] = s1 <= s2 && !dual ? -g * s1 / M : 0.f;
   }
   if (d_value) d_value[i] = g * value_coef * 2.f * (value[i] - ret[i]) / M;
 }

@@ -136,6 +136,10 @@ PpoInputs random_inputs(std::vector<int64_t> shape, double eps, torch::Generator
     const auto near = (delta - edge).abs() < 1e-3;
     delta = torch::where(near, delta + 3e-3, delta);
   }
+  // One element in eight far above the clip (ratio 4 to 12), where dual clipping binds for A < 0
+  // (kDualClip * A > ratio * A); kept away from ratio = kDualClip, the branch edge.
+  const auto far = torch::rand(shape, gen) < 0.125;
+  delta = torch::where(far, torch::rand(shape, gen) * 1.1 + 1.4, delta);
   in.lpn = in.lpo + delta;
   in.adv = torch::randn(shape, gen);
   in.v = torch::randn(shape, gen);
@@ -182,7 +186,8 @@ std::vector<ParityReport> ppo_loss_check(uint64_t seed) {
   const auto lpo = in.lpo.to(torch::kDouble), adv = in.adv.to(torch::kDouble), ret = in.ret.to(torch::kDouble);
   const auto log_ratio = lpa - lpo;
   const auto ratio = log_ratio.exp();
-  const auto policy = -torch::min(ratio * adv, ratio.clamp(1 - eps, 1 + eps) * adv).mean();
+  const auto clipped = torch::min(ratio * adv, ratio.clamp(1 - eps, 1 + eps) * adv);
+  const auto policy = -torch::where(adv < 0, torch::max(clipped, kernels::kDualClip * adv), clipped).mean();
   const auto value = (va - ret).pow(2).mean();
   const auto total = policy + coef * value;
   const auto clip_frac = ((ratio - 1).abs() > eps).to(torch::kDouble).mean();

@@ -16,7 +16,8 @@ void ppo_loss_cpu(const float* logp_new, const float* logp_old, const float* adv
     const float ratio = std::exp(log_ratio);
     const float s1 = ratio * adv[i];
     const float s2 = std::min(std::max(ratio, 1.0f - eps), 1.0f + eps) * adv[i];
-    surr += std::min(s1, s2);
+    const float s = std::min(s1, s2);
+    surr += adv[i] < 0.0f ? std::max(s, kDualClip * adv[i]) : s;
     const double dv = double(value[i]) - ret[i];
     vl += dv * dv;
     clipped += std::fabs(ratio - 1.0f) > eps ? 1.0 : 0.0;
@@ -40,7 +41,8 @@ void ppo_loss_backward_cpu(const float* logp_new, const float* logp_old, const f
     const float ratio = std::exp(logp_new[i] - logp_old[i]);
     const float s1 = ratio * adv[i];
     const float s2 = std::min(std::max(ratio, 1.0f - eps), 1.0f + eps) * adv[i];
-    if (d_logp_new) d_logp_new[i] = static_cast<float>(s1 <= s2 ? -g * s1 / M : 0.0);  // d(ratio*A)/dlogp = ratio*A
+    const bool dual = adv[i] < 0.0f && kDualClip * adv[i] > s1;  // the bound kDualClip * A is constant
+    if (d_logp_new) d_logp_new[i] = static_cast<float>(s1 <= s2 && !dual ? -g * s1 / M : 0.0);  // d(ratio*A)/dlogp = ratio*A
     if (d_value) d_value[i] = static_cast<float>(g * s.value_coef * 2.0 * (double(value[i]) - ret[i]) / M);
   }
 }
