@@ -8,7 +8,7 @@
 //   A_i    = r~_i - b_old(s), b_old(s) = sum_j pi_old(j) V_old(j), normalised over the batch's
 //            B*|M| entries (mean 0, std 1)
 //   ratio_i = exp(clamp(log pi(i) - log pi_old(i), -20, 20)),  pi = softmax(l / tau) over the N tokens
-//   L = -mean(min(ratio A, clip(ratio, 1-eps, 1+eps) A)) + c_v mean((V(i) - r~_i)^2) - c_H H(pi)
+//   L = -mean(max(min(ratio A, clip(ratio, 1-eps, 1+eps) A), 3A if A < 0)) + c_v mean((V(i) - r~_i)^2) - c_H H(pi)
 // with H(pi) the entropy of the full softmax over N, averaged over clips. theta has its own AdamW.
 //
 // Deviation from DESIGN.md item 7 (A_i = r_i - V_old(i)): the critic V(i) estimates the error of
@@ -17,6 +17,11 @@
 // the critic is fitted, so the policy gradient is zero in expectation (and biased before). The
 // baseline must not depend on the action; we take the state value under the old policy,
 // b_old(s) = sum_j pi_old(j) V_old(j), from the same per-token critic (trained as DESIGN says).
+//
+// Second deviation: the dual clip (the "3A if A < 0" bound, kernels::kDualClip). With 75-90% of the
+// tokens masked most masked tokens have a vanishing pi_old; their ratio can grow to e^20 within the
+// K epochs and DESIGN's min(...) keeps ratio * A for A < 0, an unbounded loss that collapsed the
+// policy onto one token per clip (docs/finetune.md). Bounded, the policy follows the moving sprite.
 #pragma once
 #include <torch/torch.h>
 
