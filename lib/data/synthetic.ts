@@ -213,6 +213,10 @@ class Stream {
 
 type Rgb = [number, number, number];
 
+/** Static grain of pixel i: uniform in [-grain, grain], a pure function of (key, i). */
+function grainAt(key: number, i: number, grain: number): number {
+  return grain > 0 ? ((fmix(key ^ Math.imul(i, 0x9e3779b1)) & 0xff) / 255 - 0.5) * 2 * grain : 0;
+}
 
 function randomColour(r: Stream, tone: Tone = ANY_TONE): Rgb {
   const n = tone[1] - tone[0] + 1;
@@ -290,7 +294,7 @@ function renderTexture(out: Uint8Array, w: number, h: number, r: Stream, scale: 
     let o = y * w * 3;
     for (let x = 0; x < w; x++, o += 3) {
       const wt = weight[x]!;
-      const g = grain > 0 ? ((fmix(grainKey ^ Math.imul(y * w + x, 0x9e3779b1)) & 0xff) / 255 - 0.5) * 2 * grain : 0;
+      const g = grainAt(grainKey, y * w + x, grain);
       // Uint8Array stores wrap out-of-range values, so clamp by hand.
       const v0 = c0[0] + d0 * wt + g;
       const v1 = c0[1] + d1 * wt + g;
@@ -316,7 +320,7 @@ function renderFlat(out: Uint8Array, w: number, h: number, r: Stream, grain: num
   const c = randomColour(r, tone);
   const key = r.u32();
   for (let i = 0, o = 0; i < w * h; i++, o += 3) {
-    const g = grain > 0 ? ((fmix(key ^ Math.imul(i, 0x9e3779b1)) & 0xff) / 255 - 0.5) * 2 * grain : 0;
+    const g = grainAt(key, i, grain);
     for (let k = 0; k < 3; k++) {
       const v = c[k]! + g;
       out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
@@ -372,6 +376,7 @@ export class SyntheticMotionDataset {
   readonly split: SyntheticSplit;
   /** Sprites per clip. */
   readonly objects: number;
+  /** How the clips look: the default, TATS_SYNTHETIC_STYLE, then options.style. */
   readonly style: SyntheticStyle;
   /** Class names, index = label. */
   readonly classNames: readonly string[];
