@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, DataOrder, MetricsWriter, readMetrics, resolveConfig, trainStepFlops, type StepRecord } from '../lib/index.js';
 import { checkResumable } from '../lib/train/rundir.js';
 import { encodePng } from '../lib/viz/png.js';
-import { reconstructionImage } from '../lib/viz/reconstruction.js';
+import { labelColumnWidth, ROW_LABELS, reconstructionImage } from '../lib/viz/reconstruction.js';
 
 describe('DataOrder', () => {
   it('is a permutation per epoch, a pure function of (seed, position)', () => {
@@ -89,18 +89,61 @@ describe('PNG', () => {
         px.forEach((v, j) => (pred[k * V + j * 3 + c] = (v - mu) / (sd + 1e-6)));
       }
     });
-    const { rgb, width, height } = reconstructionImage({ clips, mask, pred, batch: 1 }, g);
-    expect(width).toBe(2 * 32 + 2);
+    const { rgb, width, height, left } = reconstructionImage({ clips, mask, pred, batch: 1 }, g);
+    expect(left).toBe(labelColumnWidth(32));
+    expect(width).toBe(left + 2 * 32 + 2);
     expect(height).toBe(3 * 32 + 2 * 2);
-    // Row 3 (reconstruction) equals row 1 (input) everywhere.
+    // Row 3 (reconstruction) equals row 1 (input) everywhere (the frames, right of the labels).
     const row = (r: number) => {
       const out: number[] = [];
-      for (let y = r * 34; y < r * 34 + 32; y++) out.push(...rgb.subarray(y * width * 3, (y * width + width) * 3));
+      for (let y = r * 34; y < r * 34 + 32; y++) out.push(...rgb.subarray((y * width + left) * 3, (y * width + width) * 3));
       return out;
     };
     const diff = row(0).map((v, i) => Math.abs(v - row(2)[i]!));
     expect(Math.max(...diff)).toBeLessThanOrEqual(1);
     expect(row(1)).not.toEqual(row(0));
+  });
+});
+
+describe('reconstruction picture labels', () => {
+  it('names every row in the label column: dark text on white, a different word per row', () => {
+    const g = { frames: 2, size: 16, tubelet: 2, patch: 16 };
+    const clips = new Uint8Array(2 * 2 * 16 * 16 * 3).fill(200);
+    const mask = Uint8Array.from([1, 1]);
+    const pred = new Float32Array(2 * 2 * 16 * 16 * 3);
+    const policy = Float32Array.from([1, 1]);
+    const { rgb, width, height, left } = reconstructionImage({ clips, mask, pred, policy, batch: 2 }, g);
+    // 2 clips of 4 rows (input, masked input, reconstruction, policy): 16 px rows, 2 px apart, 8 px between clips.
+    expect(height).toBe(2 * (4 * 16 + 3 * 2) + 8);
+    // The longest label, RECONSTRUCTION: 14 glyphs of the 5x7 font, 6 px apart at 16 px frames, 12 px from 32 px on.
+    expect(left).toBe(labelColumnWidth(16));
+    expect(labelColumnWidth(16)).toBeGreaterThanOrEqual(14 * 6);
+    expect(labelColumnWidth(32)).toBeGreaterThanOrEqual(14 * 12);
+    expect(ROW_LABELS).toEqual(['INPUT', 'MASKED INPUT', 'RECONSTRUCTION', 'POLICY']);
+    const band = (b: number, r: number) => {
+      const y0 = b * (4 * 16 + 3 * 2 + 8) + r * 18;
+      const dark: number[] = [];
+      let ink = 0;
+      for (let y = y0; y < y0 + 16; y++)
+        for (let x = 0; x < left; x++) {
+          const o = (y * width + x) * 3;
+          const on = rgb[o]! < 64 && rgb[o + 1]! < 64 && rgb[o + 2]! < 64 ? 1 : 0;
+          ink += on;
+          dark.push(on);
+        }
+      return { ink, key: dark.join('') };
+    };
+    for (let b = 0; b < 2; b++) {
+      const bands = [0, 1, 2, 3].map((r) => band(b, r));
+      // Each letter of the 5x7 font lights at least 9 of its 35 pixels.
+      ROW_LABELS.forEach((l, r) => expect(bands[r]!.ink, l).toBeGreaterThanOrEqual(9 * l.replace(/ /g, '').length));
+      expect(new Set(bands.map((x) => x.key)).size).toBe(4);
+      // The second clip is labelled like the first.
+      if (b === 1) expect(bands.map((x) => x.key)).toEqual([0, 1, 2, 3].map((r) => band(0, r).key));
+    }
+    // Without a policy there is no fourth row, and no POLICY label.
+    const three = reconstructionImage({ clips: clips.subarray(0, 2 * 16 * 16 * 3), mask: mask.subarray(0, 1), pred: pred.subarray(0, 2 * 16 * 16 * 3), batch: 1 }, { ...g, frames: 2 });
+    expect(three.height).toBe(3 * 16 + 2 * 2);
   });
 });
 

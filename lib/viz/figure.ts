@@ -1,5 +1,5 @@
 /**
- * The reconstruction figure: for each clip, four rows over its frames — the input, the sampler's
+ * The reconstruction figure: for each clip, four labelled rows over its frames — the input, the sampler's
  * probability map (when the strategy has a learned sampler; else a flat map), the mask (masked
  * tubelets dimmed) and the reconstruction (visible tubelets from the input, masked ones from the
  * prediction). VideoMAE's targets are per-tubelet normalised pixels, and a masked tubelet's own
@@ -10,7 +10,7 @@
 import type { Reconstruction } from '../session.js';
 import { encodeGif } from './gif.js';
 import { encodePng } from './png.js';
-import { heat, Raster, textWidth, type RGB } from './raster.js';
+import { heat, labelHeight, labelWidth, Raster, type RGB } from './raster.js';
 
 export interface FigureInput {
   /** uint8 [B, T, S, S, 3] */
@@ -91,36 +91,42 @@ export function reconstructionRows(f: FigureInput): Figure['rows'] {
   return out;
 }
 
-const ROW_NAMES = ['INPUT', 'POLICY', 'MASK', 'RECON'] as const;
+/** Row names of the PNG, top to bottom (the words of the trainer's reconstruction.png). */
+const ROW_NAMES = ['INPUT', 'POLICY', 'MASKED INPUT', 'RECONSTRUCTION'] as const;
+/** Column names of the GIF, short enough to sit over one frame at twice the label font's size. */
+const GIF_NAMES = ['INPUT', 'POLICY', 'MASKED', 'RECON'] as const;
 
 export function renderFigure(f: FigureInput): Figure {
   const rows = reconstructionRows(f);
   const { frames: T, size: S } = f;
   const scale = Math.max(1, Math.floor(96 / S));
-  const cell = S * scale, gap = 4, labelW = textWidth('POLICY') + 12, titleH = f.title ? 20 : 0, clipLabelH = 16;
+  const cell = S * scale, gap = 4, labelW = Math.max(...ROW_NAMES.map((n) => labelWidth(n, 2))) + 12, titleH = f.title ? 22 : 0, clipLabelH = 18;
   const width = labelW + T * (cell + gap) + gap;
   const blockH = clipLabelH + 4 * (cell + gap);
   const height = titleH + f.batch * blockH + gap;
   const img = new Raster(width, height);
-  if (f.title) img.text(f.title, gap, 4, [0, 0, 0]);
+  if (f.title) img.label(f.title, gap, 4, [0, 0, 0], 2);
   const fb = S * S * 3;
   rows.forEach((r, b) => {
     const y0 = titleH + b * blockH;
-    if (f.labels?.[b]) img.text(f.labels[b]!, labelW, y0 + 2, [40, 40, 160]);
+    if (f.labels?.[b]) img.label(f.labels[b]!, labelW, y0 + 2, [40, 40, 160], 2);
     [r.input, r.policy, r.mask, r.recon].forEach((row, k) => {
       const y = y0 + clipLabelH + k * (cell + gap);
-      img.text(ROW_NAMES[k]!, 4, y + cell / 2 - 5, [0, 0, 0]);
+      img.label(ROW_NAMES[k]!, 6, y + Math.floor((cell - labelHeight(2)) / 2), [0, 0, 0], 2);
       for (let t = 0; t < T; t++) img.blit(row.subarray(t * fb, (t + 1) * fb), S, S, labelW + t * (cell + gap), y, scale);
     });
   });
   // GIF: frame t shows the four rows side by side for every clip.
-  const gw = 4 * (cell + gap) + gap, gh = f.batch * (cell + gap) + gap + 14;
+  // Column names in the 5x7 font, at twice its size where they fit over a frame (cells are >= 96 pixels).
+  const gifScale = GIF_NAMES.every((n) => labelWidth(n, 2) <= cell) ? 2 : 1;
+  const head = labelHeight(gifScale) + 6;
+  const gw = 4 * (cell + gap) + gap, gh = f.batch * (cell + gap) + gap + head;
   const gifFrames: Uint8Array[] = [];
   for (let t = 0; t < T; t++) {
     const g = new Raster(gw, gh);
-    ROW_NAMES.forEach((n, k) => g.text(n, gap + k * (cell + gap), 3, [0, 0, 0], 1));
+    GIF_NAMES.forEach((n, k) => g.label(n, gap + k * (cell + gap), 3, [0, 0, 0], gifScale));
     rows.forEach((r, b) =>
-      [r.input, r.policy, r.mask, r.recon].forEach((row, k) => g.blit(row.subarray(t * fb, (t + 1) * fb), S, S, gap + k * (cell + gap), 12 + b * (cell + gap), scale)),
+      [r.input, r.policy, r.mask, r.recon].forEach((row, k) => g.blit(row.subarray(t * fb, (t + 1) * fb), S, S, gap + k * (cell + gap), head + b * (cell + gap), scale)),
     );
     gifFrames.push(g.data);
   }

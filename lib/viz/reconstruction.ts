@@ -2,8 +2,10 @@
  * A picture of what the MAE saw and made: for each clip, rows of input frames, the masked input
  * (masked tokens greyed out), the reconstruction (visible tokens as given, masked tokens from the
  * decoder) and, when the strategy has a policy, the sampler's per-token probabilities as a heat map.
+ * A column on the left names each row (lib/viz/raster.ts's 5x7 label font).
  */
 import { encodePng, encodePngAsync } from './png.js';
+import { labelHeight, labelWidth, Raster } from './raster.js';
 
 export interface ClipGeometry {
   frames: number;
@@ -28,6 +30,19 @@ export interface ReconstructionInput {
 const GAP = 2;
 const CLIP_GAP = 8;
 const BACKGROUND = 255;
+
+/** The rows' names, top to bottom (the policy row only with a learned sampler). */
+export const ROW_LABELS = ['INPUT', 'MASKED INPUT', 'RECONSTRUCTION', 'POLICY'] as const;
+const LABEL_PAD = 6;
+const LABEL_COLOUR = [0, 0, 0] as const;
+/** Scale of the 5x7 label font: 1 (7 pixels high) for frames under 32 pixels, else 2 (14 pixels high). */
+export function labelScale(size: number): number {
+  return size >= 32 ? 2 : 1;
+}
+/** Width of the label column for frames of `size` pixels; the frames start at this x. */
+export function labelColumnWidth(size: number): number {
+  return Math.max(...ROW_LABELS.map((l) => labelWidth(l, labelScale(size)))) + 2 * LABEL_PAD;
+}
 
 /**
  * Undoes the per-token target normalisation with the input's own statistics: the target was
@@ -68,8 +83,17 @@ function heat(v: number): [number, number, number] {
   return [Math.round(255 * x), Math.round(80 + 150 * x), Math.round(220 * (1 - x))];
 }
 
+/** The picture's pixels: RGB [height, width, 3], with the frames starting at x = `left` (after the label column). */
+export interface ReconstructionImage {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  /** Width of the label column: frame t of a row starts at x = left + t * (size + 2). */
+  left: number;
+}
+
 /** Composes the picture as RGB pixels; returns them with the width and height. */
-export function reconstructionImage(input: ReconstructionInput, g: ClipGeometry): { rgb: Uint8Array; width: number; height: number } {
+export function reconstructionImage(input: ReconstructionInput, g: ClipGeometry): ReconstructionImage {
   const gen = composeClips(input, g);
   for (;;) {
     const r = gen.next();
@@ -78,7 +102,7 @@ export function reconstructionImage(input: ReconstructionInput, g: ClipGeometry)
 }
 
 /** The same picture, one clip per event-loop turn. */
-export async function reconstructionImageAsync(input: ReconstructionInput, g: ClipGeometry): Promise<{ rgb: Uint8Array; width: number; height: number }> {
+export async function reconstructionImageAsync(input: ReconstructionInput, g: ClipGeometry): Promise<ReconstructionImage> {
   const gen = composeClips(input, g);
   for (;;) {
     const r = gen.next();
@@ -88,23 +112,26 @@ export async function reconstructionImageAsync(input: ReconstructionInput, g: Cl
 }
 
 /** Draws clip after clip, yielding after each. */
-function* composeClips(input: ReconstructionInput, g: ClipGeometry): Generator<void, { rgb: Uint8Array; width: number; height: number }> {
+function* composeClips(input: ReconstructionInput, g: ClipGeometry): Generator<void, ReconstructionImage> {
   const { frames: T, size: S, tubelet: tt, patch: p } = g;
   const grid = S / p;
   const N = (T / tt) * grid * grid;
   const clipBytes = T * S * S * 3;
   const B = input.batch;
   const rows = input.policy ? 4 : 3;
-  const width = T * S + (T - 1) * GAP;
+  const left = labelColumnWidth(S);
+  const scale = labelScale(S);
+  const width = left + T * S + (T - 1) * GAP;
   const clipHeight = rows * S + (rows - 1) * GAP;
   const height = B * clipHeight + (B - 1) * CLIP_GAP;
-  const img = new Uint8Array(width * height * 3).fill(BACKGROUND);
+  const raster = new Raster(width, height, [BACKGROUND, BACKGROUND, BACKGROUND]);
+  const img = raster.data;
   const values = tt * p * p * 3;
   let predClip = 0;
 
   const blit = (frame: Uint8Array, row: number, b: number, t: number) => {
     const y0 = b * (clipHeight + CLIP_GAP) + row * (S + GAP);
-    const x0 = t * (S + GAP);
+    const x0 = left + t * (S + GAP);
     for (let y = 0; y < S; y++) img.set(frame.subarray(y * S * 3, (y + 1) * S * 3), ((y0 + y) * width + x0) * 3);
   };
 
@@ -151,6 +178,11 @@ function* composeClips(input: ReconstructionInput, g: ClipGeometry): Generator<v
             pol[o + 2] = bb;
           }
     }
+    // Row names, centred on each row's height (the frames are at least 16 pixels high).
+    for (let row = 0; row < rows; row++) {
+      const y = b * (clipHeight + CLIP_GAP) + row * (S + GAP) + Math.max(0, Math.floor((S - labelHeight(scale)) / 2));
+      raster.label(ROW_LABELS[row]!, LABEL_PAD, y, LABEL_COLOUR, scale);
+    }
     const frameBytes = S * S * 3;
     for (let t = 0; t < T; t++) {
       blit(clip.subarray(t * frameBytes, (t + 1) * frameBytes), 0, b, t);
@@ -160,7 +192,7 @@ function* composeClips(input: ReconstructionInput, g: ClipGeometry): Generator<v
     }
     yield;
   }
-  return { rgb: img, width, height };
+  return { rgb: img, width, height, left };
 }
 
 /** The picture as a PNG file's bytes. */
