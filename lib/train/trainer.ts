@@ -15,7 +15,7 @@
  * filesystem all nodes share.
  */
 import { EventEmitter } from 'node:events';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
 import { info } from '../info.js';
@@ -36,6 +36,7 @@ import { createSession, loadCheckpoint, saveCheckpoint, type TrainSession } from
 import { openClipSource, type ClipBatch, type ClipSource } from './source.js';
 import type { OpenOptions, PretrainResult, RunHooks, StepRecord, TrainProgress } from './types.js';
 import { reconstructionPngAsync } from '../viz/reconstruction.js';
+import { renderGifAsync } from '../viz/figure-async.js';
 
 /** Events a Trainer emits. */
 export interface TrainerEvents {
@@ -84,6 +85,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private readonly metrics: MetricsWriter | null;
   private lastCheckpoint: { path: string; step: number } | null;
   private lastLoss: number | null = null;
+  /** The step of the last picture written to paths.picture. */
+  private pictureStep = -1;
   private disposed = false;
   private running = false;
   private trainMs = 0;
@@ -329,21 +332,34 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     await saveCheckpoint(path, this.session, meta);
     this.lastCheckpoint = { path, step };
     pruneCheckpoints(this.paths, this.config.keepCheckpoints);
+    // The run's picture follows its checkpoints, so that `tats dashboard` shows the current policy.
+    if (this.config.picture) await this.picture();
     this.emit('checkpoint', { path, step });
     return path;
   }
 
   /**
    * Draws input frames, mask, reconstruction (and the sampler's policy) of the first clips of
-   * the dataset to a PNG; returns its path.
+   * the dataset to a PNG, and beside it (`.gif`) their animation, both off the event loop and
+   * replaced atomically (a reader never sees half a file); returns the PNG's path.
    */
   async picture(path: string = this.paths.picture, clips = 2): Promise<string> {
     this.assertUsable();
     const shown = Math.max(1, Math.min(clips, this.source.length));
     const batch = await this.source.read(Array.from({ length: shown }, (_, i) => i), 0);
     const r = await this.session.reconstruct(batch.clips);
-    const png = await reconstructionPngAsync({ clips: batch.clips, mask: r.mask, pred: r.pred, policy: r.policy, batch: shown }, this.config.model);
-    await writeFile(path, png);
+    const m = this.config.model;
+    const [png, gif] = await Promise.all([
+      reconstructionPngAsync({ clips: batch.clips, mask: r.mask, pred: r.pred, policy: r.policy, batch: shown }, m),
+      renderGifAsync({ clips: batch.clips, batch: shown, frames: m.frames, size: m.size, tubelet: m.tubelet, patch: m.patch, rec: { ...r, target: new Float32Array(0) } }),
+    ]);
+    const atomic = async (file: string, data: Buffer) => {
+      await writeFile(`${file}.tmp`, data);
+      await rename(`${file}.tmp`, file);
+    };
+    await atomic(path, png);
+    if (gif) await atomic(path.replace(/\.png$/i, '') + '.gif', gif);
+    if (path === this.paths.picture) this.pictureStep = this.session.step;
     return path;
   }
 
@@ -375,7 +391,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const aborted = this.session.step < this.config.steps;
     const checkpoint = this.session.step > 0 ? await this.checkpoint() : null;
     let picture: string | null = null;
-    if (!aborted && this.config.picture && this.writes) picture = await this.picture();
+    if (!aborted && this.config.picture && this.writes) picture = this.pictureStep === this.session.step ? this.paths.picture : await this.picture();
     return this.result(aborted, checkpoint, picture, startStep);
   }
 
