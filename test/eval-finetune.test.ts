@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { readSafetensors } from '../lib/checkpoint/safetensors.js';
-import { createClassifier, encoderWeights, finetune, pretrainRun, type FinetuneOptions } from '../lib/eval/index.js';
+import { createClassifier, encoderWeights, finetune, pretrainRun, resolveCheckpoint, type FinetuneOptions } from '../lib/eval/index.js';
 import type { NativeTensor } from '../lib/native.js';
+import { readMetrics } from '../lib/train/metrics.js';
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 const LONG = process.env.TATS_EVAL_LONG === '1';
@@ -48,7 +49,7 @@ beforeAll(async () => {
 
 describe('fine-tuning from a pretraining checkpoint', () => {
   it('loads encoder.* into patch_embed/blocks exactly; fc_norm and head are new', async () => {
-    const { tensors } = await readSafetensors(join(ckpt, 'model.safetensors'));
+    const { tensors } = await readSafetensors(resolveCheckpoint(ckpt).file);
     const { session, init } = await createClassifier({ ...common(), checkpoint: ckpt });
     const state = await session.stateDict();
     session.dispose();
@@ -65,9 +66,13 @@ describe('fine-tuning from a pretraining checkpoint', () => {
     // Before pretrainRun passed tubelet/patch to the synthetic source, its motion map had the
     // 16-pixel grid (256 bytes a clip here, not 1024) and the first step threw.
     const out = join(dir, 'pre-p8');
-    const r = await pretrainRun({ strategy: 'random', ratio: 0.75, model: 'micro', frames: 4, size: 32, patch: 8, batchSize: 2, steps: 2, device: 'cpu', seed: 1, out });
+    const r = await pretrainRun({ strategy: 'random', ratio: 0.75, model: 'micro', frames: 4, size: 32, patch: 8, batchSize: 2, steps: 2, device: 'cpu', seed: 1, out, logEvery: 1 });
     expect(r.config.model.patch).toBe(8);
-    const { tensors } = await readSafetensors(join(out, 'model.safetensors'));
+    // The run directory of `tats pretrain`: config.json, metrics.jsonl (every step here), checkpoints/.
+    expect(r.out).toBe(out);
+    expect(readMetrics(join(out, 'metrics.jsonl')).map((l) => l.step)).toEqual([1, 2]);
+    expect(r.losses).toHaveLength(2);
+    const { tensors } = await readSafetensors(join(r.checkpoint!, 'model.safetensors'));
     const { session, config } = await createClassifier({ checkpoint: out, device: 'cpu', steps: 1, classes: 4 });
     const state = await session.stateDict();
     session.dispose();

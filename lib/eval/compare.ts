@@ -6,6 +6,11 @@
  * pretrained row has to beat. Writes
  * report.md, compare.json, compare.png (bar charts) and loss.png (loss curves) to `out`.
  *
+ * Each strategy pretrains through lib/train's Trainer, the trainer of `tats pretrain` (same step,
+ * same non-finite guards, same telemetry), into its own run directory `<out>/<strategy>/pretrain/`
+ * (config.json, metrics.jsonl, checkpoints/, reconstruction.png); its downstream run is
+ * `<out>/<strategy>/<probe|finetune>/` and the scratch row's `<out>/scratch/<probe|finetune>/`.
+ *
  * The pretraining losses of different strategies are not directly comparable (each masks
  * different tokens, so each reconstructs a different share of moving content); the downstream
  * accuracy is the comparable number.
@@ -14,9 +19,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ConfigError } from '../errors/index.js';
+import { hasRun, runPaths } from '../train/rundir.js';
 import { barChart, lineChart } from '../viz/chart.js';
 import { finetune, type FinetuneResult } from './finetune.js';
-import type { ModelPreset } from './config.js';
+import { resolveFlip, type ModelPreset } from './config.js';
 import { pretrainRun, STRATEGIES, type PretrainRunResult, type Strategy } from './pretrain.js';
 
 export interface CompareOptions {
@@ -45,6 +51,13 @@ export interface CompareOptions {
   trainSize?: number;
   /** Also run the downstream training from a random encoder (the baseline row). Defaults to true. */
   scratch?: boolean;
+  /**
+   * Horizontal flips in the downstream training. Defaults to off for SSv2 and the synthetic set
+   * (their labels name directions), on otherwise (VideoMAE); see FinetuneOptions.flip.
+   */
+  flip?: boolean;
+  /** Pretraining steps between lines of each strategy's metrics.jsonl. Defaults to the trainer's (10). */
+  logEvery?: number;
   device?: 'auto' | 'cpu' | 'cuda';
   seed?: number;
   out: string;
@@ -61,6 +74,8 @@ export interface CompareRow {
   peakMemGiB: number;
   peakMemKind: string;
   maskedMovingShare?: number;
+  /** The strategy's pretraining run directory (config.json, metrics.jsonl, checkpoints/, reconstruction.png). */
+  run: string;
   losses: number[];
 }
 
@@ -77,6 +92,12 @@ export interface CompareReport {
 export async function compare(o: CompareOptions): Promise<CompareReport> {
   const strategies = (o.strategies?.length ? o.strategies : ['random', 'tube', 'adamae', 'tats']).flatMap((s) => s.split(','));
   for (const s of strategies) if (!STRATEGIES.includes(s as Strategy)) throw new ConfigError('--strategies', s, STRATEGIES.join(', '));
+  for (const [i, s] of strategies.entries()) if (strategies.indexOf(s) !== i) throw new ConfigError('--strategies', strategies.join(','), 'each strategy once');
+  // Every strategy gets a new run directory: check them all before any work starts.
+  for (const s of strategies) {
+    const dir = join(o.out, s, 'pretrain');
+    if (hasRun(runPaths(dir))) throw new ConfigError('--out', o.out, `a report directory without earlier runs (${dir} holds one): choose a new --out`);
+  }
   const steps = o.steps ?? 200;
   if (!Number.isInteger(steps) || steps < 1) throw new ConfigError('--steps', o.steps, 'a positive integer');
   const downstream = o.downstream ?? 'probe';
@@ -97,6 +118,7 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
     downstreamSteps: o.downstreamSteps ?? 100,
     classes: o.classes ?? null,
     trainSize: o.trainSize ?? null,
+    flip: resolveFlip(o.dataset ?? 'synthetic', o.flip),
   };
   mkdirSync(o.out, { recursive: true });
   const runDownstream = (checkpoint: string | undefined, out: string): Promise<FinetuneResult> =>
@@ -108,6 +130,7 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
         out,
         mixup: 0,
         cutmix: 0,
+        flip: budget.flip,
         ...(o.downstreamLr !== undefined ? { lr: o.downstreamLr } : {}),
         ...pick(o, ['model', 'encoderDepth', 'frames', 'size', 'patch', 'batchSize', 'device', 'seed', 'dataset', 'testSize', 'classes', 'trainSize']),
       },
@@ -122,16 +145,20 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
     o.onNote?.(`scratch: top-1 ${(100 * ft.eval.top1).toFixed(1)}%`);
   }
   for (const strategy of strategies) {
-    o.onNote?.(`${strategy}: pretraining ${steps} steps`);
+    const run = join(o.out, strategy, 'pretrain');
+    o.onNote?.(`${strategy}: pretraining ${steps} steps (${run})`);
     const pre: PretrainRunResult = await pretrainRun({
       strategy: strategy as Strategy,
       steps,
-      out: join(o.out, strategy, 'checkpoint'),
+      batchSize: budget.batchSize,
+      ratio: budget.ratio,
+      out: run,
+      picture: true,
       ...(o.signal ? { signal: o.signal } : {}),
-      ...pick(o, ['model', 'encoderDepth', 'decoderDepth', 'frames', 'size', 'patch', 'batchSize', 'ratio', 'lr', 'samplerDim', 'samplerHeads', 'ppoEpochs', 'device', 'seed', 'dataset']),
+      ...pick(o, ['model', 'encoderDepth', 'decoderDepth', 'frames', 'size', 'patch', 'lr', 'samplerDim', 'samplerHeads', 'ppoEpochs', 'device', 'seed', 'dataset', 'logEvery']),
     });
     o.onNote?.(`${strategy}: loss ${pre.finalLoss.toFixed(4)}, ${pre.clipsPerS.toFixed(1)} clips/s; ${downstream} ${budget.downstreamSteps} steps`);
-    const ft: FinetuneResult = await runDownstream(join(o.out, strategy, 'checkpoint'), join(o.out, strategy, downstream));
+    const ft: FinetuneResult = await runDownstream(run, join(o.out, strategy, downstream));
     o.onNote?.(`${strategy}: top-1 ${(100 * ft.eval.top1).toFixed(1)}%`);
     rows.push({
       strategy,
@@ -142,6 +169,7 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
       peakMemGiB: pre.peakMemGiB,
       peakMemKind: pre.peakMemKind,
       ...(pre.maskedMovingShare !== undefined ? { maskedMovingShare: pre.maskedMovingShare } : {}),
+      run,
       losses: pre.losses,
     });
   }
@@ -169,7 +197,8 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
       `${budget.encoderDepth ? ` (encoder depth ${budget.encoderDepth})` : ''}${budget.decoderDepth ? ` (decoder depth ${budget.decoderDepth})` : ''}, ` +
       `${budget.frames} frames x ${budget.size} px (patch ${budget.patch}), mask ratio ${budget.ratio}, dataset ${budget.dataset}, seed ${budget.seed}. ` +
       `Downstream: ${downstream === 'probe' ? 'linear probe (frozen encoder; fc_norm + head train)' : 'full fine-tune'} for ${budget.downstreamSteps} steps on the dataset's labels` +
-      `${budget.classes ? ` (${budget.classes} classes)` : ''}${budget.trainSize ? ` from ${budget.trainSize} labelled clips` : ''}, scored on its test split (${o.testSize ?? 256} clips).`,
+      `${budget.classes ? ` (${budget.classes} classes)` : ''}${budget.trainSize ? ` from ${budget.trainSize} labelled clips` : ''}, horizontal flips ${budget.flip ? 'on' : 'off'}, scored on its test split (${o.testSize ?? 256} clips). ` +
+      `Each strategy pretrains with the trainer of \`tats pretrain\`; its run directory (config.json, metrics.jsonl, reconstruction.png) is \`<strategy>/pretrain/\`.`,
     '',
     '| strategy | pretrain loss (last 10%) | top-1 | top-5 | top-1 vs scratch | clips/s | peak memory (GiB) | masked moving share |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',

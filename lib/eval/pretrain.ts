@@ -1,22 +1,31 @@
 /**
- * A plain pretraining loop for evaluation tools (tats compare, the fine-tuning test, figures):
- * a Session on synthetic (or any loader) batches for a fixed number of steps, with loss,
- * throughput and peak memory. The full trainer (checkpoints, resume, events) is lib/train; this is
- * the smallest loop that gives every strategy the same budget.
- *
- * Until lib/config (branch trainer) is on main, the session config is built here from
- * CONTRACT.md's presets and VideoMAE's recipe; afterwards this should call lib/config's resolver.
+ * Pretraining for evaluation tools (tats compare, bench/pretrain-vs-scratch.mjs, the fine-tuning
+ * tests): a fixed budget of steps per strategy, run by lib/train's Trainer, the trainer of
+ * `tats pretrain`. Same step, same guards (ERR_NONFINITE_LOSS when the loss or the sampler's
+ * telemetry turns non-finite), same run directory (config.json, metrics.jsonl, checkpoints/,
+ * reconstruction.png when asked). This file only maps the tools' flat options onto a
+ * PretrainOptions and gathers the per-step numbers the reports need (loss curve, throughput, peak
+ * memory, masked-moving share).
  */
-import { saveCheckpoint } from '../checkpoint/checkpoint.js';
-import { DataLoader } from '../data/loader.js';
-import { datasetSource, parseDatasetSpec } from '../data/spec.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { ConfigError } from '../errors/index.js';
 import { native, type NativeSessionConfig } from '../native.js';
-import { Session } from '../session.js';
-import { resolveConfig, toSessionConfig, STRATEGIES, type PretrainOptions, type Strategy } from '../config/index.js';
+import { resolveConfig, toSessionConfig, STRATEGIES, type PretrainConfig, type PretrainOptions, type Strategy } from '../config/index.js';
+import { Trainer } from '../train/trainer.js';
+import type { StepRecord } from '../train/types.js';
 import type { ModelPreset } from './config.js';
 
 export { STRATEGIES, type Strategy };
+
+/**
+ * Clips in the synthetic pretraining set unless `syntheticClips` is given: the whole synthetic
+ * train split (what pretrainRun drew from before it ran on the trainer), so that long sweeps
+ * rarely repeat a clip. `tats pretrain`'s own default (`data.syntheticClips`) is 1024.
+ */
+export const PRETRAIN_RUN_SYNTHETIC_CLIPS = 10_000;
 
 export interface PretrainRunOptions {
   strategy: Strategy;
@@ -37,10 +46,20 @@ export interface PretrainRunOptions {
   device?: 'auto' | 'cpu' | 'cuda';
   precision?: 'fp32' | 'bf16';
   seed?: number;
+  /** Dataset spec (see CLI.md). Defaults to 'synthetic'. */
+  dataset?: string;
+  /** Clips of the synthetic set. Defaults to PRETRAIN_RUN_SYNTHETIC_CLIPS (10000). */
+  syntheticClips?: number;
+  /** Steps between lines of metrics.jsonl. Defaults to the trainer's (10). */
+  logEvery?: number;
+  /** Steps between checkpoints (one is always written at the end). Defaults to the trainer's (1000). */
+  checkpointEvery?: number;
+  /** Write `<out>/reconstruction.png` at the end. Defaults to false. */
+  picture?: boolean;
 }
 
-/** The session config through lib/config's resolver (its defaults and checks), with these overrides. */
-export function pretrainSessionConfig(o: PretrainRunOptions): NativeSessionConfig {
+/** The trainer options (lib/config's PretrainOptions) for these settings, written to `out`. */
+export function pretrainOptions(o: PretrainRunOptions, out: string): PretrainOptions {
   if (!STRATEGIES.includes(o.strategy)) throw new ConfigError('--strategies', o.strategy, STRATEGIES.join(', '));
   const model: Record<string, unknown> = { preset: o.model ?? 'tiny' };
   if (o.frames !== undefined) model.frames = o.frames;
@@ -52,75 +71,106 @@ export function pretrainSessionConfig(o: PretrainRunOptions): NativeSessionConfi
   if (o.samplerDim !== undefined) sampler.dim = o.samplerDim;
   if (o.samplerHeads !== undefined) sampler.heads = o.samplerHeads;
   if (o.ppoEpochs !== undefined) sampler.ppoEpochs = o.ppoEpochs;
-  const options: PretrainOptions = {
+  return {
     model,
     masking: { strategy: o.strategy, ...(o.ratio !== undefined ? { ratio: o.ratio } : {}) },
     sampler,
     optim: o.lr !== undefined ? { lr: o.lr } : {},
+    data: { syntheticClips: o.syntheticClips ?? PRETRAIN_RUN_SYNTHETIC_CLIPS },
+    dataset: o.dataset ?? 'synthetic',
     steps: o.steps,
+    out,
+    picture: o.picture ?? false,
+    ...(o.logEvery !== undefined ? { logEvery: o.logEvery } : {}),
+    ...(o.checkpointEvery !== undefined ? { checkpointEvery: o.checkpointEvery } : {}),
     ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
     ...(o.device !== undefined ? { device: o.device } : {}),
     ...(o.precision !== undefined ? { precision: o.precision } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
   } as PretrainOptions;
-  return toSessionConfig(resolveConfig(options, { cudaAvailable: () => native().info().cudaAvailable }));
+}
+
+/** The session config through lib/config's resolver (its defaults and checks), with these overrides. */
+export function pretrainSessionConfig(o: PretrainRunOptions): NativeSessionConfig {
+  return toSessionConfig(resolveConfig(pretrainOptions(o, 'runs/pretrain'), { cudaAvailable: () => native().info().cudaAvailable }));
 }
 
 export interface PretrainRunResult {
+  /** The session config the run trained with. */
   config: NativeSessionConfig;
+  /** The resolved run config (as in the run's config.json). */
+  runConfig: PretrainConfig;
+  /** MAE loss of every step this call ran (a resumed run: the steps after its checkpoint). */
   losses: number[];
   /** Mean loss of the last 10% of steps. */
   finalLoss: number;
+  /** Clips per second over the steps after the first (which allocates and initialises lazily). */
   clipsPerS: number;
   /** CUDA: the caching allocator's peak; CPU: the process's peak resident set (includes everything else in it). */
   peakMemGiB: number;
   peakMemKind: 'cuda' | 'cpu-rss';
+  /** Mean share of masked tokens that move over the last 10% of steps (data with a motion map). */
   maskedMovingShare?: number;
+  /** The run directory (with `out`): config.json, metrics.jsonl, checkpoints/, reconstruction.png. */
+  out?: string;
+  /** The last checkpoint directory (with `out`). */
   checkpoint?: string;
+  /** reconstruction.png (with `out` and `picture`). */
+  picture?: string;
 }
 
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+const tail = (v: number[]) => v.slice(-Math.max(1, Math.ceil(v.length / 10)));
+
+/**
+ * Pretrains with lib/train's Trainer for `steps` steps. With `out`, that is the run directory
+ * (a directory that already holds a run is an error unless `resume`); without, the run goes to a
+ * temporary directory that is removed afterwards. An aborted `signal` stops after the step in
+ * flight, writes a checkpoint and rejects with the abort reason.
+ */
 export async function pretrainRun(
-  o: PretrainRunOptions & { dataset?: string; out?: string; signal?: AbortSignal; onStep?: (step: number, loss: number) => void },
+  o: PretrainRunOptions & { out?: string; resume?: boolean; signal?: AbortSignal; onStep?: (step: number, loss: number) => void },
 ): Promise<PretrainRunResult> {
-  const config = pretrainSessionConfig(o);
-  const spec = parseDatasetSpec(o.dataset ?? 'synthetic');
-  const m = config.model;
-  const { source } = datasetSource(spec, { frames: m.frames, size: m.size, tubelet: m.tubelet, patch: m.patch, seed: config.seed, phase: 'pretrain' });
-  const cuda = config.device === 'cuda';
-  if (cuda) native().cudaResetPeak();
-  const session = await Session.create(config);
-  const losses: number[] = [];
-  const moving: number[] = [];
-  const loader = new DataLoader({ source, batchSize: config.batchSize, steps: o.steps, workers: 0, seed: config.seed });
-  let timed = 0, t0 = 0;
+  const temp = o.out === undefined ? mkdtempSync(join(tmpdir(), 'tats-pretrain-')) : undefined;
   try {
-    for await (const batch of loader) {
-      o.signal?.throwIfAborted();
-      // The first step (allocations, lazy init) is not timed.
-      if (losses.length === 1) t0 = performance.now();
-      const r = await session.trainStep(batch.clips, batch.motion);
-      if (losses.length >= 1) timed++;
-      losses.push(r.loss);
-      if (r.maskedMovingShare !== undefined) moving.push(r.maskedMovingShare);
-      o.onStep?.(r.step, r.loss);
+    // env: {}: an evaluation run is one process even under a launcher's RANK/WORLD_SIZE.
+    const trainer = await Trainer.open(pretrainOptions(o, o.out ?? temp!), { env: {}, ...(o.resume ? { resume: true } : {}) });
+    try {
+      const cuda = trainer.config.device === 'cuda';
+      if (cuda) native().cudaResetPeak();
+      const losses: number[] = [];
+      const moving: number[] = [];
+      let timedMs = 0;
+      let timedClips = 0;
+      trainer.on('step', (r: StepRecord) => {
+        // The first step of the call (allocations, lazy init) is not timed.
+        if (losses.length > 0) {
+          timedMs += r.stepMs;
+          timedClips += trainer.config.batchSize * trainer.config.worldSize;
+        }
+        losses.push(r.loss);
+        if (r.maskedMovingShare !== undefined && r.maskedMovingShare !== null) moving.push(r.maskedMovingShare);
+        o.onStep?.(r.step, r.loss);
+      });
+      const res = await trainer.run(o.signal ? { signal: o.signal } : {});
+      if (res.aborted) o.signal?.throwIfAborted();
+      return {
+        config: toSessionConfig(trainer.config),
+        runConfig: trainer.config,
+        losses,
+        finalLoss: losses.length ? mean(tail(losses)) : NaN,
+        clipsPerS: timedMs > 0 ? (timedClips * 1000) / timedMs : NaN,
+        peakMemGiB: cuda ? native().cudaMemory().peakGiB : process.resourceUsage().maxRSS / 1024 / 1024,
+        peakMemKind: cuda ? 'cuda' : 'cpu-rss',
+        ...(moving.length ? { maskedMovingShare: mean(tail(moving)) } : {}),
+        ...(o.out !== undefined ? { out: res.out } : {}),
+        ...(o.out !== undefined && res.checkpoint ? { checkpoint: res.checkpoint } : {}),
+        ...(o.out !== undefined && res.picture ? { picture: res.picture } : {}),
+      };
+    } finally {
+      await trainer.dispose();
     }
-    const secs = (performance.now() - t0) / 1000;
-    const tail = losses.slice(-Math.max(1, Math.ceil(losses.length / 10)));
-    const mtail = moving.slice(-Math.max(1, Math.ceil(moving.length / 10)));
-    const checkpoint = o.out;
-    if (checkpoint) await saveCheckpoint(checkpoint, session, { session: config, model: { ...m } });
-    return {
-      config,
-      losses,
-      finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
-      clipsPerS: timed > 0 ? (timed * config.batchSize) / secs : NaN,
-      peakMemGiB: cuda ? native().cudaMemory().peakGiB : process.resourceUsage().maxRSS / 1024 / 1024,
-      peakMemKind: cuda ? 'cuda' : 'cpu-rss',
-      ...(mtail.length ? { maskedMovingShare: mtail.reduce((a, b) => a + b, 0) / mtail.length } : {}),
-      ...(checkpoint ? { checkpoint } : {}),
-    };
   } finally {
-    await loader.close();
-    session.dispose();
+    if (temp) rmSync(temp, { recursive: true, force: true });
   }
 }
