@@ -19,6 +19,8 @@ interface CompareArgs {
   classes?: number;
   'train-size'?: number;
   scratch?: boolean;
+  flip?: boolean;
+  'log-every'?: number;
   'batch-size'?: number;
   'mask-ratio'?: number;
   lr?: number;
@@ -38,7 +40,7 @@ interface CompareArgs {
 
 export const compareCommand: CommandModule<object, CompareArgs> = {
   command: 'compare',
-  describe: 'Pretrain several masking strategies under one budget, then probe them; one report',
+  describe: 'Pretrain several masking strategies under one budget (each with the trainer of `tats pretrain`, a run directory per strategy in <out>/<strategy>/pretrain), then probe them; one report',
   builder: (y) =>
     y
       .option('strategies', { type: 'string', array: true, describe: 'Strategies to compare: random, tube, frame, adamae, tats (default random tube adamae tats)' })
@@ -54,6 +56,11 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .option('classes', { type: 'number', describe: 'Classes for the downstream task (default: the dataset\'s; synthetic 8)' })
       .option('train-size', { type: 'number', describe: 'Labelled clips for the downstream task (synthetic: the first N of the train split; default all)' })
       .option('scratch', { type: 'boolean', describe: 'Add a row with the same downstream training on a randomly initialised encoder (default true; --no-scratch to skip)' })
+      .option('flip', {
+        type: 'boolean',
+        describe: 'Mirror downstream training clips left-right (--no-flip: never). Default: off for synthetic and SSv2 (labels are directions; --flip is refused there), on otherwise (VideoMAE)',
+      })
+      .option('log-every', { type: 'number', describe: 'Pretraining steps between lines of each strategy\'s metrics.jsonl (default 10)' })
       .option('batch-size', { type: 'number', describe: 'Clips per step (default 8)' })
       .option('mask-ratio', { type: 'number', describe: 'Share of tokens masked (default 0.9)' })
       .option('lr', { type: 'number', describe: 'Pretraining peak lr (default 1.5e-4 x batch / 256)' })
@@ -87,6 +94,8 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       ['classes', args.classes],
       ['trainSize', args['train-size']],
       ['scratch', args.scratch],
+      ['flip', args.flip],
+      ['logEvery', args['log-every']],
       ['batchSize', args['batch-size']],
       ['ratio', args['mask-ratio']],
       ['lr', args.lr],

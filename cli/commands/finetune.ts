@@ -27,6 +27,7 @@ interface FinetuneArgs {
   mixup?: number;
   cutmix?: number;
   'label-smoothing'?: number;
+  flip?: boolean;
   views?: string;
   'test-size'?: number;
   device?: string;
@@ -64,6 +65,11 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
       .option('mixup', { type: 'number', describe: 'Mixup alpha, 0 = off (default 0.8)' })
       .option('cutmix', { type: 'number', describe: 'CutMix alpha, 0 = off (default 1.0)' })
       .option('label-smoothing', { type: 'number', describe: 'Label smoothing (default 0.1)' })
+      .option('flip', {
+        type: 'boolean',
+        describe:
+          'Mirror training clips left-right with p = 0.5 (--no-flip: never). Default: off for synthetic and SSv2 (their labels are directions; --flip is refused there), on for the other datasets (VideoMAE). Recorded in config.json',
+      })
       .option('views', { type: 'string', describe: 'Test views CLIPSxCROPS (default 1x1 synthetic, 5x3 videos, 2x3 SSv2)' })
       .option('test-size', { type: 'number', describe: 'Test videos scored at the end (default 256)' })
       .option('device', { type: 'string', describe: 'auto, cpu, cuda' })
@@ -98,6 +104,7 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
     set('mixup', args.mixup);
     set('cutmix', args.cutmix);
     set('labelSmoothing', args['label-smoothing']);
+    set('flip', args.flip);
     if (args.views !== undefined) {
       const v = parseViews(args.views);
       set('testClips', v.clips);
@@ -130,6 +137,7 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
       {
         init: r.init,
         linear_probe: r.config.classifier.linearProbe,
+        flip: r.config.flip,
         steps: r.steps,
         final_loss: r.finalLoss,
         train_acc: r.trainAcc,

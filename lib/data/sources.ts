@@ -8,7 +8,7 @@ import { DecodePool, type VideoInfo } from './decode.js';
 import { sampleIndices, type SamplingRecipe } from './sampling.js';
 import { ShardReader, type ShardVerify } from './shards.js';
 import { SyntheticMotionDataset, type SyntheticOptions } from './synthetic.js';
-import { pretrainAugment, seededRand } from './transforms.js';
+import { flipHorizontal, pretrainAugment, seededRand } from './transforms.js';
 
 export type SourceDescriptor =
   | { kind: 'synthetic'; options: SyntheticOptions }
@@ -19,8 +19,10 @@ export type SourceDescriptor =
       verify?: ShardVerify;
       /** Output side; when it differs from the shard's, a multi-scale crop is resized to it. */
       size?: number;
-      /** Seed for the crop draws (with size). */
+      /** Seed for the crop and flip draws. */
       seed?: number;
+      /** Mirror each clip left-right with p = 0.5 (fine-tuning); the motion map is then left out. Defaults to false. */
+      flip?: boolean;
     }
   | {
       kind: 'videos';
@@ -88,6 +90,7 @@ class ShardSource implements Source {
   private readonly srcShape: [number, number, number, number];
   private readonly scratch: Uint8Array | undefined;
   private readonly seed: number;
+  private readonly flip: boolean;
   constructor(d: Extract<SourceDescriptor, { kind: 'shards' }>) {
     this.reader = new ShardReader(d.dir, { verify: d.verify ?? 'once' });
     this.length = this.reader.length;
@@ -98,8 +101,9 @@ class ShardSource implements Source {
     const resize = size !== undefined && (size !== h || size !== w);
     this.clipShape = resize ? [t, size, size, 3] : this.srcShape;
     this.clipBytes = this.clipShape.reduce((a, b) => a * b, 1);
-    // Motion maps are only meaningful at the packed geometry.
-    this.motionBytes = resize ? 0 : (first?.motionBytes ?? 0);
+    this.flip = d.flip ?? false;
+    // Motion maps are only meaningful at the packed geometry, unflipped.
+    this.motionBytes = resize || this.flip ? 0 : (first?.motionBytes ?? 0);
     this.scratch = resize ? new Uint8Array(first!.bytes) : undefined;
     this.seed = d.seed ?? 0;
   }
@@ -113,10 +117,11 @@ class ShardSource implements Source {
       if (this.scratch) {
         const label = this.reader.readInto(index, this.scratch);
         const [t, h, w] = this.srcShape;
-        pretrainAugment(this.scratch, t, h, w, this.clipShape[1], seededRand(mix(this.seed, index, epoch)), { out: clip });
+        pretrainAugment(this.scratch, t, h, w, this.clipShape[1], seededRand(mix(this.seed, index, epoch)), { flip: this.flip, out: clip });
         return Promise.resolve({ ok: true, label });
       }
       const label = this.reader.readInto(index, clip, this.motionBytes ? motion : undefined);
+      if (this.flip && seededRand(mix(this.seed, index, epoch))() < 0.5) flipHorizontal(clip, this.clipShape[0], this.clipShape[1], this.clipShape[2]);
       return Promise.resolve({ ok: true, label });
     } catch (err) {
       return Promise.resolve({ ok: false, file, reason: (err as Error).message });

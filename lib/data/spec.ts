@@ -41,6 +41,21 @@ export function parseDatasetSpec(spec: unknown, field = '--dataset'): DatasetSpe
   return { kind: kind as VideoDatasetKind, dir: abs, spec: s };
 }
 
+/**
+ * Whether a dataset's labels depend on left/right, so that a horizontal flip would change the
+ * class: the built-in synthetic set (its labels are motion directions) and SSv2 ("pushing
+ * something from left to right"), also when packed into shards (the shard index names the set it
+ * was packed from). VideoMAE never flips SSv2 and flips the others with p = 0.5 when fine-tuning.
+ */
+export function directionalLabels(spec: DatasetSpec): boolean {
+  if (spec.kind === 'synthetic' || spec.kind === 'ssv2') return true;
+  if (spec.kind === 'shards') {
+    const from = readShardIndex(spec.dir).dataset;
+    return from === 'synthetic' || from === 'ssv2';
+  }
+  return false;
+}
+
 export interface AnnotationChoice {
   /** Official split for UCF101/HMDB51 (1..3). Defaults to 1. */
   split?: 1 | 2 | 3;
@@ -83,6 +98,12 @@ export interface SourceChoice extends AnnotationChoice {
   /** Synthetic set size and classes. */
   length?: number;
   numClasses?: number;
+  /**
+   * Horizontal flips (p = 0.5 per clip) for shards and videos, replacing the recipe's (VideoMAE:
+   * off when pretraining, on when fine-tuning except SSv2). The synthetic set has none: its labels
+   * are directions. Defaults to the recipe's (shards: off).
+   */
+  flip?: boolean;
 }
 
 /**
@@ -92,6 +113,7 @@ export interface SourceChoice extends AnnotationChoice {
  */
 export function datasetSource(spec: DatasetSpec, choice: SourceChoice): { source: SourceDescriptor; classNames: string[]; annotation?: Annotation } {
   if (spec.kind === 'synthetic') {
+    if (choice.flip) throw new ConfigError('--flip', true, 'off with --dataset synthetic: its labels are motion directions, and a flipped clip would keep the wrong one');
     const options: SyntheticOptions = {
       seed: choice.seed,
       frames: choice.frames,
@@ -107,10 +129,11 @@ export function datasetSource(spec: DatasetSpec, choice: SourceChoice): { source
   }
   if (spec.kind === 'shards') {
     const index = readShardIndex(spec.dir);
-    return { source: { kind: 'shards', dir: spec.dir, size: choice.size, seed: choice.seed }, classNames: index.classNames };
+    return { source: { kind: 'shards', dir: spec.dir, size: choice.size, seed: choice.seed, ...(choice.flip ? { flip: true } : {}) }, classNames: index.classNames };
   }
   const annotation = readAnnotation(spec, choice);
-  const recipe = recipeFor(spec.kind, choice.phase ?? 'pretrain', choice.frames);
+  const base = recipeFor(spec.kind, choice.phase ?? 'pretrain', choice.frames);
+  const recipe = choice.flip !== undefined ? { ...base, flip: choice.flip } : base;
   return {
     source: { kind: 'videos', entries: annotation.entries, size: choice.size, recipe, seed: choice.seed },
     classNames: annotation.classNames,

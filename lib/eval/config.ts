@@ -8,7 +8,7 @@
  */
 import { ConfigError } from '../errors/index.js';
 import { native, type NativeClassifierConfig } from '../native.js';
-import { parseDatasetSpec } from '../data/spec.js';
+import { directionalLabels, parseDatasetSpec } from '../data/spec.js';
 import { MODEL_PRESETS, type ModelSize } from '../config/index.js';
 
 /** Encoder sizes per preset (dim / depth / heads): lib/config's MODEL_PRESETS. */
@@ -66,6 +66,13 @@ export interface FinetuneOptions {
   mixupProb?: number;
   /** Probability of CutMix instead of mixup when both are on. Defaults to 0.5. */
   switchProb?: number;
+  /**
+   * Mirror training clips left-right with p = 0.5. Defaults to off for the synthetic set and SSv2
+   * (also packed into shards), whose labels depend on direction, and to on for the other datasets
+   * (VideoMAE's fine-tuning). Turning it on for those two is an error. The value used is recorded
+   * in the run's config.json (`flip`).
+   */
+  flip?: boolean;
   /** Max global gradient norm, 0 = none. Defaults to 0 (VideoMAE: None). */
   clipGrad?: number;
   /** 'auto' (default), 'cpu' or 'cuda'. */
@@ -93,6 +100,8 @@ export interface FinetuneConfig {
   steps: number;
   /** Labelled training clips (synthetic only); undefined = the whole split. */
   trainSize?: number;
+  /** Horizontal flips of the training clips (p = 0.5). */
+  flip: boolean;
   testClips: number;
   testCrops: number;
   testSize: number;
@@ -124,6 +133,21 @@ export interface CheckpointModel {
   frames?: number;
   size?: number;
   patch?: number;
+}
+
+/**
+ * Whether fine-tuning on `dataset` flips clips: `flip` when given, else off where the labels
+ * depend on direction (synthetic, SSv2, shards packed from them) and on elsewhere (VideoMAE).
+ * `flip: true` on a dataset with directional labels throws ConfigError.
+ */
+export function resolveFlip(dataset: string, flip?: boolean): boolean {
+  const spec = parseDatasetSpec(dataset);
+  if (flip !== undefined && typeof flip !== 'boolean') throw new ConfigError('--flip', flip, 'true or false');
+  const directional = directionalLabels(spec);
+  if (flip && directional) {
+    throw new ConfigError('--flip', flip, `off with --dataset ${dataset}: its labels depend on direction (${spec.kind === 'synthetic' ? 'motion directions' : 'left/right in the SSv2 classes'}), and a flipped clip would keep the wrong one`);
+  }
+  return flip ?? !directional;
 }
 
 export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: CheckpointModel = {}, datasetClasses?: number, trainLength = 10000): FinetuneConfig {
@@ -165,6 +189,7 @@ export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: Checkp
     testDataset: testSpec,
     steps,
     ...(trainSize !== undefined ? { trainSize } : {}),
+    flip: resolveFlip(dataset, o.flip),
     testClips,
     testCrops,
     testSize: int('--test-size', o.testSize ?? 256, 1),

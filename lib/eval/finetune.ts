@@ -123,6 +123,7 @@ export async function finetune(options: FinetuneOptions, control: RunControl = {
       seed: config.classifier.seed,
       phase: 'finetune',
       subset: 'train',
+      flip: config.flip,
       ...(spec.kind === 'synthetic' ? { numClasses: config.classifier.classes } : {}),
       ...(config.trainSize !== undefined ? { length: config.trainSize } : {}),
     });
