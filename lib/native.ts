@@ -2,11 +2,10 @@
  * The only module that loads the native addon. Everything else imports `native()` from here.
  * @internal
  */
-import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 
 import { NativeLoadError, type LoadAttempt } from './errors/index.js';
+import { chooseNative, explainLoadError, formatReport, runPreload, type LoadChoice, type LoadReport } from './loader/index.js';
 import { packageRoot } from './paths.js';
 
 /** What the addon's info() reports. */
@@ -348,58 +347,42 @@ export interface NativeAddon {
   }): { visible: Int32Array; masked: Int32Array; visibleCount: number; maskedCount: number; tokens: number };
 }
 
-let loaded: { addon: NativeAddon; path: string } | undefined;
+let loaded: { addon: NativeAddon; path: string; choice: LoadChoice; report: LoadReport } | undefined;
 
-/** Candidate binaries, most specific first. */
-function candidates(): string[] {
-  const out: string[] = [];
-  if (process.env.TATS_NATIVE) out.push(process.env.TATS_NATIVE);
-  out.push(join(packageRoot, 'build', 'Release', 'tats.node'), join(packageRoot, 'build', 'Debug', 'tats.node'));
-  const prebuildDir = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
-  if (existsSync(prebuildDir)) {
-    for (const f of readdirSync(prebuildDir).sort()) if (f.endsWith('.node')) out.push(join(prebuildDir, f));
-  }
-  return out;
-}
-
-function explain(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  if (/cannot open shared object file/.test(msg)) {
-    const lib = /([\w.+-]+\.so[\w.]*): cannot open shared object/.exec(msg)?.[1];
-    return `a library it needs is missing (${lib ?? msg}); is libtorch installed and on the loader path?`;
-  }
-  if (/undefined symbol/.test(msg)) return `built against another libtorch (undefined symbol): ${msg.split('\n')[0]}`;
-  if (/GLIBC/.test(msg)) return `built for a newer C library: ${msg.split('\n')[0]}`;
-  return msg.split('\n')[0] ?? msg;
-}
-
-/** Loads the addon once and returns it; throws NativeLoadError listing every path tried. */
+/**
+ * Loads the addon once and returns it. lib/loader chooses the binary (TATS_NATIVE, a local build,
+ * or the prebuilt variant that matches a libtorch found on this machine), test-loads it in a child
+ * process, then this process preloads that libtorch and requires it. Throws NativeLoadError naming
+ * every place looked, what was found, what is missing and the command that fixes it.
+ */
 export function native(): NativeAddon {
   if (loaded) return loaded.addon;
-  const require = createRequire(import.meta.url);
-  const attempts: LoadAttempt[] = [];
-  for (const path of candidates()) {
-    if (!existsSync(path)) {
-      attempts.push({ path, reason: 'not found' });
-      continue;
-    }
-    try {
-      const addon = require(path) as NativeAddon;
-      loaded = { addon, path };
-      return addon;
-    } catch (err) {
-      attempts.push({ path, reason: explain(err) });
-    }
+  const report = chooseNative(packageRoot);
+  const attempts: LoadAttempt[] = report.binaries.filter((b) => !b.found).map((b) => ({ path: b.place, reason: b.detail }));
+  if (process.env.TATS_DEBUG_LOADER) process.stderr.write(`tats loader:\n${formatReport(report)}\n`);
+  const choice = report.choice;
+  if (!choice) throw new NativeLoadError(attempts, '', formatReport(report));
+  try {
+    if (choice.helper) runPreload(choice.helper, choice.preload);
+    const addon = createRequire(import.meta.url)(choice.path) as NativeAddon;
+    loaded = { addon, path: choice.path, choice, report };
+    return addon;
+  } catch (err) {
+    // The child loaded it but this process cannot: another libtorch already loaded here, usually.
+    const reason = explainLoadError(err instanceof Error ? err.message : String(err));
+    attempts.push({ path: choice.path, reason });
+    throw new NativeLoadError(attempts, `It loaded in a test process but not in this one: ${reason}. Set TATS_DEBUG_LOADER=1 for the loader's account.`, formatReport(report));
   }
-  throw new NativeLoadError(
-    attempts,
-    'Build it from the package folder with `npm run build:native` (needs cmake, g++ and libtorch; on Debian/Ubuntu ' +
-      '`sudo bash scripts/setup.sh` installs them), or point TATS_NATIVE at a built tats.node.',
-  );
 }
 
 /** The path of the loaded binary (loads it if needed). */
 export function nativePath(): string {
   native();
   return loaded!.path;
+}
+
+/** How the loaded binary was chosen: variant, libtorch, preloaded libraries, why (loads it if needed). */
+export function nativeLoad(): { choice: LoadChoice; report: LoadReport } {
+  native();
+  return { choice: loaded!.choice, report: loaded!.report };
 }

@@ -25,6 +25,8 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
         `cpu       ${i.cpuThreads} libtorch threads`,
         `dist      ${i.distributed.length ? i.distributed.join(', ') : 'none'} (data-parallel backends)`,
         `binary    ${i.binary}`,
+        `loaded    ${i.load.kind}${i.load.variant ? ` ${i.load.variant}` : ''}${i.load.libtorch ? ` with libtorch ${i.load.libtorch.version ?? '?'} (${i.load.libtorch.source}: ${i.load.libtorch.dir})` : ''}`,
+        `why       ${i.load.why}`,
         `node      ${i.node} ${i.platform}`,
       ].join('\n'),
     );
