@@ -73,6 +73,9 @@ function makeApp(name: string, tarball: string): string {
   };
   const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
   const spec = `file:${tarball}`;
+  // The lock may omit registry URLs (omit-lockfile-registry-resolved); npm ci --offline then finds each tarball in the cache by its integrity.
+  let registry = run('npm', ['config', 'get', 'registry'], { cwd: work, env: process.env }).stdout.trim() || 'https://registry.npmjs.org/';
+  if (!registry.endsWith('/')) registry += '/';
   const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
   const packages: Record<string, unknown> = {
     '': { name, dependencies: { tats: spec } },
@@ -91,7 +94,7 @@ function makeApp(name: string, tarball: string): string {
   for (const [key, v] of Object.entries(lock.packages)) {
     if (!key || v.dev || v.link) continue;
     const dep = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
-    const resolved = v.resolved ?? `https://registry.npmjs.org/${dep}/-/${dep.split('/').pop()}-${v.version}.tgz`;
+    const resolved = v.resolved ?? `${registry}${dep}/-/${dep.split('/').pop()}-${v.version}.tgz`;
     packages[key] = { ...v, resolved };
   }
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name, private: true, dependencies: { tats: spec } }, null, 2));
