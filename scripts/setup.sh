@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up tats on a fresh Debian 12 / Ubuntu 24.04 machine, from the package folder, as root:
-# system packages (libtorch, compiler, cmake, ffmpeg), npm dependencies, the native addon and
-# the TypeScript build. Safe to run again.
+# system packages (libtorch, compiler, cmake, ffmpeg; chromium for the dashboard's browser test),
+# npm dependencies, the native addon and the TypeScript build. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-need=(cmake g++ ninja-build ccache libtorch-dev libgloo-dev ffmpeg python3)
+need=(cmake g++ ninja-build ccache libtorch-dev libgloo-dev ffmpeg python3 chromium)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
