@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 
 import { benchCommand } from './commands/bench.js';
 import { compareCommand } from './commands/compare.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { evalCommand } from './commands/eval.js';
 import { finetuneCommand } from './commands/finetune.js';
 import { infoCommand } from './commands/info.js';
@@ -23,6 +24,7 @@ await yargs(hideBin(process.argv))
   .command(benchCommand)
   .command(visualizeCommand)
   .command(compareCommand)
+  .command(dashboardCommand)
   .command(infoCommand)
   .demandCommand(1, 'name a command (see --help)')
   .strict()

@@ -13,3 +13,4 @@ export { readSafetensors, writeSafetensors } from './checkpoint/safetensors.js';
 export * from './data/index.js';
 export * from './eval/index.js';
 export * from './viz/index.js';
+export { serveDashboard, scanRuns, describeRun, DASHBOARD_DEFAULTS, type Dashboard, type DashboardOptions, type RunSummary, type RunKind, type RunState } from './dashboard/index.js';

@@ -1,6 +1,10 @@
+import { mkdirSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+
 import type { CommandModule } from 'yargs';
 
-import { Trainer, launchPretrain, localRanks, type PretrainResult, type TrainProgress } from '../../lib/index.js';
+import { DEFAULTS, Trainer, launchPretrain, localRanks, type PretrainResult, type TrainProgress } from '../../lib/index.js';
+import { DASHBOARD_DEFAULTS, serveDashboard, type Dashboard } from '../../lib/dashboard/index.js';
 import { EXIT_FAILURE, handler } from '../exit.js';
 import { nameFlag, optionsFromFlags, trainFlags, type TrainFlags } from '../flags.js';
 import { result, say } from '../output.js';
@@ -10,6 +14,9 @@ interface PretrainArgs extends TrainFlags {
   resume: boolean;
   picture?: boolean;
   progress?: boolean;
+  dashboard: boolean;
+  'dashboard-port': number;
+  'dashboard-host': string;
 }
 
 /** The --json object: the run's summary with snake_case keys. */
@@ -38,6 +45,9 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
       .option('resume', { type: 'boolean', default: false, group: 'Run:', describe: 'Continue the run in --out from its latest checkpoint (a new run if there is none)' })
       .option('picture', { type: 'boolean', group: 'Run:', describe: 'Write reconstruction.png at the end (--no-picture to skip). Default true' })
       .option('progress', { type: 'boolean', group: 'Run:', describe: 'Force the progress bar on or off (default: a bar on a terminal, lines otherwise)' })
+      .option('dashboard', { type: 'boolean', default: false, group: 'Dashboard:', describe: 'Serve `tats dashboard` for the folder that holds --out from this process; it stays up after training until Ctrl-C' })
+      .option('dashboard-port', { type: 'number', default: DASHBOARD_DEFAULTS.port, group: 'Dashboard:', describe: 'Its port (0: any free port)' })
+      .option('dashboard-host', { type: 'string', default: DASHBOARD_DEFAULTS.host, group: 'Dashboard:', describe: 'Its address (other than 127.0.0.1 shows the runs to the network: a warning is printed)' })
       .example('$0 pretrain --preset cpu-demo --out runs/quickstart', 'a few minutes on a CPU: tiny ViT on synthetic clips, TATS masking')
       .example('$0 pretrain --preset tats-ucf101 --dataset shards:/data/ucf101 --out runs/ucf', 'the TATS UCF101 recipe on packed shards')
       .example('$0 pretrain --out runs/quickstart --resume', 'continue a stopped run exactly')
@@ -63,9 +73,17 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
     const view = progressView(process.stderr, args.progress === undefined ? {} : { bar: args.progress });
     let r: PretrainResult;
     let quiet = false;
+    let dashboard: Dashboard | undefined;
+    const openDashboard = async (out: string) => {
+      if (!args.dashboard) return;
+      mkdirSync(dirname(out), { recursive: true });
+      dashboard = await serveDashboard({ runs: dirname(out), port: args['dashboard-port'], host: args['dashboard-host'] });
+      say(args, `tats pretrain: dashboard at ${dashboard.url}#run=${encodeURIComponent(basename(out))}`);
+    };
     try {
       const nproc = localRanks(options, { resume: args.resume });
       if (nproc > 1) {
+        await openDashboard(resolve(options.out ?? DEFAULTS.out));
         say(args, `tats pretrain: starting ${nproc} local ranks (data parallel; --batch-size is per rank)`);
         r = await launchPretrain(options, { nproc, resume: args.resume, signal: ac.signal, onProgress: (p) => view.update(p) });
       } else {
@@ -73,6 +91,7 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
         // Under torchrun/Slurm every rank runs this command; rank 0 speaks for the run.
         quiet = !trainer.writes;
         try {
+          if (!quiet) await openDashboard(trainer.paths.out);
           const c = trainer.config;
           if (!quiet) {
             say(
@@ -90,6 +109,7 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
       }
     } catch (err) {
       view.done();
+      await dashboard?.close();
       throw nameFlag(err, args);
     } finally {
       process.off('SIGINT', onSignal);
@@ -115,6 +135,14 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
     if (r.aborted) {
       say(args, `tats: the run was stopped at step ${r.step} of ${r.config.steps}`);
       process.exitCode = EXIT_FAILURE;
+    }
+    if (dashboard) {
+      say(args, `tats pretrain: the dashboard stays up at ${dashboard.url} (Ctrl-C to stop)`);
+      await new Promise<void>((done) => {
+        process.once('SIGINT', () => done());
+        process.once('SIGTERM', () => done());
+      });
+      await dashboard.close();
     }
   }),
 };
