@@ -382,8 +382,8 @@
     main.replaceChildren(
       headline(d.summary),
       configFacts(d.config) || '',
-      section('Curves', charts),
       d.summary.kind === 'pretrain' ? section('Picture', pictureBox(d.summary)) : '',
+      section('Curves', charts),
       d.eval ? section('Evaluation', evalPanel(d.eval)) : '',
       configPanel(d.config) || '',
     );

@@ -45,7 +45,7 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
       .option('resume', { type: 'boolean', default: false, group: 'Run:', describe: 'Continue the run in --out from its latest checkpoint (a new run if there is none)' })
       .option('picture', { type: 'boolean', group: 'Run:', describe: 'Write reconstruction.png at the end (--no-picture to skip). Default true' })
       .option('progress', { type: 'boolean', group: 'Run:', describe: 'Force the progress bar on or off (default: a bar on a terminal, lines otherwise)' })
-      .option('dashboard', { type: 'boolean', default: false, group: 'Dashboard:', describe: 'Serve `tats dashboard` for the folder that holds --out from this process; it stays up after training until Ctrl-C' })
+      .option('dashboard', { type: 'boolean', default: false, group: 'Dashboard:', describe: 'Serve `tats dashboard` for the folder that holds --out from this process; after a finished run it stays up until Ctrl-C' })
       .option('dashboard-port', { type: 'number', default: DASHBOARD_DEFAULTS.port, group: 'Dashboard:', describe: 'Its port (0: any free port)' })
       .option('dashboard-host', { type: 'string', default: DASHBOARD_DEFAULTS.host, group: 'Dashboard:', describe: 'Its address (other than 127.0.0.1 shows the runs to the network: a warning is printed)' })
       .example('$0 pretrain --preset cpu-demo --out runs/quickstart', 'a few minutes on a CPU: tiny ViT on synthetic clips, TATS masking')
@@ -136,13 +136,14 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
       say(args, `tats: the run was stopped at step ${r.step} of ${r.config.steps}`);
       process.exitCode = EXIT_FAILURE;
     }
-    if (dashboard) {
+    // A finished run's dashboard stays up to be looked at; Ctrl-C during training stops both.
+    if (dashboard && !r.aborted) {
       say(args, `tats pretrain: the dashboard stays up at ${dashboard.url} (Ctrl-C to stop)`);
       await new Promise<void>((done) => {
         process.once('SIGINT', () => done());
         process.once('SIGTERM', () => done());
       });
-      await dashboard.close();
     }
+    await dashboard?.close();
   }),
 };
