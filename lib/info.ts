@@ -58,7 +58,7 @@ function loadInfo(): TatsLoadInfo {
     kind: c.kind,
     variant: c.variant,
     libtorch: t ? { source: t.kind, dir: t.dir, version: t.version, cuda: t.cuda, cxx11Abi: t.cxx11Abi, how: t.how } : null,
-    preloaded: c.preload,
+    preloaded: [...c.preload, ...c.fallbacks],
     why: c.why,
     probe: c.probe,
     rejected: report.binaries.filter((b) => !b.found).map((b) => ({ candidate: b.place, reason: b.detail })),

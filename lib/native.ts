@@ -363,7 +363,7 @@ export function native(): NativeAddon {
   const choice = report.choice;
   if (!choice) throw new NativeLoadError(attempts, '', formatReport(report));
   try {
-    if (choice.helper) runPreload(choice.helper, choice.preload);
+    if (choice.helper) runPreload(choice.helper, choice.preload, choice.fallbacks);
     const addon = createRequire(import.meta.url)(choice.path) as NativeAddon;
     loaded = { addon, path: choice.path, choice, report };
     return addon;

@@ -170,10 +170,10 @@ if (!flag('--no-verify')) {
   const reasons = L.matchVariant(v, torch, L.hostInfo());
   if (reasons.length) fail(`the new prebuild does not match the libtorch it was built against: ${reasons.join('; ')}`);
   const plan = L.preloadPlan(out, torch.dir);
-  const r = L.probe({ binary: out, helper, preload: plan.paths }, { ...process.env, TATS_CACHE_DIR: join(dir, '.verify-cache') });
+  const r = L.probe({ binary: out, helper, preload: plan.paths, fallbacks: plan.fallbacks }, { ...process.env, TATS_CACHE_DIR: join(dir, '.verify-cache') });
   rmSync(join(dir, '.verify-cache'), { recursive: true, force: true });
   if (!r.ok) fail(`the prebuild does not load with ${L.describeTorch(torch)}: ${r.reason}`);
-  verified = { libtorch: torch.dir, preloaded: plan.paths.length, unresolved: plan.unresolved, info: r.info };
+  verified = { libtorch: torch.dir, preloaded: plan.paths, fromToolkit: plan.fallbacks, unresolved: plan.unresolved, info: r.info };
   say(`loads with ${L.describeTorch(torch)} (${plan.paths.length} libraries preloaded)`);
 }
 const summary = { variant, dir, flavour, torch: manifest.torch.version, cuda: cuda?.version ?? null, glibc, sha256: manifest.sha256, verified };

@@ -39,6 +39,8 @@ export interface LoadChoice {
   /** tats-preload.node and the libraries it loads before the addon (empty: none needed). */
   helper: string | null;
   preload: string[];
+  /** CUDA libraries from the toolkit, loaded after `preload` by soname first (see preload.ts). */
+  fallbacks: string[];
   /** One sentence: why this binary. */
   why: string;
   /** `ran`: test-loaded in a child just now; `cached`: an earlier verdict; `skipped`: TATS_PROBE=0. */
@@ -78,9 +80,9 @@ interface Ctx {
   binaries: Look[];
 }
 
-function tryProbe(ctx: Ctx, binary: string, helper: string | null, paths: string[]) {
+function tryProbe(ctx: Ctx, binary: string, helper: string | null, paths: string[], fallbacks: string[] = []) {
   if (!ctx.doProbe) return { ok: true as const, state: 'skipped' as const, info: undefined };
-  const p = probe({ binary, helper, preload: paths }, ctx.env);
+  const p = probe({ binary, helper, preload: paths, fallbacks }, ctx.env);
   return p.ok
     ? { ok: true as const, state: p.cached ? ('cached' as const) : ('ran' as const), info: p.info }
     : { ok: false as const, reason: `${p.reason}${p.cached ? ' (cached verdict; TATS_CACHE_DIR or ~/.cache/tats)' : ''}` };
@@ -106,6 +108,7 @@ function tryLocal(ctx: Ctx, path: string, kind: 'env' | 'build', label: string):
     libtorch: torch,
     helper: null,
     preload: [],
+    fallbacks: [],
     why:
       kind === 'env'
         ? `TATS_NATIVE names it; it finds libtorch itself (system path or its RUNPATH)`
@@ -138,7 +141,7 @@ function tryVariants(ctx: Ctx, variants: Variant[], torches: TorchLib[], host: H
         ctx.binaries.push({ place: label, found: false, detail: `unreadable binary: ${(err as Error).message}` });
         continue;
       }
-      const r = tryProbe(ctx, v.binary, v.helper, plan.paths);
+      const r = tryProbe(ctx, v.binary, v.helper, plan.paths, plan.fallbacks);
       if (!r.ok) {
         ctx.binaries.push({ place: label, found: false, detail: r.reason });
         continue;
@@ -151,7 +154,7 @@ function tryVariants(ctx: Ctx, variants: Variant[], torches: TorchLib[], host: H
       if (m.flavour === 'cpu' && host.gpu) {
         why += t.cuda ? '; no CUDA variant loaded with this torch' : '; this torch has no CUDA, so the CPU variant';
       }
-      return { path: v.binary, kind, variant: v.name, libtorch: t, helper: v.helper, preload: plan.paths, why, probe: r.state, ...(r.info ? { probed: r.info } : {}) };
+      return { path: v.binary, kind, variant: v.name, libtorch: t, helper: v.helper, preload: plan.paths, fallbacks: plan.fallbacks, why, probe: r.state, ...(r.info ? { probed: r.info } : {}) };
     }
   }
   return null;

@@ -13,6 +13,8 @@ export interface ProbeRequest {
   binary: string;
   helper: string | null;
   preload: string[];
+  /** Loaded after `preload`, by soname first (preload.ts PreloadPlan.fallbacks). */
+  fallbacks?: string[];
 }
 
 export interface ProbedInfo {
@@ -34,9 +36,13 @@ export interface ProbeResult {
 
 // Runs as `node -e`, so it needs no file of its own (the loader also runs from TypeScript sources in tests).
 const CHILD = `
-const [binary, helper, paths] = JSON.parse(process.argv[1]);
+const [binary, helper, paths, fallbacks] = JSON.parse(process.argv[1]);
 try {
-  if (helper && paths.length) { const h = require(helper); for (const p of paths) h.preload(p); }
+  if (helper && (paths.length || fallbacks.length)) {
+    const h = require(helper);
+    for (const p of paths) h.preload(p);
+    for (const p of fallbacks) { try { h.preload(require('path').basename(p)); } catch { h.preload(p); } }
+  }
   const i = require(binary).info();
   process.stdout.write('\\n' + JSON.stringify({ ok: true, info: { torch: i.torch, cudaCompiled: i.cudaCompiled,
     cudaAvailable: i.cudaAvailable, cudaArchitectures: i.cudaArchitectures, cppAbi: i.cppAbi } }) + '\\n');
@@ -63,6 +69,7 @@ export function probe(req: ProbeRequest, env: NodeJS.ProcessEnv = process.env): 
     h: req.helper,
     hs: req.helper ? fileStamp(req.helper) : null,
     p: req.preload.map((p) => [p, fileStamp(p)]),
+    f: (req.fallbacks ?? []).map((p) => [p, fileStamp(p)]),
     node: process.versions.node,
     // The verdict on CUDA availability depends on these.
     cvd: env.CUDA_VISIBLE_DEVICES ?? null,
@@ -71,7 +78,7 @@ export function probe(req: ProbeRequest, env: NodeJS.ProcessEnv = process.env): 
   const hit = readCache<Omit<ProbeResult, 'cached'>>(name, env);
   if (hit) return { ...hit, cached: true };
 
-  const r = spawnSync(process.execPath, ['-e', CHILD, JSON.stringify([req.binary, req.helper, req.preload])], {
+  const r = spawnSync(process.execPath, ['-e', CHILD, JSON.stringify([req.binary, req.helper, req.preload, req.fallbacks ?? []])], {
     encoding: 'utf8',
     timeout: Number(env.TATS_PROBE_TIMEOUT_MS ?? 180_000),
     env,
