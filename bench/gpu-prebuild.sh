@@ -13,8 +13,12 @@
 # Writes JSON lines to $OUT/gpu-prebuild.jsonl (also printed), and logs, infos, the manifest and the
 # bench rows to $OUT. Exits 1 if a required step fails; later steps are then skipped.
 #
-# Usage there, from the project root, with .gpu/ carried (see /work/shared/gpu/README.md):
-#   source .gpu/remote-env.sh && TATS_COMMIT=$(git rev-parse HEAD) bash bench/gpu-prebuild.sh
+# Usage there, from the project root, with .gpu/ carried (see /work/shared/gpu/README.md; re-run
+# shared/gpu/pack.sh after a dependency change: every production dependency must be in node_modules):
+#   source .gpu/remote-env.sh && TATS_COMMIT=<sha> bash bench/gpu-prebuild.sh
+# (the copy there has no .git: put the commit in the command on this side). A cold CUDA build takes a
+# good part of a 600 s call; the build folder stays on the machine, so a second call with SKIP_BUILD=1
+# has the time for every bench round.
 # Knobs: SKIP_BUILD=1 (reuse build/Release/tats.node), EXPECT_FLAVOUR (cuda), BENCH_REPEATS (2),
 #   BENCH_ARGS (the bench flags), CALL_LIMIT_S (560: later steps are skipped near it), KEEP_WORK=1.
 set -uo pipefail
@@ -93,7 +97,12 @@ T_S=$SECONDS record info-source true "$(node -e '
 ' "$out/info-source.json")"
 
 # ---- 2. prebuild ----------------------------------------------------------------------------------
-node scripts/prebuild.js --json > "$out/prebuild.json" 2> "$out/prebuild.log" || { cat "$out/prebuild.log" >&2; fail prebuild '{"log":"prebuild.log"}'; }
+if ! node scripts/prebuild.js --json > "$out/prebuild.json" 2> "$out/prebuild.log"; then
+  cat "$out/prebuild.log" >&2
+  # The manifest is written before the test load: keep it (its needed libraries) for the diagnosis.
+  for m in prebuilds/*/*/manifest.json; do [ -f "$m" ] && cp "$m" "$out/manifest-$(basename "$(dirname "$m")").json"; done
+  fail prebuild '{"log":"prebuild.log"}'
+fi
 variant_dir=$(pick "$out/prebuild.json" 'j.dir' | tr -d '"')
 variant=$(pick "$out/prebuild.json" 'j.variant' | tr -d '"')
 cp "$variant_dir/manifest.json" "$out/manifest.json"

@@ -172,7 +172,10 @@ if (!flag('--no-verify')) {
   const plan = L.preloadPlan(out, torch.dir);
   const r = L.probe({ binary: out, helper, preload: plan.paths, fallbacks: plan.fallbacks }, { ...process.env, TATS_CACHE_DIR: join(dir, '.verify-cache') });
   rmSync(join(dir, '.verify-cache'), { recursive: true, force: true });
-  if (!r.ok) fail(`the prebuild does not load with ${L.describeTorch(torch)}: ${r.reason}`);
+  if (!r.ok) {
+    const notFound = plan.unresolved.length ? `; found in neither torch, its nvidia wheels nor the CUDA toolkit: ${plan.unresolved.join(', ')}` : '';
+    fail(`the prebuild does not load with ${L.describeTorch(torch)}: ${r.reason}${notFound}`);
+  }
   verified = { libtorch: torch.dir, preloaded: plan.paths, fromToolkit: plan.fallbacks, unresolved: plan.unresolved, info: r.info };
   say(`loads with ${L.describeTorch(torch)} (${plan.paths.length} libraries preloaded)`);
 }
