@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import {
+  chooseNative,
   describeTorchDir,
   findTorch,
   matchVariant,
@@ -199,5 +200,21 @@ describe('child-process test load', () => {
     const ok = join(dir, 'ok.js');
     writeFileSync(ok, "exports.info = () => ({ torch: '2.11.0', cudaCompiled: true, cudaAvailable: false, cudaArchitectures: '80,90', cppAbi: 1 });\n");
     expect(probe({ binary: ok, helper: null, preload: [] }, env)).toMatchObject({ ok: true, info: { torch: '2.11.0', cudaCompiled: true } });
+  });
+});
+
+describe('choosing a binary', () => {
+  it('a local build that does not load is reported, not passed over for a prebuild', () => {
+    const root = join(work, 'pkg');
+    mkdirSync(join(root, 'build', 'Release'), { recursive: true });
+    writeFileSync(join(root, 'build', 'Release', 'tats.node'), 'not an ELF file');
+    mkdirSync(join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'cpu-torch1.13'), { recursive: true });
+    const r = chooseNative(root, { PATH: '', TATS_PYTHON: '0', TATS_SYSTEM_LIBTORCH: '0', TATS_CACHE_DIR: join(work, 'c3') });
+    expect(r.choice).toBeNull();
+    expect(r.binaries).toHaveLength(1);
+    expect(r.binaries[0]).toMatchObject({ place: 'build/Release/tats.node', found: false });
+    expect(r.missing).toContain('build/Release/tats.node is there but does not load');
+    expect(r.fix).toBe('TATS_BUILD_FROM_SOURCE=1 npm rebuild tats');
+    expect(r.alternative).toContain('to use the prebuilt variants');
   });
 });

@@ -2,7 +2,8 @@
  * Which tats.node to load, with which libtorch, and why. Candidates, first that loads wins:
  *   1. TATS_NATIVE=<file>: that binary and no other (a manifest.json beside it makes it a variant);
  *   2. a local build, build/Release/tats.node then build/Debug (this checkout, or a source build
- *      made at install); it finds its libtorch itself (system path or the build's RUNPATH);
+ *      made at install); it finds its libtorch itself (system path or the build's RUNPATH). One
+ *      that exists but does not load is reported, not passed over for a prebuild;
  *   3. the prebuilt variants in prebuilds/<platform>-<arch>/<variant>/, tried with each libtorch
  *      that findTorch() returns, in its order; per libtorch a CUDA variant comes first when there
  *      is a GPU and the torch has CUDA, then CPU. Each manifest is checked before anything loads.
@@ -190,8 +191,22 @@ export function chooseNative(root: string, env: NodeJS.ProcessEnv = process.env)
   }
 
   for (const sub of ['Release', 'Debug']) {
-    const c = tryLocal(ctx, join(root, 'build', sub, 'tats.node'), 'build', `build/${sub}/tats.node`);
+    const path = join(root, 'build', sub, 'tats.node');
+    const c = tryLocal(ctx, path, 'build', `build/${sub}/tats.node`);
     if (c) return done(c, []);
+    // A local build that exists but does not load is reported, never silently replaced by a prebuild
+    // (in a checkout that would run the tests against an older binary).
+    if (existsSync(path)) {
+      const inCheckout = existsSync(join(root, '.git'));
+      return {
+        choice: null,
+        looked,
+        binaries: ctx.binaries,
+        missing: `a local build that loads: build/${sub}/tats.node is there but does not load`,
+        fix: inCheckout ? 'npm run build:native' : fromSourceFix,
+        alternative: `or remove ${join(root, 'build')} to use the prebuilt variants`,
+      };
+    }
   }
 
   const { variants, problems } = readVariants(root, host.platform);
@@ -205,8 +220,10 @@ export function chooseNative(root: string, env: NodeJS.ProcessEnv = process.env)
 }
 
 /** What is missing and the command that fixes it, when nothing loads. */
+const fromSourceFix = 'TATS_BUILD_FROM_SOURCE=1 npm rebuild tats';
+
 function advice(root: string, env: NodeJS.ProcessEnv, host: Host, variants: Variant[], torches: TorchLib[]) {
-  const fromSource = 'TATS_BUILD_FROM_SOURCE=1 npm rebuild tats';
+  const fromSource = fromSourceFix;
   if (env.TATS_NATIVE) {
     return { missing: `TATS_NATIVE=${env.TATS_NATIVE} does not load`, fix: 'unset TATS_NATIVE (or point it at a tats.node that loads)', alternative: null };
   }
