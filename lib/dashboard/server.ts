@@ -166,10 +166,14 @@ export async function serveDashboard(options: DashboardOptions = {}): Promise<Da
     return (await stat(r.path).catch(() => null))?.isDirectory() ? r.path : null;
   };
   const summaryOf = async (id: string): Promise<RunSummary | undefined> => {
-    const listed = (await scan()).find((r) => r.id === id);
-    if (!listed || listed.kind === 'compare') return listed;
+    // The folder scan (for a compare report's state and a run's parent) may be as old as the run
+    // list's refresh; a run's own files are read now.
+    const listed = (await scan(3 * pollMs)).find((r) => r.id === id);
+    if (listed?.kind === 'compare') return listed;
     const dir = await runDir(id);
-    return dir ? { ...(await describeRun(dir, id)), ...(listed.parent !== undefined ? { parent: listed.parent } : {}) } : undefined;
+    if (!dir) return listed;
+    const s = await describeRun(dir, id);
+    return listed?.parent !== undefined ? { ...s, parent: listed.parent } : s;
   };
 
   const clients = new Set<Client>();
