@@ -75,7 +75,7 @@ describe('shards from synthetic clips', () => {
     }
     expect(err).toBeInstanceOf(DataError);
     expect((err as DataError).code).toBe('ERR_SHARD_CHECKSUM');
-    expect((err as Error).message).toMatch(/shard .*shard-00000\.bin: clip 2 \(synthetic:4:train:4x32:2, offset \d+\) fails its checksum/);
+    expect((err as Error).message).toMatch(/shard .*shard-00000\.bin: clip 2 \(synthetic:4:train:4x32:2, offset \d+, label \d+\) fails its checksum/);
     expect(() => new ShardReader(out, { verify: false }).read(2)).not.toThrow();
     // 'once' trusts a clip after its first good read; 'always' catches later damage
     const once = new ShardReader(out);

@@ -19,6 +19,8 @@ interface PackArgs {
   'shard-mb': number;
   count: number;
   seed: number;
+  'keep-short': boolean;
+  classes?: number;
   json: boolean;
 }
 
@@ -44,6 +46,8 @@ export const packCommand: CommandModule<object, PackArgs> = {
       .option('shard-mb', { type: 'number', default: 256, describe: 'Shard file size before rolling to the next (MiB)' })
       .option('count', { type: 'number', default: 1000, describe: 'Clips to render (synthetic only)' })
       .option('seed', { type: 'number', default: 0, describe: 'Seed (synthetic only)' })
+      .option('keep-short', { type: 'boolean', default: false, describe: 'Pack videos with fewer frames than --frames, repeating frames (listed as padded); by default they are skipped and listed' })
+      .option('classes', { type: 'number', describe: 'Class count of a list (labels at or above it are skipped and listed; needed for a largest label over 1000 that most labels below leave unused)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object: {packed, skipped, errors: [{file, reason}], shards, clipsPerS, ...}' }),
   handler: handler<PackArgs>(async (args) => {
     const spec = parseDatasetSpec(args.dataset);
@@ -59,7 +63,11 @@ export const packCommand: CommandModule<object, PackArgs> = {
         maxShardBytes,
       });
     } else {
-      const annotation = readAnnotation(spec, { split: args.split as 1 | 2 | 3, subset: args.subset as 'train' | 'val' | 'test' });
+      const annotation = readAnnotation(spec, {
+        split: args.split as 1 | 2 | 3,
+        subset: args.subset as 'train' | 'val' | 'test',
+        ...(args.classes !== undefined ? { classes: positiveInt('--classes', args.classes) } : {}),
+      });
       say(args, `${spec.kind}: ${annotation.entries.length} videos, ${annotation.classNames.length} classes, ${annotation.issues.length} bad annotation lines`);
       let last = 0;
       report = await packVideos({
@@ -71,6 +79,7 @@ export const packCommand: CommandModule<object, PackArgs> = {
         clipsPerVideo: positiveInt('--clips-per-video', args['clips-per-video']),
         ...(args.jobs !== undefined ? { jobs: positiveInt('--jobs', args.jobs) } : {}),
         maxShardBytes,
+        keepShort: args['keep-short'],
         onProgress: (done, total) => {
           const now = Date.now();
           if (now - last > 2000 || done === total) {
@@ -82,8 +91,10 @@ export const packCommand: CommandModule<object, PackArgs> = {
     }
     for (const e of report.errors.slice(0, 20)) process.stderr.write(`skipped ${e.file}: ${e.reason}\n`);
     if (report.errors.length > 20) process.stderr.write(`... and ${report.errors.length - 20} more (see --json)\n`);
+    for (const e of report.padded.slice(0, 20)) process.stderr.write(`padded ${e.file}: ${e.reason}\n`);
+    if (report.padded.length > 20) process.stderr.write(`... and ${report.padded.length - 20} more padded (see --json)\n`);
     result(args, report, () =>
-      `packed ${report.packed} clips (${report.alreadyPacked} already there, ${report.skipped} skipped) into ${report.shards} shard(s) in ${report.out}: ` +
+      `packed ${report.packed} clips (${report.alreadyPacked} already there, ${report.skipped} skipped${report.padded.length ? `, ${report.padded.length} short video(s) padded` : ''}) into ${report.shards} shard(s) in ${report.out}: ` +
         `${report.clips} clips in the set, ${report.clipsPerS.toFixed(1)} clips/s`,
     );
   }),

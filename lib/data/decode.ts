@@ -94,7 +94,7 @@ export function requireFfmpeg(): FfmpegBinaries {
 }
 
 /** Why a video could not be used. */
-export type FailureKind = 'missing' | 'empty' | 'unreadable' | 'undecodable' | 'truncated' | 'timeout';
+export type FailureKind = 'missing' | 'empty' | 'unreadable' | 'undecodable' | 'truncated' | 'corrupt' | 'timeout';
 
 export interface DecodeFailure {
   ok: false;
@@ -177,6 +177,12 @@ function errorLine(stderr: string, file: string): string {
     .filter((l) => l.length > 0);
   const last = ls[ls.length - 1] ?? 'ffmpeg failed without a message';
   return last.startsWith(file + ': ') ? last.slice(file.length + 2) : last;
+}
+
+/** The first meaningful stderr line of ffmpeg, without its `[h264 @ 0x...]` prefix: the first damage seen. */
+function firstErrorLine(stderr: string): string {
+  const l = stderr.split('\n').map((x) => x.trim()).find((x) => x.length > 0) ?? '';
+  return l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '');
 }
 
 /** True when the file starts like a video container (mp4/mov, Matroska/WebM, AVI, Ogg, FLV, MPEG-TS). */
@@ -287,6 +293,17 @@ export async function probe(file: string, opts: { timeoutMs?: number } = {}): Pr
     if (!(frames > 0) || !(width > 0) || !(height > 0)) {
       return fail(file, r.stderr.trim() ? 'truncated' : 'undecodable', `no decodable frames (${frames} frames, ${width}x${height})${r.stderr.trim() ? `: ${errorLine(r.stderr, file)}` : ''}`);
     }
+    // Damage the demuxer sees while counting packets (the whole file is read): frames missing
+    // against the header or the duration (a cut-off file whose index was written first), or
+    // errors from the parsers (bytes overwritten mid-file).
+    const expected = Math.round(duration * fps);
+    if (packets > 0 && nb > packets) {
+      return fail(file, 'truncated', `${packets} of the ${nb} frames its header lists are in the file (it ends early)${r.stderr.trim() ? `: ${firstErrorLine(r.stderr)}` : ''}`);
+    }
+    if (packets > 0 && expected > packets + 2 && packets < 0.9 * expected) {
+      return fail(file, 'truncated', `${packets} frames in the file where its duration (${duration.toFixed(2)} s at ${fps.toFixed(2)} fps) needs about ${expected}`);
+    }
+    if (r.stderr.trim()) return fail(file, 'corrupt', `damaged data (ffprobe: ${firstErrorLine(r.stderr)})`);
     return { ok: true, file, frames, fps: fps || 25, width, height, duration: duration || frames / (fps || 25), codec: String(s.codec_name ?? '') };
   }
   // No ffprobe: parse `ffmpeg -i` (it exits 1 because no output is given; the header is on stderr).
@@ -358,7 +375,13 @@ export async function decodeFrames(file: string, opts: DecodeOptions): Promise<D
   if (got < want) {
     const frames = Math.floor(got / frameBytes);
     if (r.code !== 0 && frames === 0) return classify(file, r.stderr);
-    return fail(file, 'truncated', `decoded ${frames} of ${uniq.length} frames (asked for frames ${uniq[0]}..${uniq[uniq.length - 1]} of ${info.frames})${r.stderr.trim() ? `: ${errorLine(r.stderr, file)}` : ''}`);
+    // With errors on stderr the frames are there but do not decode (damage); without, they are missing.
+    return fail(file, r.stderr.trim() ? 'corrupt' : 'truncated', `decoded ${frames} of ${uniq.length} frames (asked for frames ${uniq[0]}..${uniq[uniq.length - 1]} of ${info.frames})${r.stderr.trim() ? `: ${errorLine(r.stderr, file)}` : ''}`);
+  }
+  // ffmpeg runs at -loglevel error: any line is a decode error in the frames used (concealed
+  // macroblocks, broken NAL units), which would otherwise pass as a plausible, wrong clip.
+  if (r.code !== 0 || r.stderr.trim()) {
+    return fail(file, 'corrupt', `decode errors in frames ${uniq[0]}..${uniq[uniq.length - 1]}: ${firstErrorLine(r.stderr) || `ffmpeg exited with ${r.code}`}`);
   }
   // Lay the frames out in the order asked for (duplicates copied).
   const data = new Uint8Array(indices.length * frameBytes);

@@ -29,6 +29,10 @@ port.on('message', (msg: { type: string; id: number; indices: number[]; epoch: n
       if (batch.motion) transfer.push(batch.motion.buffer as ArrayBuffer);
       port.postMessage({ type: 'batch', id: msg.id, batch }, transfer);
     },
-    (err: unknown) => port.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) }),
+    (err: unknown) => {
+      const c = (err as { code?: unknown } | null)?.code;
+      const code = typeof c === 'string' ? c : undefined;
+      port.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err), ...(code ? { code } : {}) });
+    },
   );
 });

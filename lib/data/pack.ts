@@ -3,9 +3,14 @@
  * Each video gives `clipsPerVideo` clips of `frames` frames at stride `rate`, windows evenly spaced
  * over the video (1 = the centre window), resized so the short side is `size` and centre-cropped to
  * size x size. Bad videos are skipped and reported with file and reason; they never stop the run.
+ * Nothing damaged passes silently: missing, truncated and corrupted files (decode errors anywhere
+ * ffprobe reads, or in the frames decoded), and videos with fewer frames than a clip (skipped
+ * unless `keepShort`, then padded and listed in `padded`) are named with the reason. A path listed
+ * twice with different labels stops the run before any work (ERR_DATA_DUPLICATE).
  */
 import { performance } from 'node:perf_hooks';
 
+import { DataError } from '../errors/index.js';
 import type { Annotation } from './annotations/index.js';
 import { formatIssue } from './annotations/index.js';
 import { DecodePool } from './decode.js';
@@ -15,6 +20,7 @@ import { SyntheticMotionDataset, type SyntheticOptions } from './synthetic.js';
 
 export interface PackError {
   file: string;
+  /** `<kind>: <what>`, kind one of decode.ts's FailureKind, `short`, or an annotation problem. */
   reason: string;
 }
 
@@ -26,6 +32,8 @@ export interface PackReport {
   /** Clips found already packed (resume). */
   alreadyPacked: number;
   errors: PackError[];
+  /** Videos packed though shorter than a clip (`keepShort`): frames repeated to fill it. */
+  padded: PackError[];
   /** Shard files in the set. */
   shards: number;
   /** Clips in the set after this run. */
@@ -53,6 +61,11 @@ export interface PackVideosOptions {
   maxShardBytes?: number;
   /** Per-process timeout. Defaults to 60000 ms. */
   timeoutMs?: number;
+  /**
+   * Pack videos with fewer frames than a clip (`frames`), repeating frames to fill it; each is
+   * listed in the report's `padded`. Defaults to false: they are skipped and listed in `errors`.
+   */
+  keepShort?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -63,6 +76,23 @@ export async function packVideos(opts: PackVideosOptions): Promise<PackReport> {
   const size = opts.size ?? 224;
   const views = opts.clipsPerVideo ?? 1;
   const ann = opts.annotation;
+  // The same video twice: with two labels the dataset contradicts itself (stop, naming both); with
+  // one, the repeat is skipped and listed.
+  const firstAt = new Map<string, number>();
+  const repeats: PackError[] = [];
+  const entries = ann.entries.filter((e, i) => {
+    const j = firstAt.get(e.path);
+    if (j === undefined) {
+      firstAt.set(e.path, i);
+      return true;
+    }
+    const a = ann.entries[j]!;
+    if (a.label !== e.label) {
+      throw new DataError('ERR_DATA_DUPLICATE', `${e.path} is listed twice with different labels: entry ${j + 1} (label ${a.label}) and entry ${i + 1} (label ${e.label}) of the ${ann.dataset} list`);
+    }
+    repeats.push({ file: e.path, reason: `duplicate: listed again (entry ${i + 1}, first as entry ${j + 1}, same label); packed once` });
+    return false;
+  });
   const writer = new ShardWriter(opts.out, {
     dataset: ann.dataset,
     classNames: ann.classNames,
@@ -70,7 +100,8 @@ export async function packVideos(opts: PackVideosOptions): Promise<PackReport> {
   });
   const pool = new DecodePool(opts.jobs);
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const errors: PackError[] = ann.issues.map((i) => ({ file: i.line !== undefined ? `${i.file}:${i.line}` : i.entry !== undefined ? `${i.file}[${i.entry}]` : i.file, reason: i.reason }));
+  const errors: PackError[] = [...ann.issues.map((i) => ({ file: i.line !== undefined ? `${i.file}:${i.line}` : i.entry !== undefined ? `${i.file}[${i.entry}]` : i.file, reason: i.reason })), ...repeats];
+  const padded: PackError[] = [];
   let packed = 0;
   let already = 0;
   let badVideos = 0;
@@ -78,7 +109,6 @@ export async function packVideos(opts: PackVideosOptions): Promise<PackReport> {
   let lastFlush = performance.now();
   let flushMs = 0;
   let next = 0;
-  const entries = ann.entries;
 
   const one = async (path: string, label: number): Promise<void> => {
     const keys = Array.from({ length: views }, (_, k) => `${path}#${k}`);
@@ -91,6 +121,15 @@ export async function packVideos(opts: PackVideosOptions): Promise<PackReport> {
       badVideos++;
       errors.push({ file: path, reason: `${info.kind}: ${info.reason}` });
       return;
+    }
+    if (info.frames < frames) {
+      const what = `${info.frames} frame${info.frames === 1 ? '' : 's'}, a clip needs ${frames}`;
+      if (!opts.keepShort) {
+        badVideos++;
+        errors.push({ file: path, reason: `short: ${what} (keepShort / --keep-short packs it with frames repeated)` });
+        return;
+      }
+      padded.push({ file: path, reason: `short: ${what}; frames repeated to fill the clip` });
     }
     const windows = testClipIndices(info.frames, frames, rate, views);
     const all = windows.flat();
@@ -134,9 +173,10 @@ export async function packVideos(opts: PackVideosOptions): Promise<PackReport> {
   const seconds = (performance.now() - t0) / 1000;
   return {
     packed,
-    skipped: badVideos + ann.issues.length,
+    skipped: badVideos + ann.issues.length + repeats.length,
     alreadyPacked: already,
     errors,
+    padded,
     shards: writer.index.shards.length,
     clips: writer.count,
     clipsPerS: packed / Math.max(seconds, 1e-9),
@@ -183,7 +223,7 @@ export function packSynthetic(opts: PackSyntheticOptions): PackReport {
     writer.close();
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { packed, skipped: 0, alreadyPacked: already, errors: [], shards: writer.index.shards.length, clips: writer.count, clipsPerS: packed / Math.max(seconds, 1e-9), seconds, out: opts.out };
+  return { packed, skipped: 0, alreadyPacked: already, errors: [], padded: [], shards: writer.index.shards.length, clips: writer.count, clipsPerS: packed / Math.max(seconds, 1e-9), seconds, out: opts.out };
 }
 
 export { formatIssue };

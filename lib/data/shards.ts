@@ -5,7 +5,9 @@
  * [T, H, W, 3] optionally followed by its uint8 [N] motion map) and one `index.json`:
  *   { format: "tats-shards", version: 1, dataset, classNames, shards: [{file, bytes}],
  *     clips: [{key, shard, offset, bytes, shape: [T,H,W,3], motionBytes?, label, source, frames?, crc32}] }
- * `crc32` (zlib's) covers the clip bytes and its motion bytes. The index is rewritten atomically
+ * `crc32` (zlib's) covers the clip bytes, its motion bytes and then (version 2) the clip's record:
+ * key, label, shard, offset, bytes, motionBytes, so an edited label or offset fails the check as a
+ * flipped byte does (version 1 sets, data only, are still read). The index is rewritten atomically
  * (write a temporary file, fsync, rename) after the shard data it names has been fsynced, so a crash
  * leaves a valid index; on reopen, shard bytes past the indexed end are cut off and packing resumes,
  * skipping the clips whose key is already indexed.
@@ -17,7 +19,21 @@ import { crc32 } from 'node:zlib';
 import { DataError } from '../errors/index.js';
 
 export const SHARD_FORMAT = 'tats-shards';
-export const SHARD_VERSION = 1;
+export const SHARD_VERSION = 2;
+/** Versions read: 1 (crc32 over the data only) and 2 (data and record). */
+const READABLE_VERSIONS = [1, 2];
+
+/** The clip record's bytes that a version 2 crc32 covers after the data. */
+function recordBytes(c: Pick<ShardClip, 'key' | 'label' | 'shard' | 'offset' | 'bytes' | 'motionBytes'>): Buffer {
+  return Buffer.from(JSON.stringify([c.key, c.label, c.shard, c.offset, c.bytes, c.motionBytes ?? 0]), 'utf8');
+}
+
+/** The crc32 stored for a clip: data (clip, then motion), then the record for version >= 2. */
+export function clipChecksum(version: number, c: Pick<ShardClip, 'key' | 'label' | 'shard' | 'offset' | 'bytes' | 'motionBytes'>, clip: Uint8Array, motion?: Uint8Array): number {
+  let crc = crc32(clip);
+  if (motion) crc = crc32(motion, crc);
+  return version >= 2 ? crc32(recordBytes(c), crc) : crc;
+}
 
 export interface ShardClip {
   /** Unique key of the clip within the set (source path + view), used to resume. */
@@ -62,7 +78,7 @@ export function readShardIndex(dir: string): ShardIndex {
     throw indexError(dir, `not valid JSON (${(err as Error).message})`);
   }
   if (j === null || typeof j !== 'object' || j.format !== SHARD_FORMAT) throw indexError(dir, `expected format "${SHARD_FORMAT}"`);
-  if (j.version !== SHARD_VERSION) throw indexError(dir, `version ${String(j.version)} is not supported (expected ${SHARD_VERSION})`);
+  if (!READABLE_VERSIONS.includes(j.version)) throw indexError(dir, `version ${String(j.version)} is not supported (expected one of ${READABLE_VERSIONS.join(', ')})`);
   if (!Array.isArray(j.shards) || !Array.isArray(j.clips) || !Array.isArray(j.classNames)) throw indexError(dir, 'expected arrays "shards", "clips" and "classNames"');
   j.clips.forEach((c, i) => {
     const ok =
@@ -70,6 +86,9 @@ export function readShardIndex(dir: string): ShardIndex {
       Number.isInteger(c.bytes) && Array.isArray(c.shape) && c.shape.length === 4 && c.shape.reduce((a, b) => a * b, 1) === c.bytes &&
       Number.isInteger(c.label) && Number.isInteger(c.crc32) && c.offset + c.bytes + (c.motionBytes ?? 0) <= j.shards[c.shard]!.bytes;
     if (!ok) throw indexError(dir, `clips[${i}] is malformed (needs shard, offset, bytes = product of shape [T,H,W,3], label, crc32, within its shard)`);
+    if (c.label < 0 || (j.classNames.length > 0 && c.label >= j.classNames.length)) {
+      throw indexError(dir, `clips[${i}] (${String(c.source)}) has label ${c.label}, outside the ${j.classNames.length} class names`);
+    }
   });
   return j;
 }
@@ -153,13 +172,9 @@ export class ShardWriter {
     if (this.fd === undefined) this.fd = openSync(join(this.dir, last.file), 'r+');
     const offset = last.bytes;
     writeSync(this.fd, clip, 0, clip.length, offset);
-    let crc = crc32(clip);
-    if (motion) {
-      writeSync(this.fd, motion, 0, motion.length, offset + clip.length);
-      crc = crc32(motion, crc);
-    }
+    if (motion) writeSync(this.fd, motion, 0, motion.length, offset + clip.length);
     last.bytes = offset + clip.length + (motion?.length ?? 0);
-    this.index.clips.push({
+    const record = {
       key: meta.key,
       shard: this.index.shards.length - 1,
       offset,
@@ -169,8 +184,9 @@ export class ShardWriter {
       label: meta.label,
       source: meta.source,
       ...(meta.frames ? { frames: meta.frames } : {}),
-      crc32: crc,
-    });
+    };
+    // A set begun in version 1 goes on with version 1 checksums (one rule per set).
+    this.index.clips.push({ ...record, crc32: clipChecksum(this.index.version, record, clip, motion) });
     this.keys.add(meta.key);
     this.dirty = true;
   }
@@ -286,12 +302,11 @@ export class ShardReader {
       throw new DataError('ERR_SHARD_CHECKSUM', `shard ${file} is shorter than its index: clip ${i} (${c.source}) at offset ${c.offset} read ${got} of ${c.bytes} bytes`);
     }
     if (this.verify === 'always' || (this.verify === 'once' && this.verified[i] === 0)) {
-      let crc = crc32(clipOut);
-      if (motion) crc = crc32(motion, crc);
+      const crc = clipChecksum(this.index.version, c, clipOut, motion);
       if (crc !== c.crc32) {
         throw new DataError(
           'ERR_SHARD_CHECKSUM',
-          `shard ${file}: clip ${i} (${c.source}, offset ${c.offset}) fails its checksum (crc32 ${crc} != ${c.crc32} in the index); the shard is damaged: pack it again`,
+          `shard ${file}: clip ${i} (${c.source}, offset ${c.offset}, label ${c.label}) fails its checksum (crc32 ${crc} != ${c.crc32} in the index): the clip's bytes or its index record are damaged; pack it again`,
         );
       }
       this.verified[i] = 1;

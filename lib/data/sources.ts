@@ -3,6 +3,7 @@
  * interface that fills caller-owned buffers and reports bad samples as values (never throws for one).
  * Descriptors are plain data so they can be sent to worker threads.
  */
+import { DataError } from '../errors/index.js';
 import type { VideoEntry } from './annotations/index.js';
 import { DecodePool, type VideoInfo } from './decode.js';
 import { sampleIndices, type SamplingRecipe } from './sampling.js';
@@ -23,6 +24,12 @@ export type SourceDescriptor =
       seed?: number;
       /** Mirror each clip left-right with p = 0.5 (fine-tuning); the motion map is then left out. Defaults to false. */
       flip?: boolean;
+      /**
+       * A clip that fails its checksum or lies past the end of its shard: 'stop' throws the
+       * DataError (ERR_SHARD_CHECKSUM, naming the shard file and the clip); 'skip' reports it as a
+       * bad sample, which the caller replaces and counts. Defaults to 'stop'.
+       */
+      onDamaged?: 'stop' | 'skip';
     }
   | {
       kind: 'videos';
@@ -91,7 +98,9 @@ class ShardSource implements Source {
   private readonly scratch: Uint8Array | undefined;
   private readonly seed: number;
   private readonly flip: boolean;
+  private readonly onDamaged: 'stop' | 'skip';
   constructor(d: Extract<SourceDescriptor, { kind: 'shards' }>) {
+    this.onDamaged = d.onDamaged ?? 'stop';
     this.reader = new ShardReader(d.dir, { verify: d.verify ?? 'once' });
     this.length = this.reader.length;
     const first = this.reader.index.clips[0];
@@ -124,6 +133,8 @@ class ShardSource implements Source {
       if (this.flip && seededRand(mix(this.seed, index, epoch))() < 0.5) flipHorizontal(clip, this.clipShape[0], this.clipShape[1], this.clipShape[2]);
       return Promise.resolve({ ok: true, label });
     } catch (err) {
+      // Damage is never passed over silently: by default it stops the caller.
+      if (this.onDamaged === 'stop' || !(err instanceof DataError)) return Promise.reject(err);
       return Promise.resolve({ ok: false, file, reason: (err as Error).message });
     }
   }

@@ -61,6 +61,8 @@ export interface AnnotationChoice {
   split?: 1 | 2 | 3;
   /** 'train' or 'test' ('val' for K400/SSv2 validation; UCF101/HMDB51 'test'). Defaults to 'train'. */
   subset?: 'train' | 'val' | 'test';
+  /** Class count of a list: labels at or above it are reported and skipped (see readVideoList). */
+  classes?: number;
 }
 
 /** Reads the annotation files of a video dataset spec (list, ucf101, hmdb51, k400, ssv2). */
@@ -69,7 +71,7 @@ export function readAnnotation(spec: DatasetSpec, choice: AnnotationChoice = {})
   const split = choice.split ?? 1;
   switch (spec.kind) {
     case 'list':
-      return readVideoList({ file: spec.file });
+      return readVideoList({ file: spec.file, ...(choice.classes !== undefined ? { numClasses: choice.classes } : {}) });
     case 'ucf101':
       return readUcf101({ root: spec.dir, split, subset: subset === 'train' ? 'train' : 'test' });
     case 'hmdb51':
