@@ -152,14 +152,31 @@ export function optionsFromFlags(args: TrainFlags): PretrainOptions {
 }
 
 /**
+ * Options of a command whose options are one flat object (finetune, compare): the config file's,
+ * then each flag of `table` (flag -> option name) that was given. Values are not checked here:
+ * lib/config's resolvers do that and name the option, and `nameFlag` adds the flag.
+ */
+export function optionsFromTable<T extends object>(args: object, table: Record<string, string>): T {
+  const a = args as Record<string, unknown>;
+  const out: Record<string, unknown> = typeof a.config === 'string' ? { ...loadConfigFile<Record<string, unknown>>(a.config) } : {};
+  for (const [flag, field] of Object.entries(table)) if (a[flag] !== undefined) out[field] = a[flag];
+  return out as T;
+}
+
+/**
  * Re-labels a ConfigError about a field that was set by a flag so that the message names the flag
  * too (`--mask-ratio (masking.ratio): expected ...`). Fields set in a config file keep their name.
+ * `table` maps flags to fields: FLAG_FIELDS for the commands of `trainFlags`, the command's own for
+ * the others.
  */
-export function nameFlag(err: unknown, args?: object): unknown {
+export function nameFlag(err: unknown, args?: object, table: Record<string, string> = FLAG_FIELDS): unknown {
   if (!(err instanceof ConfigError)) return err;
   const given = (flag: string) => !args || (args as Record<string, unknown>)[flag] !== undefined;
   const flag =
-    err.field === 'config' ? 'config' : Object.entries(FLAG_FIELDS).find(([f, field]) => field === err.field && given(f))?.[0];
+    err.field === 'config'
+      ? 'config'
+      : // A missing value (undefined) is named by the flag that would set it.
+        Object.entries(table).find(([f, field]) => field === err.field && (given(f) || err.value === undefined))?.[0];
   if (!flag) return err;
   const e = new ConfigError(`--${flag}${flag === err.field ? '' : ` (${err.field})`}`, err.value, err.allowed);
   e.stack = err.stack;

@@ -45,7 +45,7 @@ describe('tats compare runs through the trainer', () => {
     }
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/horizontal flips off/);
     // The same --out again: refused before any work (ERR_CONFIG naming --out).
-    await expect(compare({ ...tiny, strategies: ['tats'], out })).rejects.toThrow(/--out.*tats[/\\]pretrain holds one/);
+    await expect(compare({ ...tiny, strategies: ['tats'], out })).rejects.toThrow(/^out: .*tats[/\\]pretrain holds one/);
   });
 
   it('--flip with the synthetic set exits 2 naming --flip, before any work', () => {

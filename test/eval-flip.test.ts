@@ -49,9 +49,9 @@ describe('fine-tuning flips', () => {
   it('--flip on a set whose labels are directions is a ConfigError naming --flip', () => {
     for (const d of ['synthetic', 'ssv2:/nowhere', `shards:${synthShards}`]) {
       expect(() => resolveFlip(d, true)).toThrow(ConfigError);
-      expect(() => resolveFlip(d, true)).toThrow(/--flip.*direction/);
+      expect(() => resolveFlip(d, true)).toThrow(/^flip: .*direction/);
     }
-    expect(() => resolveFinetuneConfig({ device: 'cpu', flip: true })).toThrow(/--flip/);
+    expect(() => resolveFinetuneConfig({ device: 'cpu', flip: true })).toThrow(/^flip: /);
   });
 
   it('shards with flip mirror about half the clips, and only those (motion map left out)', async () => {

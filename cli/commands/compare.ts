@@ -1,9 +1,8 @@
 import type { CommandModule } from 'yargs';
 
-import { ConfigError } from '../../lib/errors/index.js';
-import { compare, type CompareOptions, type ModelPreset } from '../../lib/eval/index.js';
-import { loadConfigFile } from '../../lib/eval/file.js';
+import { compare, type CompareOptions } from '../../lib/eval/index.js';
 import { handler } from '../exit.js';
+import { nameFlag, optionsFromTable } from '../flags.js';
 import { result, say } from '../output.js';
 
 interface CompareArgs {
@@ -37,6 +36,37 @@ interface CompareArgs {
   seed?: number;
   json: boolean;
 }
+
+/** Flag -> CompareOptions field. */
+const FLAGS: Record<string, string> = {
+  strategies: 'strategies',
+  steps: 'steps',
+  dataset: 'dataset',
+  model: 'model',
+  'encoder-depth': 'encoderDepth',
+  'decoder-depth': 'decoderDepth',
+  frames: 'frames',
+  size: 'size',
+  patch: 'patch',
+  classes: 'classes',
+  'train-size': 'trainSize',
+  scratch: 'scratch',
+  flip: 'flip',
+  'log-every': 'logEvery',
+  'batch-size': 'batchSize',
+  'mask-ratio': 'ratio',
+  lr: 'lr',
+  'sampler-dim': 'samplerDim',
+  'sampler-heads': 'samplerHeads',
+  'ppo-epochs': 'ppoEpochs',
+  downstream: 'downstream',
+  'downstream-steps': 'downstreamSteps',
+  'downstream-lr': 'downstreamLr',
+  'test-size': 'testSize',
+  device: 'device',
+  seed: 'seed',
+  out: 'out',
+};
 
 export const compareCommand: CommandModule<object, CompareArgs> = {
   command: 'compare',
@@ -76,47 +106,23 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .option('out', { type: 'string', describe: 'Report directory (one run directory per strategy inside)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' }),
   handler: handler<CompareArgs>(async (args) => {
-    const file = args.config ? loadConfigFile(args.config) : {};
-    const out = args.out ?? (file.out as string | undefined);
-    if (!out) throw new ConfigError('--out', out, 'a report directory');
-    if (args.device !== undefined && !['auto', 'cpu', 'cuda'].includes(args.device)) throw new ConfigError('--device', args.device, 'auto, cpu or cuda');
-    const o: CompareOptions = { ...(file as Partial<CompareOptions>), out };
-    const map: Array<[keyof CompareOptions, unknown]> = [
-      ['strategies', args.strategies],
-      ['steps', args.steps],
-      ['dataset', args.dataset],
-      ['model', args.model as ModelPreset | undefined],
-      ['encoderDepth', args['encoder-depth']],
-      ['decoderDepth', args['decoder-depth']],
-      ['frames', args.frames],
-      ['size', args.size],
-      ['patch', args.patch],
-      ['classes', args.classes],
-      ['trainSize', args['train-size']],
-      ['scratch', args.scratch],
-      ['flip', args.flip],
-      ['logEvery', args['log-every']],
-      ['batchSize', args['batch-size']],
-      ['ratio', args['mask-ratio']],
-      ['lr', args.lr],
-      ['samplerDim', args['sampler-dim']],
-      ['samplerHeads', args['sampler-heads']],
-      ['ppoEpochs', args['ppo-epochs']],
-      ['downstream', args.downstream],
-      ['downstreamSteps', args['downstream-steps']],
-      ['downstreamLr', args['downstream-lr']],
-      ['testSize', args['test-size']],
-      ['device', args.device],
-      ['seed', args.seed],
-    ];
-    for (const [k, v] of map) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+    let o: CompareOptions;
+    try {
+      o = optionsFromTable<CompareOptions>(args, FLAGS);
+    } catch (err) {
+      throw nameFlag(err, args, FLAGS);
+    }
     const opts = { json: args.json };
     o.onNote = (line) => say(opts, line);
     const ac = new AbortController();
     const stop = () => ac.abort(new Error('interrupted (SIGINT)'));
     process.once('SIGINT', stop);
     o.signal = ac.signal;
-    const r = await compare(o).finally(() => process.off('SIGINT', stop));
+    const r = await compare(o)
+      .catch((err: unknown) => {
+        throw nameFlag(err, args, FLAGS);
+      })
+      .finally(() => process.off('SIGINT', stop));
     result(opts, { report: r.report, plot: r.plot, loss_plot: r.lossPlot, budget: r.budget, rows: r.rows.map(({ losses: _l, ...row }) => row), scratch: r.scratch ?? null }, () => `wrote ${r.report}, ${r.plot} and ${r.lossPlot}`);
   }),
 };

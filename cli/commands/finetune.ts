@@ -1,13 +1,13 @@
 import type { CommandModule } from 'yargs';
 
-import { finetune, parseViews, type FinetuneOptions, type ModelPreset } from '../../lib/eval/index.js';
-import { loadConfigFile } from '../../lib/eval/file.js';
+import { finetune, parseViews, type FinetuneOptions } from '../../lib/eval/index.js';
 import { handler } from '../exit.js';
+import { nameFlag, optionsFromTable } from '../flags.js';
 import { result, say } from '../output.js';
 
 interface FinetuneArgs {
   checkpoint?: string;
-  'linear-probe': boolean;
+  'linear-probe'?: boolean;
   dataset?: string;
   'test-dataset'?: string;
   model?: string;
@@ -38,13 +38,44 @@ interface FinetuneArgs {
   json: boolean;
 }
 
+/** Flag -> FinetuneOptions field (--views fills testClips and testCrops; --checkpoint scratch is none). */
+const FLAGS: Record<string, string> = {
+  checkpoint: 'checkpoint',
+  'linear-probe': 'linearProbe',
+  dataset: 'dataset',
+  'test-dataset': 'testDataset',
+  model: 'model',
+  'encoder-depth': 'encoderDepth',
+  frames: 'frames',
+  size: 'size',
+  patch: 'patch',
+  'train-size': 'trainSize',
+  classes: 'classes',
+  steps: 'steps',
+  epochs: 'epochs',
+  'batch-size': 'batchSize',
+  lr: 'lr',
+  'warmup-steps': 'warmupSteps',
+  'layer-decay': 'layerDecay',
+  'drop-path': 'dropPath',
+  mixup: 'mixup',
+  cutmix: 'cutmix',
+  'label-smoothing': 'labelSmoothing',
+  flip: 'flip',
+  'test-size': 'testSize',
+  device: 'device',
+  precision: 'precision',
+  seed: 'seed',
+  out: 'out',
+};
+
 export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
   command: 'finetune',
   describe: 'Supervised fine-tuning (or --linear-probe) of a pretrained encoder from a checkpoint',
   builder: (y) =>
     y
       .option('checkpoint', { type: 'string', demandOption: true, group: 'Required:', describe: 'Pretraining checkpoint (.safetensors), checkpoint directory or run directory; "scratch" trains from random weights' })
-      .option('linear-probe', { type: 'boolean', default: false, describe: 'Train only fc_norm + head on the frozen encoder' })
+      .option('linear-probe', { type: 'boolean', describe: 'Train only fc_norm + head on the frozen encoder' })
       .option('config', { type: 'string', describe: 'JSON or YAML config; flags override it' })
       .option('dataset', { type: 'string', describe: 'Labelled clips: synthetic, shards:DIR, list:FILE, ucf101:DIR, hmdb51:DIR, k400:DIR, ssv2:DIR' })
       .option('test-dataset', { type: 'string', describe: 'Dataset scored at the end (default: --dataset\'s test split; shards: one view per clip)' })
@@ -78,43 +109,18 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
       .option('out', { type: 'string', describe: 'Run directory (config.json, metrics.jsonl, checkpoint/, eval.json, confusion.md)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' }),
   handler: handler<FinetuneArgs>(async (args) => {
-    const file = args.config ? loadConfigFile(args.config) : {};
-    const o: FinetuneOptions = { ...(file as FinetuneOptions) };
-    const set = <K extends keyof FinetuneOptions>(k: K, v: FinetuneOptions[K] | undefined) => {
-      if (v !== undefined) o[k] = v;
-    };
-    set('checkpoint', args.checkpoint === 'scratch' ? undefined : args.checkpoint);
-    if (args['linear-probe']) o.linearProbe = true;
-    set('dataset', args.dataset);
-    set('testDataset', args['test-dataset']);
-    set('model', args.model as ModelPreset | undefined);
-    set('encoderDepth', args['encoder-depth']);
-    set('frames', args.frames);
-    set('size', args.size);
-    set('patch', args.patch);
-    set('trainSize', args['train-size']);
-    set('classes', args.classes);
-    set('steps', args.steps);
-    set('epochs', args.epochs);
-    set('batchSize', args['batch-size']);
-    set('lr', args.lr);
-    set('warmupSteps', args['warmup-steps']);
-    set('layerDecay', args['layer-decay']);
-    set('dropPath', args['drop-path']);
-    set('mixup', args.mixup);
-    set('cutmix', args.cutmix);
-    set('labelSmoothing', args['label-smoothing']);
-    set('flip', args.flip);
-    if (args.views !== undefined) {
-      const v = parseViews(args.views);
-      set('testClips', v.clips);
-      set('testCrops', v.crops);
+    let o: FinetuneOptions;
+    try {
+      o = optionsFromTable<FinetuneOptions>(args, FLAGS);
+      if (args.checkpoint === 'scratch') delete o.checkpoint;
+      if (args.views !== undefined) {
+        const v = parseViews(args.views);
+        o.testClips = v.clips;
+        o.testCrops = v.crops;
+      }
+    } catch (err) {
+      throw nameFlag(err, args, FLAGS);
     }
-    set('testSize', args['test-size']);
-    set('device', args.device as FinetuneOptions['device']);
-    set('precision', args.precision as FinetuneOptions['precision']);
-    set('seed', args.seed);
-    set('out', args.out);
     const opts = { json: args.json };
     let lastSaid = 0;
     // Ctrl-C stops between steps (the run exits 1 with the abort reason).
@@ -130,6 +136,8 @@ export const finetuneCommand: CommandModule<object, FinetuneArgs> = {
           say(opts, `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} acc ${(100 * p.acc).toFixed(1)}% lr ${p.lr.toExponential(2)} ${p.clipsPerS.toFixed(1)} clips/s`);
         }
       },
+    }).catch((err: unknown) => {
+      throw nameFlag(err, args, FLAGS);
     });
     process.off('SIGINT', stop);
     result(

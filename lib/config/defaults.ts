@@ -71,3 +71,61 @@ export const DERIVED = {
   /** `auto` precision: bf16 autocast on CUDA, fp32 on CPU. */
   precision: (device: 'cpu' | 'cuda') => (device === 'cuda' ? 'bf16' : 'fp32') as 'bf16' | 'fp32',
 };
+
+/**
+ * The defaults of fine-tuning (`tats finetune`, the downstream half of `tats compare`): VideoMAE's
+ * run_class_finetuning.py recipe. Model shape fields fall back to the checkpoint's first, then to
+ * these. Fields whose default depends on others are derived in `finetune.ts` (documented there).
+ */
+export const FINETUNE_DEFAULTS = {
+  dataset: 'synthetic',
+  model: 'tiny',
+  frames: 16,
+  size: 224,
+  tubelet: 2,
+  patch: 16,
+  steps: 1000,
+  batchSize: 8,
+  /** Base lr per 256 clips: VideoMAE's 1e-3; a linear probe 1e-1 (ours). */
+  baseLr: 1e-3,
+  probeBaseLr: 1e-1,
+  minLr: 1e-6,
+  /** Share of steps spent warming up (VideoMAE: 5 of 100 epochs). */
+  warmupShare: 0.05,
+  weightDecay: 0.05,
+  beta1: 0.9,
+  beta2: 0.999,
+  layerDecay: 0.75,
+  dropPath: 0.1,
+  labelSmoothing: 0.1,
+  mixup: 0.8,
+  cutmix: 1.0,
+  mixupProb: 1,
+  switchProb: 0.5,
+  clipGrad: 0,
+  device: 'auto',
+  precision: 'auto',
+  seed: 0,
+  testSize: 256,
+  /** Clips in the synthetic training split. */
+  syntheticTrainClips: 10000,
+} as const;
+
+/**
+ * The defaults of `tats compare`: the shared budget of its pretraining runs and of the downstream
+ * probe (or fine-tune) of each. Shape fields not listed go to the trainer's DEFAULTS.
+ */
+export const COMPARE_DEFAULTS = {
+  strategies: ['random', 'tube', 'adamae', 'tats'],
+  steps: 200,
+  batchSize: 8,
+  model: 'tiny',
+  frames: 16,
+  size: 224,
+  patch: 16,
+  ratio: 0.9,
+  dataset: 'synthetic',
+  seed: 0,
+  downstream: 'probe',
+  downstreamSteps: 100,
+} as const;

@@ -1,5 +1,15 @@
 export * from './types.js';
-export { DEFAULTS, DERIVED, MODEL_PRESETS } from './defaults.js';
+export { DEFAULTS, DERIVED, FINETUNE_DEFAULTS, COMPARE_DEFAULTS, MODEL_PRESETS } from './defaults.js';
 export { PRESETS, PRESET_NAMES, DATASET_LAYOUTS, type Preset, type DatasetLayout } from './presets.js';
 export { resolveConfig, mergeOptions, toSessionConfig, tokensPerClip, maskedTokens, type ResolveContext } from './resolve.js';
 export { loadConfigFile } from './load.js';
+export {
+  resolveFinetuneConfig,
+  resolveFlip,
+  resolveDevice,
+  ENCODER_PRESETS,
+  type FinetuneOptions,
+  type FinetuneConfig,
+  type CheckpointModel,
+  type ModelPreset,
+} from './finetune.js';

@@ -18,11 +18,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { integer, nonEmptyString, oneOf } from '../config/check.js';
+import { COMPARE_DEFAULTS } from '../config/defaults.js';
+import { DEVICE_CHOICES } from '../config/types.js';
 import { ConfigError } from '../errors/index.js';
 import { hasRun, runPaths } from '../train/rundir.js';
 import { barChart, lineChart } from '../viz/chart.js';
 import { finetune, type FinetuneResult } from './finetune.js';
-import { resolveFlip, type ModelPreset } from './config.js';
+import { resolveFlip, type ModelPreset } from '../config/finetune.js';
 import { pretrainRun, STRATEGIES, type PretrainRunResult, type Strategy } from './pretrain.js';
 
 export interface CompareOptions {
@@ -90,35 +93,36 @@ export interface CompareReport {
 }
 
 export async function compare(o: CompareOptions): Promise<CompareReport> {
-  const strategies = (o.strategies?.length ? o.strategies : ['random', 'tube', 'adamae', 'tats']).flatMap((s) => s.split(','));
-  for (const s of strategies) if (!STRATEGIES.includes(s as Strategy)) throw new ConfigError('--strategies', s, STRATEGIES.join(', '));
-  for (const [i, s] of strategies.entries()) if (strategies.indexOf(s) !== i) throw new ConfigError('--strategies', strategies.join(','), 'each strategy once');
+  const D = COMPARE_DEFAULTS;
+  nonEmptyString('out', o.out);
+  oneOf('device', o.device ?? 'auto', DEVICE_CHOICES);
+  const strategies = (o.strategies?.length ? o.strategies : [...D.strategies]).flatMap((s) => s.split(','));
+  for (const s of strategies) oneOf('strategies', s, STRATEGIES);
+  for (const [i, s] of strategies.entries()) if (strategies.indexOf(s) !== i) throw new ConfigError('strategies', strategies.join(','), 'each strategy once');
   // Every strategy gets a new run directory: check them all before any work starts.
   for (const s of strategies) {
     const dir = join(o.out, s, 'pretrain');
-    if (hasRun(runPaths(dir))) throw new ConfigError('--out', o.out, `a report directory without earlier runs (${dir} holds one): choose a new --out`);
+    if (hasRun(runPaths(dir))) throw new ConfigError('out', o.out, `a report directory without earlier runs (${dir} holds one): choose a new one`);
   }
-  const steps = o.steps ?? 200;
-  if (!Number.isInteger(steps) || steps < 1) throw new ConfigError('--steps', o.steps, 'a positive integer');
-  const downstream = o.downstream ?? 'probe';
-  if (downstream !== 'probe' && downstream !== 'finetune') throw new ConfigError('--downstream', downstream, 'probe or finetune');
+  const steps = integer('steps', o.steps ?? D.steps, 1);
+  const downstream = oneOf('downstream', o.downstream ?? D.downstream, ['probe', 'finetune'] as const);
   const budget = {
     steps,
-    batchSize: o.batchSize ?? 8,
-    model: o.model ?? 'tiny',
+    batchSize: o.batchSize ?? D.batchSize,
+    model: o.model ?? D.model,
     encoderDepth: o.encoderDepth ?? null,
     decoderDepth: o.decoderDepth ?? null,
-    frames: o.frames ?? 16,
-    size: o.size ?? 224,
-    patch: o.patch ?? 16,
-    ratio: o.ratio ?? 0.9,
-    dataset: o.dataset ?? 'synthetic',
-    seed: o.seed ?? 0,
+    frames: o.frames ?? D.frames,
+    size: o.size ?? D.size,
+    patch: o.patch ?? D.patch,
+    ratio: o.ratio ?? D.ratio,
+    dataset: o.dataset ?? D.dataset,
+    seed: o.seed ?? D.seed,
     downstream,
-    downstreamSteps: o.downstreamSteps ?? 100,
+    downstreamSteps: integer('downstreamSteps', o.downstreamSteps ?? D.downstreamSteps, 1),
     classes: o.classes ?? null,
     trainSize: o.trainSize ?? null,
-    flip: resolveFlip(o.dataset ?? 'synthetic', o.flip),
+    flip: resolveFlip(o.dataset ?? D.dataset, o.flip),
   };
   mkdirSync(o.out, { recursive: true });
   const runDownstream = (checkpoint: string | undefined, out: string): Promise<FinetuneResult> =>

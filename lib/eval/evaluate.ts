@@ -7,10 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { parseDatasetSpec } from '../data/spec.js';
+import { resolveDevice } from '../config/finetune.js';
 import { ConfigError, TrainError } from '../errors/index.js';
 import type { ClassifierSession } from './classifier.js';
-import { resolveDevice } from './config.js';
-import { loadClassifier } from './finetune.js';
+import { loadClassifier } from './checkpoint.js';
 import { argmax, averageViews, confusionMarkdown, inTopK, type ConfusionReport } from './metrics.js';
 import { openTestSet } from './views.js';
 

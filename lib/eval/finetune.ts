@@ -4,17 +4,17 @@
  * weights (pretraining `encoder.*` or converted VideoMAE names), trains on the dataset's training
  * split, saves the fine-tuned weights and scores the test split (evaluate.ts).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
-import { readSafetensors, writeFileAtomic, writeSafetensors } from '../checkpoint/safetensors.js';
 import { DataLoader } from '../data/loader.js';
 import { readShardIndex } from '../data/shards.js';
 import { datasetSource, parseDatasetSpec } from '../data/spec.js';
-import { CheckpointError, ConfigError, TrainError } from '../errors/index.js';
+import { CheckpointError, TrainError } from '../errors/index.js';
+import { saveClassifier } from './checkpoint.js';
 import { ClassifierSession, type ClassifierStep } from './classifier.js';
-import { resolveFinetuneConfig, type FinetuneConfig, type FinetuneOptions } from './config.js';
+import { resolveFinetuneConfig, type FinetuneConfig, type FinetuneOptions } from '../config/finetune.js';
 import { evaluateSession, type EvalReport } from './evaluate.js';
 import { readEncoderWeights, resolveCheckpoint } from './weights.js';
 
@@ -42,40 +42,6 @@ export interface FinetuneResult {
   eval: EvalReport;
   /** The fine-tuned checkpoint directory, with out. */
   checkpoint?: string;
-}
-
-export const classifierFormat = 'tats-classifier';
-
-/** Writes the fine-tuned model: model.safetensors (VideoMAE fine-tuning names) + meta.json. */
-export async function saveClassifier(dir: string, session: ClassifierSession, extra: Record<string, unknown> = {}): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const state = await session.stateDict();
-  const { ['state.step']: _step, ...weights } = state;
-  await writeSafetensors(join(dir, 'model.safetensors'), weights, { format: 'pt' });
-  const meta = { format: classifierFormat, version: 1, step: session.step, savedAt: new Date().toISOString(), config: session.config, ...extra };
-  await writeFileAtomic(join(dir, 'meta.json'), [Buffer.from(JSON.stringify(meta, null, 2) + '\n')]);
-}
-
-/** Opens a fine-tuned checkpoint written by saveClassifier (a directory, or its run directory). */
-export async function loadClassifier(path: string, overrides: { device?: 'cpu' | 'cuda'; batchSize?: number } = {}): Promise<{ session: ClassifierSession; meta: Record<string, unknown> }> {
-  if (!existsSync(path)) throw new ConfigError('--checkpoint', path, 'an existing fine-tuned checkpoint (tats finetune --out DIR, DIR/checkpoint or its model.safetensors)');
-  const dir = path.endsWith('.safetensors') ? join(path, '..') : readMeta(join(path, 'meta.json')) ? path : join(path, 'checkpoint');
-  const metaFile = join(dir, 'meta.json');
-  const meta = readMeta(metaFile);
-  if (!meta || meta.format !== classifierFormat) throw new CheckpointError(metaFile, `is not a fine-tuned checkpoint (format ${JSON.stringify(meta?.format)}, expected "${classifierFormat}"); fine-tune one with tats finetune`);
-  const config = { ...(meta.config as ClassifierSession['config']), ...overrides };
-  const session = await ClassifierSession.create(config);
-  const { tensors } = await readSafetensors(join(dir, 'model.safetensors'));
-  await session.loadStateDict(tensors, { strict: true });
-  return { session, meta };
-}
-
-function readMeta(file: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Builds the classifier for `options`, with the encoder from options.checkpoint when given. */

@@ -16,7 +16,7 @@ import { native, type NativeSessionConfig } from '../native.js';
 import { resolveConfig, toSessionConfig, STRATEGIES, type PretrainConfig, type PretrainOptions, type Strategy } from '../config/index.js';
 import { Trainer } from '../train/trainer.js';
 import type { StepRecord } from '../train/types.js';
-import type { ModelPreset } from './config.js';
+import type { ModelPreset } from '../config/finetune.js';
 
 export { STRATEGIES, type Strategy };
 
@@ -60,7 +60,7 @@ export interface PretrainRunOptions {
 
 /** The trainer options (lib/config's PretrainOptions) for these settings, written to `out`. */
 export function pretrainOptions(o: PretrainRunOptions, out: string): PretrainOptions {
-  if (!STRATEGIES.includes(o.strategy)) throw new ConfigError('--strategies', o.strategy, STRATEGIES.join(', '));
+  if (!STRATEGIES.includes(o.strategy)) throw new ConfigError('strategy', o.strategy, `one of ${STRATEGIES.join(', ')}`);
   const model: Record<string, unknown> = { preset: o.model ?? 'tiny' };
   if (o.frames !== undefined) model.frames = o.frames;
   if (o.size !== undefined) model.size = o.size;

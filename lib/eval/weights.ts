@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { readSafetensors, type Tensors } from '../checkpoint/safetensors.js';
 import { CheckpointError, ConfigError } from '../errors/index.js';
 import { MODEL_SIZES } from '../config/index.js';
-import type { CheckpointModel, ModelPreset } from './config.js';
+import type { CheckpointModel, ModelPreset } from '../config/finetune.js';
 
 export interface ResolvedCheckpoint {
   /** The model.safetensors (or the given file). */

@@ -10,7 +10,7 @@ import { DataLoader } from '../data/loader.js';
 import { datasetSource, parseDatasetSpec } from '../data/spec.js';
 import { SyntheticMotionDataset } from '../data/synthetic.js';
 import { CheckpointError, ConfigError } from '../errors/index.js';
-import { resolveDevice } from '../eval/config.js';
+import { resolveDevice } from '../config/finetune.js';
 import type { NativeSessionConfig } from '../native.js';
 import { Session } from '../session.js';
 import { renderFigure } from './figure.js';
