@@ -6,7 +6,7 @@ import { loadCheckpoint as loadFolder, saveCheckpoint as saveFolder } from '../c
 import { CheckpointError } from '../errors/index.js';
 import { native } from '../native.js';
 import { Session, type SessionConfig } from '../session.js';
-import type { TrainerState } from './trainer.js';
+import type { TrainerState } from './types.js';
 
 export type TrainSession = Session;
 

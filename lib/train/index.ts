@@ -1,4 +1,5 @@
-export { Trainer, pretrain, type TrainerEvents, type TrainerState } from './trainer.js';
+export { Trainer, pretrain, type TrainerEvents } from './trainer.js';
+export type { TrainerState } from './types.js';
 export type { StepRecord, TrainProgress, PretrainResult, RunHooks, OpenOptions } from './types.js';
 export { MetricsWriter, metricsLine, readMetrics } from './metrics.js';
 export { DataOrder } from './order.js';

@@ -34,7 +34,7 @@ import { DataOrder } from './order.js';
 import { checkResumable, checkpointName, hasRun, initRun, listCheckpoints, pruneCheckpoints, readRunConfig, runPaths, type RunPaths } from './rundir.js';
 import { createSession, loadCheckpoint, saveCheckpoint, type TrainSession } from './engine.js';
 import { openClipSource, type ClipBatch, type ClipSource } from './source.js';
-import type { OpenOptions, PretrainResult, RunHooks, StepRecord, TrainProgress } from './types.js';
+import type { OpenOptions, PretrainResult, RunHooks, StepRecord, TrainerState, TrainProgress } from './types.js';
 import { reconstructionPngAsync } from '../viz/reconstruction.js';
 import { renderGifAsync } from '../viz/figure-async.js';
 
@@ -49,15 +49,6 @@ export interface TrainerEvents {
 }
 
 /** Metadata stored in every checkpoint besides the state dict. */
-export interface TrainerState {
-  step: number;
-  /** Clips consumed: the data position. */
-  position: number;
-  /** Clips per epoch of the dataset the position counts in. */
-  datasetLength: number;
-  seed: number;
-}
-
 /** Options given at resume that the stored config replaces: steps/epochs follow the stored run unless given. */
 function resumeOptions(stored: PretrainConfig, given: PretrainOptions): PretrainOptions {
   const base: Record<string, unknown> = { ...stored };

@@ -102,3 +102,13 @@ export interface OpenOptions {
    */
   env?: Record<string, string | undefined>;
 }
+
+/** The trainer's own state, saved in a checkpoint's meta.json beside the session's tensors. */
+export interface TrainerState {
+  step: number;
+  /** Clips consumed: the data position. */
+  position: number;
+  /** Clips per epoch of the dataset the position counts in. */
+  datasetLength: number;
+  seed: number;
+}
