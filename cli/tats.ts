@@ -13,6 +13,9 @@ import { packCommand } from './commands/pack.js';
 import { pretrainCommand } from './commands/pretrain.js';
 import { visualizeCommand } from './commands/visualize.js';
 import { EXIT_USAGE } from './exit.js';
+import { exitWithParent } from './orphan.js';
+
+exitWithParent();
 
 await yargs(hideBin(process.argv))
   .scriptName('tats')

@@ -33,6 +33,8 @@ function summary(r: PretrainResult) {
     checkpoint: r.checkpoint,
     metrics: r.metrics,
     picture: r.picture,
+    bad_samples: r.badSamples,
+    bad_files: r.badFiles,
     config: r.config,
   };
 }
@@ -90,6 +92,7 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
         const trainer = await Trainer.open(options, { resume: args.resume });
         // Under torchrun/Slurm every rank runs this command; rank 0 speaks for the run.
         quiet = !trainer.writes;
+        for (const n of trainer.notices) say(args, `tats pretrain: ${n}`);
         try {
           if (!quiet) await openDashboard(trainer.paths.out);
           const c = trainer.config;
@@ -129,6 +132,12 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
         `checkpoint ${r.checkpoint ?? '(none)'}`,
         `metrics    ${r.metrics}`,
         ...(r.picture ? [`picture    ${r.picture}`] : []),
+        ...(r.badSamples > 0
+          ? [
+              `bad        ${r.badSamples} sample(s) failed to load and were replaced by others (bad_samples in metrics.jsonl):`,
+              ...r.badFiles.map((b) => `           ${b.file}: ${b.reason}`),
+            ]
+          : []),
         ...(r.aborted ? [`continue with: tats pretrain --out ${r.out} --resume`] : []),
       ].join('\n'),
     );

@@ -25,6 +25,7 @@ const KEYS: [keyof StepRecord, string][] = [
   ['samplerLoss', 'sampler_loss'],
   ['maskedMovingShare', 'masked_moving_share'],
   ['movingShare', 'moving_share'],
+  ['badSamples', 'bad_samples'],
 ];
 
 /** The JSON object written for a step (fields the step lacks are left out; non-finite numbers become null). */

@@ -2,11 +2,12 @@
  * The run directory (CLI.md): config.json, metrics.jsonl, checkpoints/, pictures. Creating one,
  * finding a run's latest checkpoint, and deciding whether a resume may change a field.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import type { PretrainConfig } from '../config/index.js';
-import { ConfigError } from '../errors/index.js';
+import { ConfigError, TrainError } from '../errors/index.js';
 
 export interface RunPaths {
   out: string;
@@ -48,10 +49,155 @@ export function listCheckpoints(paths: RunPaths): { step: number; path: string }
     .sort((a, b) => a.step - b.step);
 }
 
-/** Removes all but the newest `keep` complete checkpoints. */
+/** Suffix of a checkpoint folder being deleted: renamed first (atomic), then removed. */
+const PRUNING = '.pruning';
+
+/**
+ * Removes all but the newest `keep` complete checkpoints. Each goes in two steps: a rename to
+ * `step-N.pruning` (atomic: the checkpoint is whole or no longer listed), then the removal; a kill
+ * in between leaves a folder that cleanRunLeftovers() recognises and removes at the next start.
+ */
 export function pruneCheckpoints(paths: RunPaths, keep: number): void {
   const all = listCheckpoints(paths);
-  for (const c of all.slice(0, Math.max(0, all.length - keep))) rmSync(c.path, { recursive: true, force: true });
+  for (const c of all.slice(0, Math.max(0, all.length - keep))) {
+    const doomed = c.path + PRUNING;
+    renameSync(c.path, doomed);
+    rmSync(doomed, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes what an interrupted run left behind (call it holding the run's lock, before writing):
+ * checkpoint folders being pruned (`*.pruning`), checkpoint folders without meta.json (a write cut
+ * short), and temporary files of atomic writes (`*.tmp`, `.*.tmp`) in the run folder and its
+ * checkpoints. Returns the paths removed.
+ */
+export function cleanRunLeftovers(paths: RunPaths): string[] {
+  const removed: string[] = [];
+  const rm = (p: string) => {
+    rmSync(p, { recursive: true, force: true });
+    removed.push(p);
+  };
+  const isTmp = (f: string) => f.endsWith('.tmp') || /\.tmp-\d+$/.test(f);
+  if (existsSync(paths.out)) for (const f of readdirSync(paths.out)) if (isTmp(f)) rm(join(paths.out, f));
+  if (existsSync(paths.checkpoints)) {
+    for (const f of readdirSync(paths.checkpoints)) {
+      const p = join(paths.checkpoints, f);
+      if (f.endsWith(PRUNING) || isTmp(f)) rm(p);
+      else if (CHECKPOINT.test(f) && statSync(p).isDirectory()) {
+        if (!existsSync(join(p, 'meta.json'))) rm(p);
+        else for (const g of readdirSync(p)) if (isTmp(g)) rm(join(p, g));
+      }
+    }
+  }
+  return removed;
+}
+
+/** What a run's lock file holds. */
+export interface RunLockInfo {
+  pid: number;
+  host: string;
+  /** The process's start time (clock ticks since boot, /proc/<pid>/stat), to tell a reused pid apart. */
+  start?: number;
+  since: string;
+}
+
+const LOCK = '.lock';
+
+function processStart(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const v = Number(rest[19]); // field 22, starttime
+    return Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(lock: RunLockInfo): boolean {
+  try {
+    process.kill(lock.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  const start = processStart(lock.pid);
+  return lock.start === undefined || start === undefined || start === lock.start;
+}
+
+/** A held lock on a run directory; release() removes it. */
+export interface RunLock {
+  readonly path: string;
+  /** The stale lock taken over, if there was one. */
+  readonly tookOver: RunLockInfo | null;
+  release(): void;
+}
+
+/**
+ * Takes the lock on a run directory: `<out>/.lock`, created exclusively, holding pid, host and
+ * process start time. A lock of a process on this host that is no longer running (or whose pid now
+ * belongs to another process) is stale and taken over (`tookOver`). A live one, or one from another
+ * host, throws TrainError ERR_RUN_LOCKED naming the pid. The lock is removed by release() and, as a
+ * fallback, when this process exits.
+ */
+export function lockRun(paths: RunPaths): RunLock {
+  mkdirSync(paths.out, { recursive: true });
+  const file = join(paths.out, LOCK);
+  const mine: RunLockInfo = { pid: process.pid, host: hostname(), ...(processStart(process.pid) !== undefined ? { start: processStart(process.pid)! } : {}), since: new Date().toISOString() };
+  let tookOver: RunLockInfo | null = null;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      try {
+        writeSync(fd, JSON.stringify(mine) + '\n');
+      } finally {
+        closeSync(fd);
+      }
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
+    }
+    let held: RunLockInfo | undefined;
+    try {
+      held = JSON.parse(readFileSync(file, 'utf8')) as RunLockInfo;
+    } catch {
+      // Empty or torn: the holder was killed between create and write (or is writing right now).
+      if (Date.now() - statSafe(file) < 2000) throw locked(file, 'another process (the lock file is being written)');
+    }
+    if (held && typeof held.pid === 'number') {
+      if (held.host !== mine.host) throw locked(file, `process ${held.pid} on host ${held.host} (since ${held.since}); if it is gone, delete ${file}`);
+      if (alive(held)) throw locked(file, `process ${held.pid} (since ${held.since})`);
+    }
+    tookOver = held ?? { pid: 0, host: mine.host, since: '' };
+    rmSync(file, { force: true });
+  }
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    process.off('exit', release);
+    try {
+      const now = JSON.parse(readFileSync(file, 'utf8')) as RunLockInfo;
+      if (now.pid === mine.pid && now.host === mine.host) unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  };
+  process.on('exit', release);
+  return { path: file, tookOver, release };
+}
+
+function statSafe(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function locked(file: string, who: string): TrainError {
+  return new TrainError('ERR_RUN_LOCKED', `the run directory ${resolve(file, '..')} is in use by ${who}: two runs cannot share it (${file})`);
 }
 
 /** Whether `out` already holds a run (a config.json or a checkpoint). */

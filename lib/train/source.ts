@@ -31,6 +31,8 @@ export interface ClipSource {
   readonly hasMotion: boolean;
   /** Samples that failed to load and were replaced, so far. */
   readonly bad: number;
+  /** Distinct failures (file and reason), first ones first, at most 1000 kept. */
+  readonly badFiles: ReadonlyArray<{ file: string; reason: string }>;
   /**
    * Reads the clips at `indices` (of `epoch`, which seeds augmentation) into one batch. Yields to
    * the event loop between clips, so a run in-process never holds the loop for longer than one
@@ -42,6 +44,37 @@ export interface ClipSource {
 
 /** Replacement tries for a clip that fails to load, before the run fails. */
 const MAX_RETRIES = 16;
+
+/**
+ * Share of a dataset's samples that may fail to load (distinct files or clips) before the run
+ * stops with ERR_DATA_TOO_MANY_BAD: a few bad videos in a large list are replaced and counted,
+ * a broken dataset is not trained on. At least one bad sample is always tolerated.
+ */
+export const MAX_BAD_FRACTION = 0.05;
+
+/** Counts failed samples, distinct by file, and stops past the limit (MAX_BAD_FRACTION). */
+class BadTally {
+  count = 0;
+  readonly files: Array<{ file: string; reason: string }> = [];
+  private readonly seen = new Set<string>();
+  private readonly limit: number;
+  constructor(length: number) {
+    this.limit = Math.max(1, Math.ceil(MAX_BAD_FRACTION * length));
+  }
+  add(file: string, reason: string): void {
+    this.count++;
+    if (this.seen.has(file)) return;
+    this.seen.add(file);
+    if (this.files.length < 1000) this.files.push({ file, reason });
+    if (this.seen.size > this.limit) {
+      const list = this.files.slice(0, 5).map((f) => `${f.file}: ${f.reason}`).join('; ');
+      throw new DataError(
+        'ERR_DATA_TOO_MANY_BAD',
+        `${this.seen.size} samples of ${Math.round(this.limit / MAX_BAD_FRACTION)} failed to load (more than ${MAX_BAD_FRACTION * 100}% of the dataset, limit ${this.limit}): ${list}${this.seen.size > 5 ? '; ...' : ''}`,
+      );
+    }
+  }
+}
 
 /** The lib/data descriptor for a config's dataset (VideoMAE's pretraining recipe, at `data.stride`). */
 export function sourceDescriptor(config: PretrainConfig): SourceDescriptor {
@@ -66,13 +99,20 @@ export function sourceDescriptor(config: PretrainConfig): SourceDescriptor {
 class IndexedSource implements ClipSource {
   readonly length: number;
   readonly hasMotion: boolean;
-  bad = 0;
+  private readonly tally: BadTally;
+  get bad(): number {
+    return this.tally.count;
+  }
+  get badFiles(): ReadonlyArray<{ file: string; reason: string }> {
+    return this.tally.files;
+  }
 
   constructor(
     private readonly src: Source,
     private readonly config: PretrainConfig,
   ) {
     this.length = src.length;
+    this.tally = new BadTally(src.length);
     const [t, h, w] = src.clipShape;
     if (t !== config.model.frames || h !== config.model.size || w !== config.model.size) {
       throw new ConfigError('dataset', config.dataset, `clips of ${config.model.frames}x${config.model.size}x${config.model.size} (the model's frames and size); this source gives ${t}x${h}x${w}`);
@@ -100,8 +140,8 @@ class IndexedSource implements ClipSource {
           labels[k] = r.label;
           break;
         }
-        this.bad++;
         last = `${r.file}: ${r.reason}`;
+        this.tally.add(r.file, r.reason);
         if (attempt >= MAX_RETRIES) throw new DataError('ERR_DATA_TOO_MANY_BAD', `no good clip after ${MAX_RETRIES + 1} tries from index ${indices[k]}; last: ${last}`);
         // The same deterministic walk as lib/data's buildBatch, so a resumed run replaces alike.
         idx = (indices[k]! + (attempt + 1) * 7919) % this.length;
@@ -129,6 +169,8 @@ interface BuiltBatchMessage {
   id: number;
   batch?: { clips: Uint8Array; motion?: Uint8Array; labels: Int32Array; bad: unknown[] };
   message?: string;
+  /** The error's code (a DataError's, e.g. ERR_SHARD_CHECKSUM), when it had one. */
+  code?: string;
 }
 
 /**
@@ -139,7 +181,13 @@ interface BuiltBatchMessage {
 class WorkerSource implements ClipSource {
   readonly length: number;
   readonly hasMotion: boolean;
-  bad = 0;
+  private readonly tally: BadTally;
+  get bad(): number {
+    return this.tally.count;
+  }
+  get badFiles(): ReadonlyArray<{ file: string; reason: string }> {
+    return this.tally.files;
+  }
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, { resolve: (b: ClipBatch) => void; reject: (e: Error) => void }>();
   private next = 0;
@@ -148,6 +196,7 @@ class WorkerSource implements ClipSource {
   constructor(descriptor: SourceDescriptor, probe: IndexedSource, count: number) {
     this.length = probe.length;
     this.hasMotion = probe.hasMotion;
+    this.tally = new BadTally(probe.length);
     const url = workerScript();
     for (let i = 0; i < count; i++) {
       const w = new Worker(url, { workerData: { source: descriptor } });
@@ -155,8 +204,12 @@ class WorkerSource implements ClipSource {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
-        if (m.type !== 'batch' || !m.batch) return p.reject(new DataError('ERR_DATA_LOADER', `loader worker: ${m.message ?? 'no batch'}`));
-        this.bad += m.batch.bad.length;
+        if (m.type !== 'batch' || !m.batch) return p.reject(new DataError(m.code ?? 'ERR_DATA_LOADER', `loader worker: ${m.message ?? 'no batch'}`));
+        try {
+          for (const b of m.batch.bad as Array<{ file: string; reason: string }>) this.tally.add(b.file, b.reason);
+        } catch (err) {
+          return p.reject(err as Error);
+        }
         const { clips, motion, labels } = m.batch;
         p.resolve(this.hasMotion && motion ? { clips, motion, labels } : { clips, labels });
       });

@@ -31,7 +31,7 @@ import { joinProcessGroup, readDistEnv, type DistEnv } from './distributed.js';
 import { native } from '../native.js';
 import { MetricsWriter } from './metrics.js';
 import { DataOrder } from './order.js';
-import { checkResumable, checkpointName, hasRun, initRun, listCheckpoints, pruneCheckpoints, readRunConfig, runPaths, type RunPaths } from './rundir.js';
+import { checkResumable, checkpointName, cleanRunLeftovers, hasRun, initRun, listCheckpoints, lockRun, pruneCheckpoints, readRunConfig, runPaths, type RunLock, type RunPaths } from './rundir.js';
 import { createSession, loadCheckpoint, saveCheckpoint, type TrainSession } from './engine.js';
 import { openClipSource, type ClipBatch, type ClipSource } from './source.js';
 import type { OpenOptions, PretrainResult, RunHooks, StepRecord, TrainerState, TrainProgress } from './types.js';
@@ -75,6 +75,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Rank 0 (or a single process) only: the others write nothing. */
   private readonly metrics: MetricsWriter | null;
   private lastCheckpoint: { path: string; step: number } | null;
+  /** The run directory's lock (the process that writes it holds one). */
+  private readonly lock: RunLock | null;
+  /**
+   * Things the user should know about how the run started: a stale lock taken over, leftovers of
+   * an interrupted run removed. The CLI prints them.
+   */
+  readonly notices: string[];
+  /** Samples that failed to load and were replaced in the legs of this run before this one. */
+  private readonly badBefore: number;
   private lastLoss: number | null = null;
   /** The step of the last picture written to paths.picture. */
   private pictureStep = -1;
@@ -91,8 +100,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     startStep: number;
     lastCheckpoint: { path: string; step: number } | null;
     dist: DistEnv | null;
+    lock: RunLock | null;
+    notices: string[];
+    badBefore: number;
   }) {
     super();
+    this.lock = args.lock;
+    this.notices = args.notices;
+    this.badBefore = args.badBefore;
     this.dist = args.dist;
     this.config = args.config;
     this.paths = args.paths;
@@ -141,7 +156,22 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       throw new ConfigError('out', config.out, 'a new or empty run directory, or --resume to continue the run there');
     }
     const writes = !dist || dist.rank === 0;
-    const source = await openClipSource(config);
+    // One writer per run directory: a second process (a second --resume) fails here, before it
+    // writes anything; then what an interrupted writer left is removed.
+    const notices: string[] = [];
+    const lock = writes ? lockRun(paths) : null;
+    if (lock?.tookOver) notices.push(`took over the stale lock of process ${lock.tookOver.pid || '(unknown)'}${lock.tookOver.since ? ` (since ${lock.tookOver.since})` : ''}, which is no longer running`);
+    let source: ClipSource;
+    try {
+      if (writes) {
+        const removed = cleanRunLeftovers(paths);
+        if (removed.length > 0) notices.push(`removed ${removed.length} leftover(s) of an interrupted run: ${removed.join(', ')}`);
+      }
+      source = await openClipSource(config);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
     let joined = false;
     try {
       if (config.epochs !== null && !resuming) {
@@ -159,6 +189,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       if (!resuming && writes) initRun(paths, config);
       let startStep = 0;
       let lastCheckpoint: { path: string; step: number } | null = null;
+      let badBefore = 0;
       try {
         if (resuming) {
           const latest = listCheckpoints(paths).at(-1);
@@ -172,6 +203,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
               throw new TrainError('ERR_CHECKPOINT', `checkpoint ${latest.path} restored the session at step ${session.step}, expected ${meta.step}`);
             }
             startStep = meta.step;
+            if (typeof meta.badSamples === 'number') badBefore = meta.badSamples;
             lastCheckpoint = { path: latest.path, step: meta.step };
           }
           if (writes) {
@@ -185,10 +217,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         session.dispose();
         throw err;
       }
-      return new Trainer({ config, paths, session, source, startStep, lastCheckpoint, dist });
+      return new Trainer({ config, paths, session, source, startStep, lastCheckpoint, dist, lock, notices, badBefore });
     } catch (err) {
       if (joined) native().destroyProcessGroup();
       await source.close();
+      lock?.release();
       throw err;
     }
   }
@@ -196,6 +229,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Steps completed so far. */
   get step(): number {
     return this.session.step;
+  }
+
+  /** Samples that failed to load and were replaced by others so far (all legs of the run, this rank). */
+  get badSamples(): number {
+    return this.badBefore + this.source.bad;
   }
 
   /** Clips per step (all ranks). */
@@ -282,6 +320,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           samplerLoss: m.samplerLoss,
           maskedMovingShare: m.maskedMovingShare,
           movingShare: m.movingShare,
+          ...(this.badSamples > 0 ? { badSamples: this.badSamples } : {}),
           logged,
         };
         if (logged) {
@@ -319,7 +358,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.lastCheckpoint = { path, step };
       return path;
     }
-    const meta: TrainerState = { step, position: step * this.globalBatch, datasetLength: this.source.length, seed: this.config.seed };
+    const meta: TrainerState = { step, position: step * this.globalBatch, datasetLength: this.source.length, seed: this.config.seed, badSamples: this.badSamples };
     await saveCheckpoint(path, this.session, meta);
     this.lastCheckpoint = { path, step };
     pruneCheckpoints(this.paths, this.config.keepCheckpoints);
@@ -399,6 +438,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       elapsedS: this.trainMs / 1000,
       metrics: this.paths.metrics,
       picture,
+      badSamples: this.badSamples,
+      badFiles: this.source.badFiles.slice(0, 20),
     };
   }
 
@@ -414,6 +455,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // The session held the process group; drop the process's reference too (one run per group).
     if (this.dist) native().destroyProcessGroup();
     await this.source.close();
+    this.lock?.release();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

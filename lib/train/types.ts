@@ -27,6 +27,11 @@ export interface StepRecord {
   /** With a motion map: share of masked tokens that move, and of all tokens. */
   maskedMovingShare?: number;
   movingShare?: number;
+  /**
+   * Samples that failed to load (undecodable videos, damaged shard clips under a skip policy) and
+   * were replaced by others, so far in the run; left out while there are none.
+   */
+  badSamples?: number;
   /** True when this step was written to metrics.jsonl. */
   logged: boolean;
 }
@@ -71,6 +76,10 @@ export interface PretrainResult {
   metrics: string;
   /** Path of reconstruction.png, or null when not written. */
   picture: string | null;
+  /** Samples that failed to load and were replaced by others (all legs of the run). */
+  badSamples: number;
+  /** The first (up to 20) distinct failures of this process: file and reason. */
+  badFiles: Array<{ file: string; reason: string }>;
 }
 
 /** Hooks for `pretrain()` and `Trainer.run()`. */
@@ -111,4 +120,6 @@ export interface TrainerState {
   /** Clips per epoch of the dataset the position counts in. */
   datasetLength: number;
   seed: number;
+  /** Samples that failed to load and were replaced up to this step (all legs of the run). */
+  badSamples?: number;
 }
