@@ -92,6 +92,36 @@ describe('videos', () => {
   });
 });
 
+describe('tats pretrain on a list of videos', () => {
+  it('counts undecodable samples it replaces (metrics.jsonl, summary) and stops past 5% of the dataset', () => {
+    const config = join(dir, 'list-tiny.json');
+    writeFileSync(config, JSON.stringify({ preset: 'cpu-demo', model: { encoderDepth: 1, decoderDepth: 1 }, masking: { strategy: 'random' }, batchSize: 2, logEvery: 1, device: 'cpu', steps: 4 }));
+    const goods = [1, 2, 3].map((i) => makeVideo(join(dir, 'list', `g${i}.mp4`), { frames: 40, width: 64, height: 64, blue: 40 * i }));
+    const bad = [1, 2].map((i) => {
+      const p = join(dir, 'list', `bad${i}.mp4`);
+      writeFileSync(p, readFileSync(corrupt));
+      return p;
+    });
+    const one = join(dir, 'one-bad.txt');
+    writeFileSync(one, [...goods, bad[0]].map((p) => `${p} 0`).join('\n'));
+    const out = join(dir, 'run-list');
+    const r = runCli(['pretrain', '--config', config, '--dataset', `list:${one}`, '--out', out, '--no-picture', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.bad_samples).toBeGreaterThan(0);
+    expect(summary.bad_files[0].file).toBe(bad[0]);
+    expect(summary.bad_files[0].reason).toMatch(/^corrupt: /);
+    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(metrics.at(-1).bad_samples).toBe(summary.bad_samples);
+
+    const two = join(dir, 'two-bad.txt');
+    writeFileSync(two, [...goods, ...bad].map((p) => `${p} 0`).join('\n'));
+    const t = runCli(['pretrain', '--config', config, '--dataset', `list:${two}`, '--out', join(dir, 'run-list2'), '--no-picture', '--steps', '8']);
+    expect(t.status, t.stderr).toBe(3);
+    expect(t.stderr).toMatch(/ERR_DATA_TOO_MANY_BAD.*2 samples of 5 failed to load .*bad\d\.mp4: corrupt/);
+  });
+});
+
 describe('list lines', () => {
   it('a path twice with different labels is an error naming both lines; the same label is skipped and listed', () => {
     const f = join(dir, 'dup.txt');

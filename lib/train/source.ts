@@ -58,7 +58,7 @@ class BadTally {
   readonly files: Array<{ file: string; reason: string }> = [];
   private readonly seen = new Set<string>();
   private readonly limit: number;
-  constructor(length: number) {
+  constructor(private readonly length: number) {
     this.limit = Math.max(1, Math.ceil(MAX_BAD_FRACTION * length));
   }
   add(file: string, reason: string): void {
@@ -70,7 +70,7 @@ class BadTally {
       const list = this.files.slice(0, 5).map((f) => `${f.file}: ${f.reason}`).join('; ');
       throw new DataError(
         'ERR_DATA_TOO_MANY_BAD',
-        `${this.seen.size} samples of ${Math.round(this.limit / MAX_BAD_FRACTION)} failed to load (more than ${MAX_BAD_FRACTION * 100}% of the dataset, limit ${this.limit}): ${list}${this.seen.size > 5 ? '; ...' : ''}`,
+        `${this.seen.size} samples of ${this.length} failed to load (more than ${MAX_BAD_FRACTION * 100}% of the dataset, limit ${this.limit}): ${list}${this.seen.size > 5 ? '; ...' : ''}`,
       );
     }
   }
