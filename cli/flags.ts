@@ -1,5 +1,5 @@
 /**
- * Flags shared by the training commands (CLI.md "Common flags") and their mapping to config
+ * Flags shared by the training commands (docs/cli.md "Common flags") and their mapping to config
  * options. Flags carry no defaults of their own: unset flags leave the field to the preset, the
  * config file or lib/config's DEFAULTS, which the help text quotes.
  */
@@ -28,6 +28,9 @@ export interface TrainFlags {
   model?: string;
   frames?: number;
   size?: number;
+  patch?: number;
+  'encoder-depth'?: number;
+  'decoder-depth'?: number;
   'mask-ratio'?: number;
   steps?: number;
   epochs?: number;
@@ -52,6 +55,9 @@ export const FLAG_FIELDS: Record<string, string> = {
   model: 'model.preset',
   frames: 'model.frames',
   size: 'model.size',
+  patch: 'model.patch',
+  'encoder-depth': 'model.encoderDepth',
+  'decoder-depth': 'model.decoderDepth',
   'mask-ratio': 'masking.ratio',
   steps: 'steps',
   epochs: 'epochs',
@@ -68,7 +74,7 @@ export const FLAG_FIELDS: Record<string, string> = {
 
 const list = (xs: readonly string[]) => xs.join(', ');
 
-/** Adds --json and the common training flags, grouped as CLI.md lists them. */
+/** Adds --json and the common training flags, grouped as docs/cli.md lists them. */
 export function trainFlags<T>(y: Argv<T>, opts: { out?: boolean } = {}): Argv<T & TrainFlags> {
   const g = 'Config:';
   const m = 'Model and masking:';
@@ -88,6 +94,9 @@ export function trainFlags<T>(y: Argv<T>, opts: { out?: boolean } = {}): Argv<T 
     .option('model', { type: 'string', group: m, describe: `ViT size: ${list(MODEL_SIZES)}. Default ${DEFAULTS.model.preset}` })
     .option('frames', { type: 'number', group: m, describe: `Frames per clip. Default ${DEFAULTS.model.frames}` })
     .option('size', { type: 'number', group: m, describe: `Clip side in pixels. Default ${DEFAULTS.model.size}` })
+    .option('patch', { type: 'number', group: m, describe: `Token side in pixels (the tubelet is ${DEFAULTS.model.tubelet} x patch x patch). Default ${DEFAULTS.model.patch}` })
+    .option('encoder-depth', { type: 'number', group: m, describe: 'Encoder blocks (override of the --model preset)' })
+    .option('decoder-depth', { type: 'number', group: m, describe: 'Decoder blocks (override of the --model preset)' })
     .option('mask-ratio', { type: 'number', group: m, describe: `Share of tokens masked, in (0, 1). Default ${DEFAULTS.masking.ratio}` })
     .option('steps', { type: 'number', group: r, describe: `Training steps. Default ${DEFAULTS.steps}` })
     .option('epochs', { type: 'number', group: r, describe: 'Passes over the dataset (instead of --steps)' })

@@ -19,6 +19,8 @@ describe('tats pretrain: invalid config exits 2 naming the field', () => {
     [['--batch-size', '0'], /--batch-size \(batchSize\): expected an integer in \[1, 4096\], received 0/],
     [['--model', 'huge'], /--model \(model\.preset\): expected one of micro, tiny, small, base, large/],
     [['--frames', '7'], /--frames \(model\.frames\): expected a multiple of model\.tubelet/],
+    [['--patch', '3'], /--patch \(model\.patch\): expected an integer in \[4, 64\], received 3/],
+    [['--encoder-depth', '0'], /--encoder-depth \(model\.encoderDepth\): expected an integer in \[1, 64\], received 0/],
     [['--dataset', 'k400'], /--dataset: expected .*"shards:DIR"/],
     [['--set', 'optim.minlr=1'], /optim\.minlr: expected a known field \(did you mean optim\.minLr\?\)/],
     [['--set', 'nonsense'], /--set: expected path=value/],
@@ -92,4 +94,16 @@ describe('every command has --help; evaluation commands check their flags', () =
   it('a missing required flag exits 2', () => {
     expect(runCli(['finetune']).status).toBe(2);
   });
+});
+
+describe('flags that mean the same thing have the same name in every command (docs/cli.md)', () => {
+  // Every command that builds a model takes these, spelled the same.
+  const shared = ['--dataset', '--model', '--frames', '--size', '--patch', '--encoder-depth', '--batch-size', '--steps', '--device', '--seed'];
+  for (const command of ['pretrain', 'bench', 'finetune', 'compare']) {
+    it(`${command} --help lists ${shared.join(' ')}`, () => {
+      const r = runCli([command, '--help']);
+      expect(r.status).toBe(0);
+      for (const flag of shared) expect(r.stdout, `${command} ${flag}`).toMatch(new RegExp(`${flag}\\b`));
+    });
+  }
 });
