@@ -81,7 +81,7 @@ export interface NativePpoGradCheck {
   clipFrac: number;
 }
 
-/** The resolved session configuration the native Session reads; every field is required (CONTRACT.md). */
+/** The resolved session configuration the native Session reads; every field is required (resolved by lib/config; native/core/config.h trusts it). */
 export interface NativeSessionConfig {
   model: {
     preset: string;

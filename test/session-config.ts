@@ -1,4 +1,4 @@
-// Resolved SessionConfig objects for tests, until lib/config lands: presets from CONTRACT.md
+// Resolved SessionConfig objects for tests, written out in full (the widths of lib/config's MODEL_PRESETS)
 // (VideoMAE's modeling_pretrain.py sizes) and VideoMAE's recipe for the rest.
 import type { NativeSessionConfig } from '../lib/native.js';
 

@@ -1,6 +1,6 @@
 /**
  * Named recipes: partial configs applied under the file and the flags (`--preset NAME`).
- * Dataset recipes follow VideoMAE/AdaMAE's published scripts (research/data.md, tats-paper.md);
+ * Dataset recipes follow VideoMAE/AdaMAE's published scripts and the TATS paper's UCF101 script;
  * values the papers do not state are marked "ours".
  */
 import type { PretrainOptions, Strategy } from './types.js';

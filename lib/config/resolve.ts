@@ -253,7 +253,7 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
   };
 }
 
-/** The part of a resolved config the native Session takes (CONTRACT.md). */
+/** The part of a resolved config the native Session takes (`SessionConfig`, lib/session.ts). */
 export function toSessionConfig(c: PretrainConfig): SessionConfig {
   const { baseLr: _baseLr, ...optim } = c.optim;
   return {

@@ -204,5 +204,5 @@ export type PretrainOptions = DeepPartial<Omit<PretrainConfig, 'device' | 'preci
   epochs?: number | null;
 };
 
-/** The resolved config the native Session takes (CONTRACT.md): every field set, no defaults in C++. */
+/** The resolved config the native Session takes (lib/session.ts): every field set, no defaults in C++. */
 export type { SessionConfig } from '../session.js';

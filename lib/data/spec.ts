@@ -1,5 +1,5 @@
 /**
- * The --dataset SPEC strings of the CLI (CLI.md): `synthetic`, `shards:DIR`, `list:FILE`,
+ * The --dataset SPEC strings of the CLI (docs/cli.md): `synthetic`, `shards:DIR`, `list:FILE`,
  * `ucf101:DIR`, `hmdb51:DIR`, `k400:DIR`, `ssv2:DIR`, parsed into typed descriptors.
  */
 import { resolve } from 'node:path';

@@ -46,7 +46,7 @@ export interface PretrainRunOptions {
   device?: 'auto' | 'cpu' | 'cuda';
   precision?: 'fp32' | 'bf16';
   seed?: number;
-  /** Dataset spec (see CLI.md). Defaults to 'synthetic'. */
+  /** Dataset spec (see docs/cli.md). Defaults to 'synthetic'. */
   dataset?: string;
   /** Clips of the synthetic set. Defaults to PRETRAIN_RUN_SYNTHETIC_CLIPS (10000). */
   syntheticClips?: number;

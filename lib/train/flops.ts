@@ -8,7 +8,7 @@
  * the Nm masked tokens. Per transformer block and token, at width D, MLP ratio r, sequence L:
  *   qkv 3D^2 + proj D^2 + MLP 2rD^2 multiply-adds, plus attention QK^T and AV: 2LD.
  *
- * TATS sampler (DESIGN.md), at width C over the T' = T/tubelet token frames and S tokens a frame:
+ * TATS sampler (native/core/tats_sampler.h), at width C over the T' = T/tubelet token frames and S tokens a frame:
  *   input projection Dm->C on N; q, k, v and output projections 4C^2 on N; stage 1: per query,
  *   one softmax per frame over S keys: QK and AV 2*N*T'*S*C = 2 N^2 C; trajectory tokens
  *   projected to keys and values 2*N*T'*C^2; stage 2 over T': 2*N*T'*C; variance projection C^2

@@ -1,5 +1,5 @@
 /**
- * metrics.jsonl: one JSON object per logged step, snake_case keys (CLI.md "The run directory").
+ * metrics.jsonl: one JSON object per logged step, snake_case keys (docs/cli.md "The run directory").
  * Appends are asynchronous; on resume the lines after the checkpoint's step are dropped so that
  * the file reads as if the run had never stopped.
  */

@@ -2,7 +2,7 @@
 // patch_embed -> + fixed sinusoid positions -> blocks (with drop path) -> mean over tokens ->
 // fc_norm -> head. No final `norm` (VideoMAE sets it to Identity when fc_norm is used), no
 // cls token, positions are a fixed table. Parameter names follow
-// research/videomae/finetune_base_keys.txt, so a pretraining encoder's `encoder.*` weights load
+// test/fixtures/videomae_finetune_base_keys.txt, so a pretraining encoder's `encoder.*` weights load
 // with the prefix removed and a converted VideoMAE fine-tuning checkpoint loads as it is.
 //
 // ClassifierSession trains it with VideoMAE's fine-tuning recipe: AdamW with layer-wise lr decay,

@@ -62,7 +62,7 @@ class Session {
   // (from the evaluation generator).
   Reconstruction reconstruct(const torch::Tensor& clips, const torch::Tensor& mask);
 
-  // Everything needed to resume, as CPU tensors (see CONTRACT.md for the names): model weights
+  // Everything needed to resume, as CPU tensors (the names: docs/architecture.md, "Checkpoints"): model weights
   // (VideoMAE names), sampler.*, optim.*, sampler_optim.*, rng.cpu, rng.eval, state.step.
   // The tensors may share memory with the live ones: copy them before the next step.
   NamedTensors state_dict() const;

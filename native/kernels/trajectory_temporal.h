@@ -1,4 +1,4 @@
-// Trajectory attention, temporal stage (Motionformer; DESIGN.md "TATS" step 1) and the trajectory
+// Trajectory attention, temporal stage (Motionformer; step 1 of the sampler in native/core/tats_sampler.h) and the trajectory
 // variance (step 2). Rows are (batch*head, token) pairs, R = B*h*N, flattened.
 //
 // Temporal attention, per row r: a softmax over the T trajectory tokens of the row,
