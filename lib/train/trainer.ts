@@ -18,22 +18,16 @@ import { EventEmitter } from 'node:events';
 import { rename, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
-import { info } from '../info.js';
-import {
-  mergeOptions,
-  resolveConfig,
-  toSessionConfig,
-  type PretrainConfig,
-  type PretrainOptions,
-} from '../config/index.js';
-import { ConfigError, TrainError } from '../errors/index.js';
-import { joinProcessGroup, readDistEnv, type DistEnv } from './distributed.js';
+import type { PretrainConfig, PretrainOptions } from '../config/index.js';
+import { TrainError } from '../errors/index.js';
+import type { DistEnv } from './distributed.js';
 import { native } from '../native.js';
 import { MetricsWriter } from './metrics.js';
 import { DataOrder } from './order.js';
-import { checkResumable, checkpointName, cleanRunLeftovers, hasRun, initRun, listCheckpoints, lockRun, pruneCheckpoints, readRunConfig, runPaths, type RunLock, type RunPaths } from './rundir.js';
-import { createSession, loadCheckpoint, saveCheckpoint, type TrainSession } from './engine.js';
-import { openClipSource, type ClipBatch, type ClipSource } from './source.js';
+import { checkpointName, pruneCheckpoints, type RunLock, type RunPaths } from './rundir.js';
+import { openRun, type OpenedRun } from './open.js';
+import { saveCheckpoint, type TrainSession } from './engine.js';
+import type { ClipBatch, ClipSource } from './source.js';
 import type { OpenOptions, PretrainResult, RunHooks, StepRecord, TrainerState, TrainProgress } from './types.js';
 import { reconstructionPngAsync } from '../viz/reconstruction.js';
 import { renderGifAsync } from '../viz/figure-async.js';
@@ -46,16 +40,6 @@ export interface TrainerEvents {
   log: [StepRecord];
   /** After a checkpoint is written: its path and step. */
   checkpoint: [{ path: string; step: number }];
-}
-
-/** Metadata stored in every checkpoint besides the state dict. */
-/** Options given at resume that the stored config replaces: steps/epochs follow the stored run unless given. */
-function resumeOptions(stored: PretrainConfig, given: PretrainOptions): PretrainOptions {
-  const base: Record<string, unknown> = { ...stored };
-  delete base.worldSize; // resolved from the launch, not an option
-  if (given.epochs !== undefined && given.epochs !== null) delete base.steps;
-  else delete base.epochs;
-  return mergeOptions(base as PretrainOptions, given);
 }
 
 export class Trainer extends EventEmitter<TrainerEvents> {
@@ -92,18 +76,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private trainMs = 0;
   private trainedClips = 0;
 
-  private constructor(args: {
-    config: PretrainConfig;
-    paths: RunPaths;
-    session: TrainSession;
-    source: ClipSource;
-    startStep: number;
-    lastCheckpoint: { path: string; step: number } | null;
-    dist: DistEnv | null;
-    lock: RunLock | null;
-    notices: string[];
-    badBefore: number;
-  }) {
+  private constructor(args: OpenedRun) {
     super();
     this.lock = args.lock;
     this.notices = args.notices;
@@ -130,100 +103,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * already holds a run when `resume` is not set.
    */
   static async open(options: PretrainOptions = {}, opts: OpenOptions = {}): Promise<Trainer> {
-    const cudaAvailable = opts.cudaAvailable ?? (() => info().cuda);
-    const dist = readDistEnv(opts.env ?? process.env);
-    const ranks = dist ? { worldSize: dist.worldSize, ...(dist.localWorldSize !== undefined ? { localWorldSize: dist.localWorldSize } : {}) } : {};
-    // Validate everything first (a dataset's size is needed only to count epochs: 1 stands in).
-    let config = resolveConfig(options, { cudaAvailable, datasetClips: 1, ...ranks });
-    if (dist && options.nprocPerNode !== undefined && config.nprocPerNode > 1 && dist.localWorldSize !== config.nprocPerNode) {
-      throw new ConfigError('nprocPerNode', config.nprocPerNode, '1 in a process that a launcher already started as a rank (RANK or a Slurm task is set): that launcher starts the ranks');
-    }
-    if (!dist && config.nprocPerNode > 1) {
-      throw new ConfigError('nprocPerNode', config.nprocPerNode, '1 in a single process: `tats pretrain --nproc-per-node N` or launchPretrain() spawn the N ranks (or start them with torchrun/Slurm)');
-    }
-    const paths = runPaths(config.out);
-    // Every rank decides new-run/resume before joining the group; rank 0 writes only after all
-    // have joined, so no rank can see a run directory that rank 0 has just created.
-    const resuming = Boolean(opts.resume) && hasRun(paths);
-    let stored: PretrainConfig | undefined;
-    if (resuming) {
-      stored = readRunConfig(paths);
-      stored = { ...stored, worldSize: stored.worldSize ?? 1 }; // runs from before data parallelism
-      config = resolveConfig(resumeOptions(stored, options), { cudaAvailable, datasetClips: 1, ...ranks });
-      if (stored.epochs !== null && config.epochs === null) config = { ...config, epochs: stored.epochs };
-      checkResumable(stored, config);
-    } else if (hasRun(paths)) {
-      throw new ConfigError('out', config.out, 'a new or empty run directory, or --resume to continue the run there');
-    }
-    const writes = !dist || dist.rank === 0;
-    // One writer per run directory: a second process (a second --resume) fails here, before it
-    // writes anything; then what an interrupted writer left is removed.
-    const notices: string[] = [];
-    const lock = writes ? lockRun(paths) : null;
-    if (lock?.tookOver) notices.push(`took over the stale lock of process ${lock.tookOver.pid || '(unknown)'}${lock.tookOver.since ? ` (since ${lock.tookOver.since})` : ''}, which is no longer running`);
-    let source: ClipSource;
-    try {
-      if (writes) {
-        const removed = cleanRunLeftovers(paths);
-        if (removed.length > 0) notices.push(`removed ${removed.length} leftover(s) of an interrupted run: ${removed.join(', ')}`);
-      }
-      source = await openClipSource(config);
-    } catch (err) {
-      lock?.release();
-      throw err;
-    }
-    let joined = false;
-    try {
-      if (config.epochs !== null && !resuming) {
-        config = resolveConfig(options, { cudaAvailable, datasetClips: source.length, ...ranks });
-      }
-      if (dist) {
-        await joinProcessGroup(dist, config.device);
-        joined = true;
-      }
-      const session = await createSession({
-        ...toSessionConfig(config),
-        deviceIndex: dist && config.device === 'cuda' ? dist.localRank : 0,
-        dataParallel: dist !== null,
-      });
-      if (!resuming && writes) initRun(paths, config);
-      let startStep = 0;
-      let lastCheckpoint: { path: string; step: number } | null = null;
-      let badBefore = 0;
-      try {
-        if (resuming) {
-          const latest = listCheckpoints(paths).at(-1);
-          if (latest) {
-            const meta = await loadCheckpoint(latest.path, session);
-            const expected = meta.step * config.batchSize * config.worldSize;
-            if (meta.step !== latest.step || meta.position !== expected || meta.datasetLength !== source.length || meta.seed !== config.seed) {
-              throw new TrainError('ERR_CHECKPOINT', `checkpoint ${latest.path} does not belong to this run (step ${meta.step}, position ${meta.position}, dataset ${meta.datasetLength} clips, seed ${meta.seed})`);
-            }
-            if (session.step !== meta.step) {
-              throw new TrainError('ERR_CHECKPOINT', `checkpoint ${latest.path} restored the session at step ${session.step}, expected ${meta.step}`);
-            }
-            startStep = meta.step;
-            if (typeof meta.badSamples === 'number') badBefore = meta.badSamples;
-            lastCheckpoint = { path: latest.path, step: meta.step };
-          }
-          if (writes) {
-            // A killed run may have logged steps after its last checkpoint: they will be run again.
-            new MetricsWriter(paths.metrics).truncateAfter(startStep);
-            // Record the possibly changed fields (logEvery, device, ...) of this leg of the run.
-            initRun(paths, config);
-          }
-        }
-      } catch (err) {
-        session.dispose();
-        throw err;
-      }
-      return new Trainer({ config, paths, session, source, startStep, lastCheckpoint, dist, lock, notices, badBefore });
-    } catch (err) {
-      if (joined) native().destroyProcessGroup();
-      await source.close();
-      lock?.release();
-      throw err;
-    }
+    return new Trainer(await openRun(options, opts));
   }
 
   /** Steps completed so far. */
