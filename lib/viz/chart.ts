@@ -1,4 +1,8 @@
-/** Small bar charts drawn on a Raster: one panel per metric, one bar per series (strategy). */
+/**
+ * Small bar and line charts drawn on a Raster: one panel per metric, one bar per series
+ * (strategy). Drawn by hand for the reasons in raster.ts (no fonts or native libraries needed,
+ * the same pixels everywhere); the dashboard draws the interactive charts with uPlot.
+ */
 import { encodePng } from './png.js';
 import { Raster, textWidth, type RGB } from './raster.js';
 

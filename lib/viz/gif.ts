@@ -2,6 +2,12 @@
  * A small GIF89a encoder: a fixed 256-colour palette (6x7x6 RGB cube plus greys), no dithering,
  * variable-length LZW, an infinite loop (NETSCAPE2.0). Enough for figures of flat colours and
  * video frames at a glance.
+ *
+ * Why it is hand-written: the fixed palette makes every frame's colours the same function of its
+ * pixels, so a GIF is byte-for-byte the same on every machine and cheap enough for a worker
+ * thread at every checkpoint. gifenc (pure JS) was the candidate library: its per-image palette
+ * quantisation would render natural video better, but the flat-colour figures we draw gain
+ * nothing, and it has had no release since 2021. Revisit if GIFs of real video must look good.
  */
 
 function buildPalette(): Uint8Array {

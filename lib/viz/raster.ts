@@ -2,6 +2,14 @@
  * A tiny RGB raster: fill, rectangles, lines, blits with nearest-neighbour scaling, a 3x5 font for
  * numbers and short titles, and a 5x7 font for labels that must read at a glance (M, N, W and K
  * are only distinct with 5 columns).
+ *
+ * Why it is hand-written: the pictures are written by the trainer and by `tats compare` on
+ * machines without a display or system fonts, often the GPU machine offline, and the tests
+ * check their pixels. Real text through a library means SVG through sharp (libvips + librsvg):
+ * its prebuilt binary installs offline, but text rendering needs fontconfig and installed fonts,
+ * so the same figure would differ from machine to machine, or show boxes where a font is missing.
+ * A pixel font has no such dependency. Interactive charts with real text are the dashboard's
+ * (uPlot in the browser, assets/dashboard/).
  */
 
 export type RGB = readonly [number, number, number];
