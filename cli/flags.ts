@@ -82,7 +82,7 @@ export function trainFlags<T>(y: Argv<T>, opts: { out?: boolean } = {}): Argv<T 
   let a = y
     .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object on stdout (human output goes to stderr)' })
     .option('config', { type: 'string', group: g, describe: 'JSON or YAML config file; flags override it' })
-    .option('preset', { type: 'string', group: g, describe: `Recipe to start from: ${list(PRESET_NAMES)}` })
+    .option('preset', { type: 'string', group: g, describe: `Recipe to start from, or several joined by commas (applied in order, a later one winning): ${list(PRESET_NAMES)}` })
     .option('set', {
       type: 'string',
       array: true,

@@ -77,6 +77,22 @@ describe('resolveConfig', () => {
     expect(k400.epochs).toBeNull();
   });
 
+  it('presets compose left to right, a later one winning field by field', () => {
+    // The TATS UCF101 recipe at the demo's size: the demo's model, steps and lr over the recipe.
+    const c = resolveConfig({ preset: 'tats-ucf101,cpu-demo', dataset: 'ucf101:/d' }, cpu);
+    expect(c.preset).toBe('tats-ucf101,cpu-demo');
+    expect(c.model).toMatchObject({ preset: 'tiny', frames: 8, size: 64 });
+    expect(c.masking).toMatchObject({ strategy: 'tats', ratio: 0.9 });
+    expect(c.data.stride).toBe(4);
+    expect(c.batchSize).toBe(8);
+    expect(c.steps).toBe(200);
+    expect(c.epochs).toBeNull();
+    // The recipe's layout still holds for the composition.
+    expect(() => resolveConfig({ preset: 'tats-ucf101,cpu-demo' }, cpu)).toThrow(/dataset: expected a ucf101:DIR/);
+    expect(() => resolveConfig({ preset: 'cpu-demo,nope' }, cpu)).toThrow(/preset: expected one of cpu-demo, .*received "nope"/);
+    expect(() => resolveConfig({ preset: 'tats-ucf101,tats-k400', dataset: 'shards:/d' }, cpu)).toThrow(/preset: expected presets of one dataset layout/);
+  });
+
   it('counts epochs in steps from the dataset size', () => {
     const c = resolveConfig({ epochs: 2, batchSize: 10, data: { syntheticClips: 95 } }, cpu);
     expect(c.steps).toBe(19);

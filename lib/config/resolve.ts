@@ -8,7 +8,7 @@ import { ConfigError } from '../errors/index.js';
 import { boolean, integer, knownKeys, nonEmptyString, number, oneOf, plainObject } from './check.js';
 import { parseDatasetSpec } from '../data/spec.js';
 import { DEFAULTS, DERIVED, MODEL_PRESETS } from './defaults.js';
-import { PRESETS, PRESET_NAMES } from './presets.js';
+import { PRESETS, PRESET_NAMES, type Preset } from './presets.js';
 import {
   DEVICE_CHOICES,
   MODEL_SIZES,
@@ -78,13 +78,34 @@ function checkShape(options: unknown): Obj {
 }
 
 /**
- * Resolves options (a preset name, a file's contents, flags: merged with `mergeOptions`) to the
+ * Presets compose: `preset` is one name or several joined by commas (`tats-ucf101,cpu-demo`),
+ * applied left to right, a later one winning field by field (and its steps replacing an earlier
+ * one's epochs, or the other way). At most one dataset layout among them.
+ */
+function composePresets(names: string): Preset {
+  const chosen = names.split(',').map((n) => PRESETS[oneOf('preset', n.trim(), PRESET_NAMES)]!);
+  const layouts = [...new Set(chosen.flatMap((p) => (p.layout ? [p.layout] : [])))];
+  if (layouts.length > 1) throw new ConfigError('preset', names, `presets of one dataset layout (these are for ${layouts.join(' and ')})`);
+  return {
+    describe: chosen.map((p) => p.describe).join('; then '),
+    ...(layouts[0] ? { layout: layouts[0] } : {}),
+    // A run length is steps or epochs: a later preset's one replaces an earlier preset's other.
+    options: chosen.reduce<PretrainOptions>((acc, p) => {
+      const { steps, epochs, ...rest } = mergeOptions(acc, p.options);
+      const length = p.options.steps !== undefined ? { steps: p.options.steps } : p.options.epochs !== undefined ? { epochs: p.options.epochs } : { steps, epochs };
+      return { ...rest, ...length };
+    }, {}),
+  };
+}
+
+/**
+ * Resolves options (a preset name or names, a file's contents, flags: merged with `mergeOptions`) to the
  * full config. Throws ConfigError for the first invalid field.
  */
 export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext = {}): PretrainConfig {
   const given = checkShape(options);
-  const presetName = given.preset === undefined || given.preset === null ? null : oneOf('preset', given.preset, PRESET_NAMES);
-  const preset = presetName ? PRESETS[presetName]! : undefined;
+  const presetName = given.preset === undefined || given.preset === null ? null : nonEmptyString('preset', given.preset);
+  const preset = presetName === null ? undefined : composePresets(presetName);
   const o = checkShape(mergeOptions(preset?.options, given as PretrainOptions)) as Obj & PretrainOptions;
   const m = (o.model ?? {}) as Obj;
   const mk = (o.masking ?? {}) as Obj;

@@ -138,7 +138,11 @@ export interface DataConfig {
 
 /** The resolved pretraining configuration: every field set. Written to `<out>/config.json`. */
 export interface PretrainConfig {
-  /** The recipe this config started from (`cpu-demo`, `tats-k400`, ...), or null. Defaults to null. */
+  /**
+   * The recipe this config started from (`cpu-demo`, `tats-k400`, ...), or several joined by commas
+   * (`tats-ucf101,cpu-demo`: applied in order, a later one winning field by field), or null.
+   * Defaults to null.
+   */
   preset: string | null;
   model: ModelConfig;
   masking: MaskingConfig;
