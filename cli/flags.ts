@@ -172,6 +172,8 @@ export function optionsFromTable<T extends object>(args: object, table: Record<s
   return out as T;
 }
 
+const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 /**
  * Re-labels a ConfigError about a field that was set by a flag so that the message names the flag
  * too (`--mask-ratio (masking.ratio): expected ...`). Fields set in a config file keep their name.
@@ -185,7 +187,9 @@ export function nameFlag(err: unknown, args?: object, table: Record<string, stri
     err.field === 'config'
       ? 'config'
       : // A missing value (undefined) is named by the flag that would set it.
-        Object.entries(table).find(([f, field]) => field === err.field && (given(f) || err.value === undefined))?.[0];
+        (Object.entries(table).find(([f, field]) => field === err.field && (given(f) || err.value === undefined))?.[0] ??
+        // A field of the same name as a given flag (views, clips): the flag set it.
+        (args && (args as Record<string, unknown>)[kebab(err.field)] !== undefined ? kebab(err.field) : undefined));
   if (!flag) return err;
   const e = new ConfigError(`--${flag}${flag === err.field ? '' : ` (${err.field})`}`, err.value, err.allowed);
   e.stack = err.stack;

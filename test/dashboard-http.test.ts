@@ -183,8 +183,8 @@ describe('tats dashboard: security, through real HTTP', () => {
   });
 
   it('reports bad options as usage errors (exit 2 from the CLI)', async () => {
-    await expect(serveDashboard({ runs: join(base, 'missing') })).rejects.toThrow(/--runs: expected an existing folder/);
-    await expect(serveDashboard({ runs, port: 70000 })).rejects.toThrow(/--port/);
+    await expect(serveDashboard({ runs: join(base, 'missing') })).rejects.toThrow(/^runs: expected an existing folder/);
+    await expect(serveDashboard({ runs, port: 70000 })).rejects.toThrow(/^port: /);
     const r = runCli(['dashboard', '--runs', join(base, 'missing'), '--json']);
     expect(r.status).toBe(2);
     expect(JSON.parse(r.stdout).error.code).toBe('ERR_CONFIG');

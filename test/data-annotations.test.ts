@@ -162,8 +162,8 @@ describe('dataset specs', () => {
     for (const bad of ['', 'kinetics:/x', 'ucf101:', 'shards', 'synthetic:/x', 42]) {
       expect(() => parseDatasetSpec(bad)).toThrow(ConfigError);
     }
-    expect(() => parseDatasetSpec('kinetics:/x')).toThrow(/--dataset: expected a known dataset kind/);
-    expect(() => parseDatasetSpec('ucf101:')).toThrow(/--dataset: expected a path after "ucf101:", received "ucf101:"/);
+    expect(() => parseDatasetSpec('kinetics:/x')).toThrow(/^dataset: expected a known dataset kind/);
+    expect(() => parseDatasetSpec('ucf101:')).toThrow(/^dataset: expected a path after "ucf101:", received "ucf101:"/);
   });
 
   it('reads the annotation of a spec', () => {

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 
 import { DASHBOARD_DEFAULTS, serveDashboard } from '../../lib/dashboard/index.js';
 import { handler } from '../exit.js';
+import { nameFlag } from '../flags.js';
 import { result, say } from '../output.js';
 
 interface DashboardArgs {
@@ -28,7 +29,9 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
       .example('$0 dashboard --runs docs/compare --port 0', 'a compare report, on any free port'),
   handler: handler<DashboardArgs>(async (args) => {
     const ac = new AbortController();
-    const d = await serveDashboard({ runs: args.runs, port: args.port, host: args.host, signal: ac.signal });
+    const d = await serveDashboard({ runs: args.runs, port: args.port, host: args.host, signal: ac.signal }).catch((err: unknown) => {
+      throw nameFlag(err, args, { runs: 'runs', port: 'port', host: 'host' });
+    });
     result(args, { url: d.url, host: d.host, port: d.port, runs: d.root }, () => `tats dashboard: ${d.url} (runs in ${d.root}; Ctrl-C to stop)`);
     await new Promise<void>((resolve) => {
       const stop = () => {

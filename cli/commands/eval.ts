@@ -1,8 +1,9 @@
 import type { CommandModule } from 'yargs';
 
-import { ConfigError } from '../../lib/errors/index.js';
-import { confusionMarkdown, evaluate, parseViews } from '../../lib/eval/index.js';
+import type { DeviceChoice } from '../../lib/config/index.js';
+import { confusionMarkdown, evaluate, parseViews, type EvalOptions } from '../../lib/eval/index.js';
 import { handler } from '../exit.js';
+import { nameFlag, optionsFromTable } from '../flags.js';
 import { result } from '../output.js';
 
 interface EvalArgs {
@@ -16,6 +17,17 @@ interface EvalArgs {
   out?: string;
   json: boolean;
 }
+
+/** Flag -> EvalOptions field (--views fills clips and crops). */
+const FLAGS: Record<string, string> = {
+  checkpoint: 'checkpoint',
+  dataset: 'dataset',
+  'test-size': 'limit',
+  'batch-size': 'batchSize',
+  device: 'device',
+  seed: 'seed',
+  out: 'out',
+};
 
 export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
@@ -32,18 +44,14 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('out', { type: 'string', describe: 'Writes eval.json and confusion.md here' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object: {top1, top5, videos, skipped, views, confusion}' }),
   handler: handler<EvalArgs>(async (args) => {
-    const views = parseViews(args.views);
-    if (args['test-size'] !== undefined && !(Number.isInteger(args['test-size']) && args['test-size'] > 0))
-      throw new ConfigError('--test-size', args['test-size'], 'a positive integer');
-    if (args.device !== undefined && !['auto', 'cpu', 'cuda'].includes(args.device)) throw new ConfigError('--device', args.device, 'auto, cpu or cuda');
-    const r = await evaluate(args.checkpoint, {
-      ...(args.dataset !== undefined ? { dataset: args.dataset } : {}),
-      ...views,
-      ...(args['test-size'] !== undefined ? { limit: args['test-size'] } : {}),
-      ...(args['batch-size'] !== undefined ? { batchSize: args['batch-size'] } : {}),
-      ...(args.seed !== undefined ? { seed: args.seed } : {}),
-      ...(args.out !== undefined ? { out: args.out } : {}),
-      device: (args.device ?? 'auto') as 'auto' | 'cpu' | 'cuda',
+    let o: EvalOptions & { device?: DeviceChoice };
+    try {
+      o = { ...optionsFromTable<EvalOptions & { device?: DeviceChoice }>(args, FLAGS), ...parseViews(args.views) };
+    } catch (err) {
+      throw nameFlag(err, args, FLAGS);
+    }
+    const r = await evaluate(args.checkpoint, o).catch((err: unknown) => {
+      throw nameFlag(err, args, FLAGS);
     });
     result(
       { json: args.json },

@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
 
-import { ConfigError } from '../../lib/errors/index.js';
-import { visualize } from '../../lib/viz/index.js';
+import { visualize, type VisualizeOptions } from '../../lib/viz/index.js';
 import { handler } from '../exit.js';
+import { nameFlag, optionsFromTable } from '../flags.js';
 import { result } from '../output.js';
 
 interface VisualizeArgs {
@@ -15,6 +15,17 @@ interface VisualizeArgs {
   title?: string;
   json: boolean;
 }
+
+/** Flag -> VisualizeOptions field. */
+const FLAGS: Record<string, string> = {
+  checkpoint: 'checkpoint',
+  dataset: 'dataset',
+  clips: 'clips',
+  out: 'out',
+  device: 'device',
+  seed: 'seed',
+  title: 'title',
+};
 
 export const visualizeCommand: CommandModule<object, VisualizeArgs> = {
   command: 'visualize',
@@ -30,16 +41,8 @@ export const visualizeCommand: CommandModule<object, VisualizeArgs> = {
       .option('title', { type: 'string', describe: 'Title drawn on the PNG' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object: {png, gif, clips, strategy, hasPolicy, ...}' }),
   handler: handler<VisualizeArgs>(async (args) => {
-    if (args.device !== undefined && !['auto', 'cpu', 'cuda'].includes(args.device)) throw new ConfigError('--device', args.device, 'auto, cpu or cuda');
-    if (args.out !== undefined && !/\.png$/i.test(args.out)) throw new ConfigError('--out', args.out, 'a path ending in .png');
-    const r = await visualize({
-      checkpoint: args.checkpoint,
-      ...(args.dataset !== undefined ? { dataset: args.dataset } : {}),
-      ...(args.clips !== undefined ? { clips: args.clips } : {}),
-      ...(args.out !== undefined ? { out: args.out } : {}),
-      ...(args.seed !== undefined ? { seed: args.seed } : {}),
-      ...(args.title !== undefined ? { title: args.title } : {}),
-      device: (args.device ?? 'auto') as 'auto' | 'cpu' | 'cuda',
+    const r = await visualize(optionsFromTable<VisualizeOptions>(args, FLAGS)).catch((err: unknown) => {
+      throw nameFlag(err, args, FLAGS);
     });
     result({ json: args.json }, r, () => `wrote ${r.png} and ${r.gif} (${r.clips} clips, ${r.strategy}${r.hasPolicy ? ', with the sampler policy' : ''})`);
   }),

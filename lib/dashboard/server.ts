@@ -142,9 +142,9 @@ export async function serveDashboard(options: DashboardOptions = {}): Promise<Da
   const port = options.port ?? DASHBOARD_DEFAULTS.port;
   const host = options.host ?? DASHBOARD_DEFAULTS.host;
   const pollMs = options.pollMs ?? DASHBOARD_DEFAULTS.pollMs;
-  if (typeof runs !== 'string' || !statSync(runs, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError('--runs', runs, 'an existing folder of run directories');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--port', port, 'an integer port in [0, 65535] (0: any free port)');
-  if (typeof host !== 'string' || host === '') throw new ConfigError('--host', host, 'an address to bind, e.g. 127.0.0.1');
+  if (typeof runs !== 'string' || !statSync(runs, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError('runs', runs, 'an existing folder of run directories');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('port', port, 'an integer port in [0, 65535] (0: any free port)');
+  if (typeof host !== 'string' || host === '') throw new ConfigError('host', host, 'an address to bind, e.g. 127.0.0.1');
   if (!Number.isFinite(pollMs) || pollMs < 20) throw new ConfigError('pollMs', pollMs, 'a number of milliseconds >= 20');
   const root = realpathSync(resolve(runs));
   const loopback = isLoopback(host);

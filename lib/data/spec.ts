@@ -24,7 +24,7 @@ export const DATASET_KINDS = ['synthetic', 'shards', 'list', 'ucf101', 'hmdb51',
 const ALLOWED = '"synthetic", "shards:DIR", "list:FILE", "ucf101:DIR", "hmdb51:DIR", "k400:DIR" or "ssv2:DIR"';
 
 /** Parses a dataset SPEC; paths become absolute. Throws ConfigError (field `field`) on a bad spec. */
-export function parseDatasetSpec(spec: unknown, field = '--dataset'): DatasetSpec {
+export function parseDatasetSpec(spec: unknown, field = 'dataset'): DatasetSpec {
   if (typeof spec !== 'string' || spec.trim() === '') throw new ConfigError(field, spec, ALLOWED);
   const s = spec.trim();
   if (s === 'synthetic') return { kind: 'synthetic', spec: s };
@@ -81,7 +81,7 @@ export function readAnnotation(spec: DatasetSpec, choice: AnnotationChoice = {})
     case 'ssv2':
       return readSsv2({ root: spec.dir, subset: subset === 'train' ? 'train' : 'val' });
     default:
-      throw new ConfigError('--dataset', spec.spec, 'a video dataset (list, ucf101, hmdb51, k400 or ssv2) here');
+      throw new ConfigError('dataset', spec.spec, 'a video dataset (list, ucf101, hmdb51, k400 or ssv2) here');
   }
 }
 
@@ -115,7 +115,7 @@ export interface SourceChoice extends AnnotationChoice {
  */
 export function datasetSource(spec: DatasetSpec, choice: SourceChoice): { source: SourceDescriptor; classNames: string[]; annotation?: Annotation } {
   if (spec.kind === 'synthetic') {
-    if (choice.flip) throw new ConfigError('--flip', true, 'off with --dataset synthetic: its labels are motion directions, and a flipped clip would keep the wrong one');
+    if (choice.flip) throw new ConfigError('flip', true, 'off with dataset synthetic: its labels are motion directions, and a flipped clip would keep the wrong one');
     const options: SyntheticOptions = {
       seed: choice.seed,
       frames: choice.frames,

@@ -23,7 +23,7 @@ export async function saveClassifier(dir: string, session: ClassifierSession, ex
 
 /** Opens a fine-tuned checkpoint written by saveClassifier (a directory, or its run directory). */
 export async function loadClassifier(path: string, overrides: { device?: 'cpu' | 'cuda'; batchSize?: number } = {}): Promise<{ session: ClassifierSession; meta: Record<string, unknown> }> {
-  if (!existsSync(path)) throw new ConfigError('--checkpoint', path, 'an existing fine-tuned checkpoint (tats finetune --out DIR, DIR/checkpoint or its model.safetensors)');
+  if (!existsSync(path)) throw new ConfigError('checkpoint', path, 'an existing fine-tuned checkpoint (tats finetune --out DIR, DIR/checkpoint or its model.safetensors)');
   const dir = path.endsWith('.safetensors') ? join(path, '..') : readMeta(join(path, 'meta.json')) ? path : join(path, 'checkpoint');
   const metaFile = join(dir, 'meta.json');
   const meta = readMeta(metaFile);

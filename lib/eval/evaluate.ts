@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { parseDatasetSpec } from '../data/spec.js';
+import { integer } from '../config/check.js';
 import { resolveDevice } from '../config/finetune.js';
 import { ConfigError, TrainError } from '../errors/index.js';
 import type { ClassifierSession } from './classifier.js';
@@ -19,7 +20,7 @@ export interface EvalOptions {
   /** Views per video as clips and crops. Defaults: 1 x 1 on synthetic, 5 x 3 (SSv2 2 x 3) on videos. */
   clips?: number;
   crops?: number;
-  /** Most test videos scored. Defaults to 256. */
+  /** Most test videos scored (`--test-size`). Integer >= 1. Defaults to 256. */
   limit?: number;
   /** Views per forward pass. Defaults to 16. */
   batchSize?: number;
@@ -45,18 +46,29 @@ export interface EvalReport {
 export function parseViews(v: string | undefined): { clips?: number; crops?: number } {
   if (v === undefined) return {};
   const m = /^(\d+)x(\d+)$/.exec(v);
-  if (!m || Number(m[1]) < 1 || Number(m[1]) > 64 || !['1', '3'].includes(m[2]!)) throw new ConfigError('--views', v, 'CLIPSxCROPS with clips 1..64 and crops 1 or 3, e.g. 5x3');
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 64 || !['1', '3'].includes(m[2]!)) throw new ConfigError('views', v, 'CLIPSxCROPS with clips 1..64 and crops 1 or 3, e.g. 5x3');
   return { clips: Number(m[1]), crops: Number(m[2]) };
 }
 
+/** Checks the options that need no model (before a checkpoint is opened). */
+function checkEvalOptions(o: EvalOptions): void {
+  if (o.limit !== undefined) integer('limit', o.limit, 1);
+  if (o.batchSize !== undefined) integer('batchSize', o.batchSize, 1);
+  if (o.seed !== undefined) integer('seed', o.seed, 0, 2 ** 31 - 1);
+  if (o.clips !== undefined) integer('clips', o.clips, 1, 64);
+  if (o.crops !== undefined && o.crops !== 1 && o.crops !== 3) throw new ConfigError('crops', o.crops, '1 or 3');
+  parseDatasetSpec(o.dataset ?? 'synthetic', 'dataset');
+}
+
 export async function evaluateSession(session: ClassifierSession, o: EvalOptions = {}): Promise<EvalReport> {
+  checkEvalOptions(o);
   const dataset = o.dataset ?? 'synthetic';
   const spec = parseDatasetSpec(dataset);
   const synthetic = spec.kind === 'synthetic';
   const single = synthetic || spec.kind === 'shards';
   const clips = o.clips ?? (single ? 1 : spec.kind === 'ssv2' ? 2 : 5);
   const crops = o.crops ?? (single ? 1 : 3);
-  if (crops !== 1 && crops !== 3) throw new ConfigError('--views', `${clips}x${crops}`, 'crops 1 or 3');
+  if (crops !== 1 && crops !== 3) throw new ConfigError('views', `${clips}x${crops}`, 'crops 1 or 3');
   const m = session.config.model;
   const classes = session.config.classes;
   const set = openTestSet(spec, { frames: m.frames, size: m.size, clips, crops, limit: o.limit ?? 256, seed: o.seed ?? 0, ...(synthetic ? { classes, tubelet: m.tubelet, patch: m.patch } : {}) });
@@ -113,6 +125,7 @@ export async function evaluateSession(session: ClassifierSession, o: EvalOptions
 
 /** `tats eval`: scores a fine-tuned checkpoint (tats finetune's run directory or its checkpoint/). */
 export async function evaluate(checkpoint: string, o: EvalOptions & { device?: 'auto' | 'cpu' | 'cuda' } = {}): Promise<EvalReport> {
+  checkEvalOptions(o);
   const device = resolveDevice(o.device);
   const { session } = await loadClassifier(checkpoint, { device });
   try {

@@ -65,7 +65,7 @@ export function openTestSet(spec: DatasetSpec, o: TestSetOptions): TestSet {
   if (spec.kind === 'shards') {
     // Shards hold fixed clips: one view each (pack the test videos with --clips-per-video to
     // score several temporal clips as separate entries).
-    if (o.clips !== 1 || o.crops !== 1) throw new ConfigError('--views', `${o.clips}x${o.crops}`, '1x1 for shards (they hold fixed clips, not whole videos)');
+    if (o.clips !== 1 || o.crops !== 1) throw new ConfigError('views', `${o.clips}x${o.crops}`, '1x1 for shards (they hold fixed clips, not whole videos)');
     const index = readShardIndex(spec.dir);
     const source = openSource({ kind: 'shards', dir: spec.dir, size: o.size, seed: o.seed });
     const n = Math.min(o.limit, source.length);

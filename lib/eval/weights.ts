@@ -46,9 +46,9 @@ function modelOf(json: Record<string, unknown> | undefined): CheckpointModel {
 
 /** Resolves `--checkpoint` to a weights file and the model shape recorded beside it. */
 export function resolveCheckpoint(path: string): ResolvedCheckpoint {
-  if (!existsSync(path)) throw new ConfigError('--checkpoint', path, 'an existing run directory, checkpoint directory or .safetensors file');
+  if (!existsSync(path)) throw new ConfigError('checkpoint', path, 'an existing run directory, checkpoint directory or .safetensors file');
   if (statSync(path).isFile()) {
-    if (!path.endsWith('.safetensors')) throw new ConfigError('--checkpoint', path, 'a .safetensors file or a directory');
+    if (!path.endsWith('.safetensors')) throw new ConfigError('checkpoint', path, 'a .safetensors file or a directory');
     const dir = join(path, '..');
     return { file: path, model: { ...modelOf(readJson(join(dir, '..', '..', 'config.json'))), ...modelOf(readJson(join(dir, 'meta.json'))) } };
   }
@@ -66,7 +66,7 @@ export function resolveCheckpoint(path: string): ResolvedCheckpoint {
     const last = steps.at(-1);
     if (last) return { file: join(ckpts, last, 'model.safetensors'), model: { ...modelOf(readJson(join(path, 'config.json'))), ...modelOf(readJson(join(ckpts, last, 'meta.json'))) } };
   }
-  throw new ConfigError('--checkpoint', path, 'a directory holding model.safetensors, or a run directory with a complete checkpoint');
+  throw new ConfigError('checkpoint', path, 'a directory holding model.safetensors, or a run directory with a complete checkpoint');
 }
 
 /** The tensor names a pretraining state uses that fine-tuning does not. */

@@ -10,6 +10,7 @@ import { DataLoader } from '../data/loader.js';
 import { datasetSource, parseDatasetSpec } from '../data/spec.js';
 import { SyntheticMotionDataset } from '../data/synthetic.js';
 import { CheckpointError, ConfigError } from '../errors/index.js';
+import { integer } from '../config/check.js';
 import { resolveDevice } from '../config/finetune.js';
 import type { NativeSessionConfig } from '../native.js';
 import { Session } from '../session.js';
@@ -76,10 +77,10 @@ export function pretrainCheckpoint(path: string): { dir: string; config: NativeS
       .filter((f: string) => /^step-\d+$/.test(f) && existsSync(join(dir, 'checkpoints', f, 'meta.json')))
       .sort()
       .at(-1);
-    if (!last) throw new ConfigError('--checkpoint', path, 'a run directory with a complete checkpoint');
+    if (!last) throw new ConfigError('checkpoint', path, 'a run directory with a complete checkpoint');
     dir = join(dir, 'checkpoints', last);
   }
-  if (!existsSync(join(dir, 'meta.json'))) throw new ConfigError('--checkpoint', path, 'a pretraining checkpoint directory (meta.json, model.safetensors, state.safetensors) or its run directory');
+  if (!existsSync(join(dir, 'meta.json'))) throw new ConfigError('checkpoint', path, 'a pretraining checkpoint directory (meta.json, model.safetensors, state.safetensors) or its run directory');
   const config = sessionFrom(readJson(join(dir, 'meta.json'))) ?? sessionFrom(readJson(join(run ?? join(dir, '..', '..'), 'config.json')));
   if (!config) throw new CheckpointError(join(dir, 'meta.json'), 'records no session config (meta.json "session" or the run\'s config.json)');
   return { dir, config };
@@ -87,15 +88,15 @@ export function pretrainCheckpoint(path: string): { dir: string; config: NativeS
 
 
 export async function visualize(o: VisualizeOptions): Promise<VisualizeResult> {
-  const n = o.clips ?? 2;
-  if (!Number.isInteger(n) || n < 1 || n > 16) throw new ConfigError('--clips', o.clips, 'an integer in [1, 16]');
+  const n = integer('clips', o.clips ?? 2, 1, 16);
+  if (o.out !== undefined && !/\.png$/i.test(o.out)) throw new ConfigError('out', o.out, 'a path ending in .png');
   const { dir, config } = pretrainCheckpoint(o.checkpoint);
   const device = resolveDevice(o.device);
   const session = await Session.create({ ...config, device });
   try {
     await loadCheckpoint(dir, session);
     const m = config.model;
-    const spec = parseDatasetSpec(o.dataset ?? 'synthetic');
+    const spec = parseDatasetSpec(o.dataset ?? 'synthetic', 'dataset');
     let clips: Uint8Array, labels: string[];
     if (spec.kind === 'synthetic') {
       const ds = new SyntheticMotionDataset({ seed: o.seed ?? 0, frames: m.frames, size: m.size, split: 'val', length: 64 });
@@ -108,7 +109,7 @@ export async function visualize(o: VisualizeOptions): Promise<VisualizeResult> {
       let got: { clips: Uint8Array; labels: Int32Array } | undefined;
       for await (const b of loader) got = b;
       await loader.close();
-      if (!got) throw new ConfigError('--dataset', o.dataset, 'a dataset with at least --clips readable clips');
+      if (!got) throw new ConfigError('dataset', o.dataset, `a dataset with at least ${n} readable clips (clips)`);
       clips = got.clips;
       labels = [...got.labels].map((l) => classNames[l] ?? String(l));
     }
