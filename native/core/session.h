@@ -77,8 +77,8 @@ class Session {
 
  private:
   torch::Tensor to_device_clips(const torch::Tensor& clips) const;
-  // The training step as one CUDA graph (fixed samplers, fused AdamW, CUDA, libtorch >= 2;
-  // opt-in with TATS_GRAPH=1): masks drawn on the host as in the eager step and copied into
+  // The training step as one CUDA graph (fixed samplers, fused AdamW, CUDA, libtorch >= 2, a
+  // single process; on by default, TATS_GRAPH=0 turns it off, see env_enabled): masks drawn on the host as in the eager step and copied into
   // static index buffers, clips uploaded into the static clip buffer, then one replay.
   bool use_graph() const;
   StepMetrics train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion);
