@@ -4,6 +4,7 @@ import { ConfigError } from '../../lib/errors/index.js';
 import { packSynthetic, packVideos } from '../../lib/data/pack.js';
 import { parseDatasetSpec, readAnnotation } from '../../lib/data/spec.js';
 import { handler } from '../exit.js';
+import { nameFlag } from '../flags.js';
 import { result, say } from '../output.js';
 
 interface PackArgs {
@@ -50,7 +51,12 @@ export const packCommand: CommandModule<object, PackArgs> = {
       .option('classes', { type: 'number', describe: 'Class count of a list (labels at or above it are skipped and listed; needed for a largest label over 1000 that most labels below leave unused)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object: {packed, skipped, errors: [{file, reason}], shards, clipsPerS, ...}' }),
   handler: handler<PackArgs>(async (args) => {
-    const spec = parseDatasetSpec(args.dataset);
+    let spec;
+    try {
+      spec = parseDatasetSpec(args.dataset);
+    } catch (err) {
+      throw nameFlag(err, args, { dataset: 'dataset' });
+    }
     const frames = positiveInt('--frames', args.frames);
     const size = positiveInt('--size', args.size, 8);
     const maxShardBytes = positiveInt('--shard-mb', args['shard-mb']) * 1024 * 1024;

@@ -3,6 +3,8 @@
  * decided (new, or resumed from its latest checkpoint) and locked, the clip source, the process
  * group and the native session, each released again when a later part fails.
  */
+import { existsSync } from 'node:fs';
+
 import { info } from '../info.js';
 import { mergeOptions, resolveConfig, toSessionConfig, type PretrainConfig, type PretrainOptions } from '../config/index.js';
 import { ConfigError, TrainError } from '../errors/index.js';
@@ -10,7 +12,7 @@ import { native } from '../native.js';
 import { joinProcessGroup, readDistEnv, type DistEnv } from './distributed.js';
 import { createSession, loadCheckpoint, type TrainSession } from './engine.js';
 import { MetricsWriter } from './metrics.js';
-import { checkResumable, cleanRunLeftovers, hasRun, initRun, listCheckpoints, lockRun, readRunConfig, runPaths, type RunLock, type RunPaths } from './rundir.js';
+import { checkResumable, cleanRunLeftovers, hasRun, initRun, listCheckpoints, lockRun, readRunConfig, removeIfEmpty, runPaths, type RunLock, type RunPaths } from './rundir.js';
 import { openClipSource, type ClipSource } from './source.js';
 import type { OpenOptions } from './types.js';
 
@@ -72,7 +74,12 @@ export async function openRun(options: PretrainOptions = {}, opts: OpenOptions =
   // One writer per run directory: a second process (a second --resume) fails here, before it
   // writes anything; then what an interrupted writer left is removed.
   const notices: string[] = [];
+  const fresh = !existsSync(paths.out);
   const lock = writes ? lockRun(paths) : null;
+  const unlock = () => {
+    lock?.release();
+    if (fresh && lock) removeIfEmpty(paths.out);
+  };
   if (lock?.tookOver) notices.push(`took over the stale lock of process ${lock.tookOver.pid || '(unknown)'}${lock.tookOver.since ? ` (since ${lock.tookOver.since})` : ''}, which is no longer running`);
   let source: ClipSource;
   try {
@@ -82,7 +89,7 @@ export async function openRun(options: PretrainOptions = {}, opts: OpenOptions =
     }
     source = await openClipSource(config);
   } catch (err) {
-    lock?.release();
+    unlock();
     throw err;
   }
   let joined = false;
@@ -134,7 +141,7 @@ export async function openRun(options: PretrainOptions = {}, opts: OpenOptions =
   } catch (err) {
     if (joined) native().destroyProcessGroup();
     await source.close();
-    lock?.release();
+    unlock();
     throw err;
   }
 

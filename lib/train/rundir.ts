@@ -2,7 +2,7 @@
  * The run directory (CLI.md): config.json, metrics.jsonl, checkpoints/, pictures. Creating one,
  * finding a run's latest checkpoint, and deciding whether a resume may change a field.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -186,6 +186,15 @@ export function lockRun(paths: RunPaths): RunLock {
   };
   process.on('exit', release);
   return { path: file, tookOver, release };
+}
+
+/** Removes `dir` if it is empty (a run that failed before writing anything leaves no folder). */
+export function removeIfEmpty(dir: string): void {
+  try {
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // written to meanwhile, or already gone
+  }
 }
 
 function statSafe(file: string): number {
