@@ -106,8 +106,13 @@ export interface NativeSessionConfig {
     ppoEpochs: number;
     clipEps: number;
     valueCoef: number;
-    entropyCoef: number;
+    beta: number;
+    betaStart: number;
+    betaSteps: number;
+    targetKl: number;
     lr: number;
+    warmupSteps: number;
+    clipGrad: number;
     weightDecay: number;
     detachInput: boolean;
     adamaeWeight: number;
@@ -149,11 +154,17 @@ export interface NativeStepMetrics {
   lr: number;
   gradNorm: number;
   stepMs: number;
+  /** Learned samplers: mean per-token entropy of the mask distribution, nats per token. */
   entropy?: number;
+  /** TATS: exact mean per-token KL(old || new) between the mask distributions after the PPO update. */
+  kl?: number;
   clipFrac?: number;
-  approxKl?: number;
   valueLoss?: number;
   reward?: number;
+  /** TATS: the KL-to-uniform weight used this step (the curriculum's value). */
+  beta?: number;
+  /** TATS: PPO epochs taken this step (fewer than sampler.ppoEpochs when the KL passed targetKl). */
+  ppoEpochs?: number;
   samplerLoss?: number;
   maskedMovingShare?: number;
   movingShare?: number;
@@ -290,7 +301,7 @@ export interface NativeAddon {
     lastMaskedMovingShare: number;
     entropy: number;
     clipFrac: number;
-    approxKl: number;
+    kl: number;
     valueLoss: number;
   }>;
   /** Bench entry: the TATS sampler alone (act + K-epoch PPO update) on random embeddings. */

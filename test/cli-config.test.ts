@@ -24,6 +24,9 @@ describe('tats pretrain: invalid config exits 2 naming the field', () => {
     [['--dataset', 'k400'], /--dataset: expected .*"shards:DIR"/],
     [['--set', 'optim.minlr=1'], /optim\.minlr: expected a known field \(did you mean optim\.minLr\?\)/],
     [['--set', 'nonsense'], /--set: expected path=value/],
+    [['--set', 'sampler.beta=-1'], /sampler\.beta: expected a number >= 0, received -1/],
+    [['--set', 'sampler.entropyCoef=0.01'], /sampler\.entropyCoef: expected no value: sampler\.entropyCoef was replaced by sampler\.beta \(a KL penalty towards uniform masking, see docs\/tats\.md\), received 0\.01/],
+    [['--set', 'sampler.betaSteps=100', '--set', 'sampler.betaStart=0'], /sampler\.betaStart: expected a number > 0, with sampler\.beta > 0/],
     [['--steps', '10', '--epochs', '2'], /--epochs: expected no value when steps is given/],
     [['--preset', 'tats-k400'], /dataset: expected a k400:DIR, shards:DIR or list:FILE spec for preset tats-k400, received \"synthetic\"/],
   ];

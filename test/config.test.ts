@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { optionsFromFlags } from '../cli/flags.js';
 import {
   ConfigError,
   DEFAULTS,
@@ -34,14 +35,57 @@ describe('resolveConfig', () => {
     const c = resolveConfig({}, cpu);
     expect(c.model).toEqual({ ...DEFAULTS.model, ...MODEL_PRESETS.base });
     expect(c.masking).toEqual({ strategy: 'tats', ratio: 0.9 });
-    expect(c.sampler).toMatchObject({ dim: 384, heads: 6, temperature: 1, ppoEpochs: 4, clipEps: 0.2, valueCoef: 0.5, entropyCoef: 0.01 });
+    expect(c.sampler).toEqual({
+      dim: 384, heads: 6, temperature: 1, ppoEpochs: 4, clipEps: 0.2, valueCoef: 0.5,
+      beta: DEFAULTS.sampler.beta, betaStart: DEFAULTS.sampler.beta, betaSteps: 0, targetKl: 0.01,
+      lr: 1e-4, warmupSteps: 50, clipGrad: 1, weightDecay: 0.05, detachInput: true, adamaeWeight: 1e-4,
+    });
     expect(c.optim.lr).toBeCloseTo((1.5e-4 * 8) / 256, 12);
-    expect(c.sampler.lr).toBe(c.optim.lr);
     expect(c.optim.totalSteps).toBe(c.steps);
     expect(c.optim.warmupSteps).toBe(Math.round(0.05 * c.steps));
     expect(c.optim.minLr).toBeLessThanOrEqual(c.optim.lr);
     expect(c.device).toBe('cpu');
     expect(c.precision).toBe('fp32');
+  });
+
+  it('the sampler has its own lr and warmup, and a width no more than the encoder\'s', () => {
+    // Its lr does not follow the MAE's; its warmup is the MAE's, at most 100 steps.
+    const c = resolveConfig({ optim: { lr: 1e-3 }, steps: 10000 }, cpu);
+    expect(c.sampler.lr).toBe(1e-4);
+    expect(c.optim.warmupSteps).toBe(500);
+    expect(c.sampler.warmupSteps).toBe(100);
+    expect(resolveConfig({ steps: 40 }, cpu).sampler.warmupSteps).toBe(2);
+    expect(resolveConfig({ sampler: { lr: 3e-4, warmupSteps: 0, clipGrad: 0 } }, cpu).sampler).toMatchObject({ lr: 3e-4, warmupSteps: 0, clipGrad: 0 });
+    // Width min(384, encoder width); heads 6, 4, 2 or 1, the first that divides it.
+    const widths: [PretrainOptions['model'], number, number][] = [
+      [{ preset: 'micro' }, 96, 6],
+      [{ preset: 'tiny' }, 192, 6],
+      [{ preset: 'small' }, 384, 6],
+      [{ preset: 'large' }, 384, 6],
+      [{ preset: 'tiny', encoderDim: 64, encoderHeads: 2 }, 64, 4],
+      [{ preset: 'tiny', encoderDim: 50, encoderHeads: 2 }, 50, 2],
+      [{ preset: 'tiny', encoderDim: 45, encoderHeads: 3 }, 45, 1],
+    ];
+    for (const [model, dim, heads] of widths) {
+      expect(resolveConfig({ model }, cpu).sampler, JSON.stringify(model)).toMatchObject({ dim, heads });
+    }
+    // An explicit width takes the derived heads; explicit heads are kept and checked.
+    expect(resolveConfig({ sampler: { dim: 128 } }, cpu).sampler).toMatchObject({ dim: 128, heads: 4 });
+    expect(resolveConfig({ sampler: { dim: 96, heads: 3 } }, cpu).sampler).toMatchObject({ dim: 96, heads: 3 });
+  });
+
+  it('beta: constant by default, a log-linear curriculum from betaStart over betaSteps', () => {
+    expect(resolveConfig({ sampler: { beta: 0.3 } }, cpu).sampler).toMatchObject({ beta: 0.3, betaStart: 0.3, betaSteps: 0 });
+    expect(resolveConfig({ sampler: { beta: 0 } }, cpu).sampler).toMatchObject({ beta: 0, betaStart: 0, betaSteps: 0 });
+    expect(resolveConfig({ sampler: { beta: 0.1, betaStart: 10, betaSteps: 500, targetKl: 0.02 } }, cpu).sampler).toMatchObject({
+      beta: 0.1, betaStart: 10, betaSteps: 500, targetKl: 0.02,
+    });
+  });
+
+  it('--set reaches every sampler field (YAML scalars)', () => {
+    const o = optionsFromFlags({ json: false, set: ['sampler.beta=0.5', 'sampler.betaStart=4', 'sampler.betaSteps=200', 'sampler.targetKl=2e-2', 'sampler.lr=3e-4', 'sampler.warmupSteps=10', 'sampler.clipGrad=0.5'] });
+    expect(resolveConfig(o, cpu).sampler).toMatchObject({ beta: 0.5, betaStart: 4, betaSteps: 200, targetKl: 0.02, lr: 3e-4, warmupSteps: 10, clipGrad: 0.5 });
+    expect(() => resolveConfig(optionsFromFlags({ json: false, set: ['sampler.entropyCoef=0.01'] }), cpu)).toThrow(/^sampler\.entropyCoef: expected no value: .*replaced by sampler\.beta/);
   });
 
   it('device auto picks cuda when CUDA is usable, with bf16', () => {
@@ -122,6 +166,16 @@ describe('invalid configs: one message format naming field, value and what is al
     ['frames not a multiple of tubelet', { model: { frames: 9 } }, 'model.frames', /multiple of model\.tubelet/],
     ['size not a multiple of patch', { model: { size: 100 } }, 'model.size', /multiple of model\.patch/],
     ['heads do not divide width', { sampler: { dim: 100, heads: 6 } }, 'sampler.dim', /multiple of sampler\.heads/],
+    ['sampler.entropyCoef is gone', { sampler: { entropyCoef: 0.01 } as never }, 'sampler.entropyCoef', /no value: sampler\.entropyCoef was replaced by sampler\.beta \(a KL penalty towards uniform masking, see docs\/tats\.md\), received 0\.01/],
+    ['negative beta', { sampler: { beta: -1 } }, 'sampler.beta', /a number >= 0, received -1/],
+    ['negative betaStart', { sampler: { betaStart: -0.5 } }, 'sampler.betaStart', /a number >= 0, received -0\.5/],
+    ['fractional betaSteps', { sampler: { betaSteps: 2.5 } }, 'sampler.betaSteps', /an integer in \[0, 1000000000\], received 2\.5/],
+    ['a curriculum from beta 0', { sampler: { betaStart: 0, betaSteps: 100 } }, 'sampler.betaStart', /a number > 0, with sampler\.beta > 0 \(now 1\), when sampler\.betaSteps > 0 .*log-linear.*received 0/],
+    ['a curriculum to beta 0', { sampler: { beta: 0, betaStart: 1, betaSteps: 100 } }, 'sampler.betaStart', /sampler\.beta > 0 \(now 0\).*received 1/],
+    ['targetKl 0', { sampler: { targetKl: 0 } }, 'sampler.targetKl', /a number > 0, received 0/],
+    ['sampler lr 0', { sampler: { lr: 0 } }, 'sampler.lr', /a number in \(0, 10\], received 0/],
+    ['negative sampler warmup', { sampler: { warmupSteps: -1 } }, 'sampler.warmupSteps', /an integer in \[0, 1000000000\], received -1/],
+    ['negative sampler clipGrad', { sampler: { clipGrad: -1 } }, 'sampler.clipGrad', /a number >= 0, received -1/],
     ['a typo in a field name', { optim: { minlr: 1 } as never }, 'optim.minlr', /did you mean optim\.minLr/],
     ['unknown top-level field', { stpes: 3 } as never, 'stpes', /did you mean steps/],
     ['steps and epochs', { steps: 3, epochs: 1 }, 'epochs', /not both/],

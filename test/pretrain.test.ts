@@ -51,7 +51,7 @@ describe('pretrain (API)', () => {
     const lines = readMetrics(paths.metrics);
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
     // The contract's keys, the TATS sampler's telemetry, and the motion shares of the synthetic set.
-    const keys = ['step', 'loss', 'lr', 'clips_per_s', 'entropy', 'clip_frac', 'approx_kl', 'value_loss', 'reward', 'masked_moving_share', 'moving_share'];
+    const keys = ['step', 'loss', 'lr', 'clips_per_s', 'entropy', 'kl', 'clip_frac', 'value_loss', 'reward', 'beta', 'ppo_epochs', 'masked_moving_share', 'moving_share'];
     for (const l of lines) for (const k of keys) expect(typeof l[k], k).toBe('number');
     // Checkpoints at 4 and at the end; the last is a complete lib/checkpoint folder.
     expect(listCheckpoints(paths).map((c) => c.step)).toEqual([4, 6]);

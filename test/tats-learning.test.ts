@@ -25,7 +25,6 @@ const LR = Number(process.env.TATS_LEARN_LR ?? 2e-3);
 const SLR = Number(process.env.TATS_LEARN_SLR ?? 1e-3);
 const DEVICE = (process.env.TATS_LEARN_DEVICE ?? 'cpu') as 'cpu' | 'cuda';
 const WARM = Number(process.env.TATS_LEARN_WARM ?? 150);
-const ENT = Number(process.env.TATS_LEARN_ENT ?? 0.01);
 const TAU = Number(process.env.TATS_LEARN_TAU ?? 0.5);
 const RATIO = Number(process.env.TATS_LEARN_RATIO ?? 0.25);
 const SIZE = Number(process.env.TATS_LEARN_SIZE ?? 16);
@@ -39,7 +38,7 @@ function config(strategy: 'tats' | 'random'): NativeSessionConfig {
   c.model.patch = PATCH;
   c.model.encoderDepth = ENC_DEPTH;
   c.model.decoderDepth = DEC_DEPTH;
-  c.sampler = { ...c.sampler, dim: 64, heads: 2, lr: SLR, ppoEpochs: 4, temperature: TAU, entropyCoef: ENT };
+  c.sampler = { ...c.sampler, dim: 64, heads: 2, lr: SLR, ppoEpochs: 4, temperature: TAU, beta: 1 };
   return c;
 }
 

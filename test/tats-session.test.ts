@@ -32,7 +32,7 @@ async function steps(s: Session, from: number, to: number): Promise<StepMetrics[
 describe.each(['tats', 'adamae'] as const)('strategy %s in the Session', (strategy) => {
   const telemetry =
     strategy === 'tats'
-      ? ['entropy', 'clipFrac', 'approxKl', 'valueLoss', 'reward', 'samplerLoss']
+      ? ['kl', 'entropy', 'clipFrac', 'valueLoss', 'reward', 'beta', 'ppoEpochs', 'samplerLoss']
       : ['entropy', 'reward', 'samplerLoss'];
 
   it('reports the sampler telemetry and the motion shares each step', async () => {

@@ -6,7 +6,8 @@ import { inflateSync } from 'node:zlib';
 
 import { describe, expect, it } from 'vitest';
 
-import { ConfigError, DataOrder, MetricsWriter, readMetrics, resolveConfig, trainStepFlops, type StepRecord } from '../lib/index.js';
+import { progressView, samplerText } from '../cli/progress.js';
+import { ConfigError, DataOrder, MetricsWriter, readMetrics, resolveConfig, trainStepFlops, type StepRecord, type TrainProgress } from '../lib/index.js';
 import { checkResumable } from '../lib/train/rundir.js';
 import { encodePng } from '../lib/viz/png.js';
 import { labelColumnWidth, ROW_LABELS, reconstructionImage } from '../lib/viz/reconstruction.js';
@@ -26,8 +27,8 @@ describe('DataOrder', () => {
 
 describe('MetricsWriter', () => {
   const rec = (step: number): StepRecord => ({
-    step, totalSteps: 9, epoch: step / 4, loss: 1 / step, lr: 1e-3, stepMs: 5, clipsPerS: 100, entropy: 3, clipFrac: 0.1,
-    approxKl: 0.01, valueLoss: 0.5, reward: 0.2, maskedMovingShare: 0.3, movingShare: 0.2, logged: true,
+    step, totalSteps: 9, epoch: step / 4, loss: 1 / step, lr: 1e-3, stepMs: 5, clipsPerS: 100, entropy: 0.3, kl: 0.004, clipFrac: 0.1,
+    valueLoss: 0.5, reward: 0.2, beta: 0.5, ppoEpochs: 3, samplerLoss: 0.1, maskedMovingShare: 0.3, movingShare: 0.2, logged: true,
   });
 
   it('writes snake_case lines in order and truncates after a step on resume', async () => {
@@ -37,13 +38,42 @@ describe('MetricsWriter', () => {
     await w.flush();
     const lines = readMetrics(path);
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
-    for (const k of ['step', 'loss', 'lr', 'clips_per_s', 'entropy', 'clip_frac', 'approx_kl', 'value_loss', 'reward', 'masked_moving_share', 'moving_share']) {
-      expect(lines[0]).toHaveProperty(k);
-    }
+    // The sampler's telemetry in the table's order, snake_case: exact KL, the beta used, the PPO epochs taken.
+    expect(Object.keys(lines[0]!)).toEqual([
+      'step', 'epoch', 'loss', 'lr', 'clips_per_s', 'step_ms', 'entropy', 'kl', 'clip_frac', 'value_loss', 'reward', 'beta', 'ppo_epochs',
+      'sampler_loss', 'masked_moving_share', 'moving_share', 'time',
+    ]);
+    expect(lines[0]).toMatchObject({ kl: 0.004, beta: 0.5, ppo_epochs: 3 });
+    expect(lines[0]).not.toHaveProperty('approx_kl');
     // A torn last line from a killed process is dropped too.
     writeFileSync(path, readFileSync(path, 'utf8') + '{"step": 7, "lo');
     w.truncateAfter(4);
     expect(readMetrics(path).map((l) => l.step)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('progress line', () => {
+  const p = (extra: Partial<TrainProgress>): TrainProgress => ({
+    step: 10, totalSteps: 20, startStep: 0, loss: 0.5, lr: 1e-3, clipsPerS: 50, elapsedS: 3, etaS: 3, logged: true, ...extra,
+  });
+  const lineOf = (q: TrainProgress) => {
+    let text = '';
+    const stream = { isTTY: false, write: (s: string) => ((text += s), true) } as unknown as NodeJS.WriteStream;
+    progressView(stream, { bar: false }).update(q);
+    return text;
+  };
+
+  it('shows KL, entropy and beta of a learned sampler, and the masked-moving share', () => {
+    const line = lineOf(p({ kl: 0.0042, entropy: 0.3251, beta: 0.5, maskedMovingShare: 0.45, movingShare: 0.14 }));
+    expect(line).toMatch(/step 10\/20 {2}loss 0\.5000 {2}lr 0\.0010 {2}kl 0\.0042 {2}entropy 0\.325 {2}beta 0\.500 {2}masked-moving 45% \(moving 14%\) {2}50\.0 clips\/s/);
+    expect(samplerText(p({ kl: 2e-5 }))).toBe('  kl 2.00e-5');
+  });
+
+  it('leaves the sampler out when the strategy has none', () => {
+    expect(samplerText(p({}))).toBe('');
+    expect(lineOf(p({}))).not.toMatch(/kl|entropy|beta|moving/);
+    // Random masking on data with motion: the shares only.
+    expect(samplerText(p({ maskedMovingShare: 0.14, movingShare: 0.14 }))).toBe('  masked-moving 14% (moving 14%)');
   });
 });
 

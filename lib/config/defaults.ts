@@ -1,7 +1,7 @@
 /**
  * Every default of the pretraining configuration, in one place. Fields whose default depends on
- * other fields (model widths, lr, minLr, warmup, totalSteps, sampler lr, device, precision) are
- * derived in `resolve.ts` by the rules named in `DERIVED`.
+ * other fields (model widths, lr, minLr, warmup, totalSteps, sampler width, heads and warmup,
+ * device, precision) are derived in `resolve.ts` by the rules named in `DERIVED`.
  */
 import type { ModelSize } from './types.js';
 
@@ -26,13 +26,20 @@ export const DEFAULTS = {
   model: { preset: 'base', frames: 16, size: 224, tubelet: 2, patch: 16, channels: 3, mlpRatio: 4 },
   masking: { strategy: 'tats', ratio: 0.9 },
   sampler: {
-    dim: 384,
-    heads: 6,
     temperature: 1,
     ppoEpochs: 4,
     clipEps: 0.2,
     valueCoef: 0.5,
-    entropyCoef: 0.01,
+    /**
+     * Weight of the KL(q || rho) penalty towards uniform masking. A placeholder until the GPU
+     * sweep of docs/tats.md sets it; betaStart defaults to it (no curriculum).
+     */
+    beta: 1.0,
+    betaSteps: 0,
+    targetKl: 0.01,
+    /** The sampler's own AdamW lr: it does not follow the MAE's peak lr. */
+    lr: 1e-4,
+    clipGrad: 1.0,
     weightDecay: 0.05,
     detachInput: true,
     adamaeWeight: 1e-4,
@@ -62,6 +69,15 @@ export const DERIVED = {
   minLr: (lr: number) => Math.min(1e-5, lr / 100),
   /** VideoMAE warms up for 40 of 800 epochs. */
   warmupSteps: (totalSteps: number) => Math.round(totalSteps * 0.05),
+  /**
+   * Sampler width: 384 (AdaMAE found 384 nearly as good as 768 at a quarter of the cost), but no
+   * wider than the MAE encoder (a 384-wide sampler on a 96-wide MAE costs 10x the MAE).
+   */
+  samplerDim: (encoderDim: number) => Math.min(384, encoderDim),
+  /** Sampler heads: 6, 4, 2 or 1, the first that divides the width. */
+  samplerHeads: (dim: number) => [6, 4, 2, 1].find((h) => dim % h === 0)!,
+  /** Sampler warmup: the MAE's warmup, at most 100 steps. */
+  samplerWarmupSteps: (optimWarmupSteps: number) => Math.min(100, optimWarmupSteps),
   /** `auto` device: CUDA when usable. */
   device: (cudaAvailable: boolean) => (cudaAvailable ? 'cuda' : 'cpu') as 'cuda' | 'cpu',
   /** Data threads: none on the CPU device (libtorch uses every core), most of the cores on CUDA. */

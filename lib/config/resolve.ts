@@ -34,7 +34,10 @@ export interface ResolveContext {
 const SECTION_KEYS = {
   model: ['preset', 'frames', 'size', 'tubelet', 'patch', 'channels', 'encoderDim', 'encoderDepth', 'encoderHeads', 'decoderDim', 'decoderDepth', 'decoderHeads', 'mlpRatio'],
   masking: ['strategy', 'ratio'],
-  sampler: ['dim', 'heads', 'temperature', 'ppoEpochs', 'clipEps', 'valueCoef', 'entropyCoef', 'lr', 'weightDecay', 'detachInput', 'adamaeWeight'],
+  sampler: [
+    'dim', 'heads', 'temperature', 'ppoEpochs', 'clipEps', 'valueCoef', 'beta', 'betaStart', 'betaSteps', 'targetKl',
+    'lr', 'warmupSteps', 'clipGrad', 'weightDecay', 'detachInput', 'adamaeWeight',
+  ],
   optim: ['baseLr', 'lr', 'minLr', 'warmupSteps', 'totalSteps', 'weightDecay', 'beta1', 'beta2', 'clipGrad'],
   data: ['syntheticClips', 'stride', 'prefetch', 'workers'],
 } as const;
@@ -46,6 +49,13 @@ const TOP_KEYS = [
   // (the launch decides it, ResolveContext.worldSize).
   'worldSize',
 ] as const;
+
+/** Fields that were removed, with what replaced them (a clearer error than "a known field"). */
+const REMOVED: Record<string, Record<string, string>> = {
+  sampler: {
+    entropyCoef: 'no value: sampler.entropyCoef was replaced by sampler.beta (a KL penalty towards uniform masking, see docs/tats.md)',
+  },
+};
 
 type Obj = Record<string, unknown>;
 
@@ -72,7 +82,11 @@ function checkShape(options: unknown): Obj {
   knownKeys('', o, TOP_KEYS);
   for (const [section, keys] of Object.entries(SECTION_KEYS)) {
     if (o[section] === undefined) continue;
-    knownKeys(section, plainObject(section, o[section]), keys);
+    const fields = plainObject(section, o[section]);
+    for (const [key, allowed] of Object.entries(REMOVED[section] ?? {})) {
+      if (key in fields) throw new ConfigError(`${section}.${key}`, fields[key], allowed);
+    }
+    knownKeys(section, fields, keys);
   }
   return o;
 }
@@ -211,21 +225,35 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
     clipGrad: number('optim.clipGrad', pick(op.clipGrad, DEFAULTS.optim.clipGrad), 0),
   };
 
-  // Sampler.
+  // Sampler: its own optimiser (not the MAE's lr), width no more than the encoder's.
+  const samplerDim = integer('sampler.dim', pick(s.dim, DERIVED.samplerDim(model.encoderDim)), 8, 16384);
+  const beta = number('sampler.beta', pick(s.beta, DEFAULTS.sampler.beta), 0);
   const sampler = {
-    dim: integer('sampler.dim', pick(s.dim, DEFAULTS.sampler.dim), 8, 16384),
-    heads: integer('sampler.heads', pick(s.heads, DEFAULTS.sampler.heads), 1, 256),
+    dim: samplerDim,
+    heads: integer('sampler.heads', pick(s.heads, DERIVED.samplerHeads(samplerDim)), 1, 256),
     temperature: number('sampler.temperature', pick(s.temperature, DEFAULTS.sampler.temperature), 0, 1e3, { min: true }),
     ppoEpochs: integer('sampler.ppoEpochs', pick(s.ppoEpochs, DEFAULTS.sampler.ppoEpochs), 1, 64),
     clipEps: number('sampler.clipEps', pick(s.clipEps, DEFAULTS.sampler.clipEps), 0, 1, { min: true, max: true }),
     valueCoef: number('sampler.valueCoef', pick(s.valueCoef, DEFAULTS.sampler.valueCoef), 0),
-    entropyCoef: number('sampler.entropyCoef', pick(s.entropyCoef, DEFAULTS.sampler.entropyCoef), 0),
-    lr: number('sampler.lr', pick(s.lr, optim.lr), 0, 10, { min: true }),
+    beta,
+    betaStart: number('sampler.betaStart', pick(s.betaStart, beta), 0),
+    betaSteps: integer('sampler.betaSteps', pick(s.betaSteps, DEFAULTS.sampler.betaSteps), 0, 1e9),
+    targetKl: number('sampler.targetKl', pick(s.targetKl, DEFAULTS.sampler.targetKl), 0, Infinity, { min: true }),
+    lr: number('sampler.lr', pick(s.lr, DEFAULTS.sampler.lr), 0, 10, { min: true }),
+    warmupSteps: integer('sampler.warmupSteps', pick(s.warmupSteps, DERIVED.samplerWarmupSteps(optim.warmupSteps)), 0, 1e9),
+    clipGrad: number('sampler.clipGrad', pick(s.clipGrad, DEFAULTS.sampler.clipGrad), 0),
     weightDecay: number('sampler.weightDecay', pick(s.weightDecay, DEFAULTS.sampler.weightDecay), 0, 10),
     detachInput: boolean('sampler.detachInput', pick(s.detachInput, DEFAULTS.sampler.detachInput)),
     adamaeWeight: number('sampler.adamaeWeight', pick(s.adamaeWeight, DEFAULTS.sampler.adamaeWeight), 0),
   };
   if (sampler.dim % sampler.heads !== 0) throw new ConfigError('sampler.dim', sampler.dim, `a multiple of sampler.heads (${sampler.heads})`);
+  if (sampler.betaSteps > 0 && !(sampler.betaStart > 0 && sampler.beta > 0)) {
+    throw new ConfigError(
+      'sampler.betaStart',
+      sampler.betaStart,
+      `a number > 0, with sampler.beta > 0 (now ${sampler.beta}), when sampler.betaSteps > 0 (the schedule from sampler.betaStart to sampler.beta is log-linear; sampler.betaSteps 0 keeps beta constant)`,
+    );
+  }
 
   // Where and how.
   const deviceChoice = oneOf('device', pick(o.device, DEFAULTS.device), DEVICE_CHOICES);

@@ -72,24 +72,52 @@ export interface MaskingConfig {
   ratio: number;
 }
 
-/** The learned token sampler (used by the `tats` and `adamae` strategies; ignored otherwise). */
+/**
+ * The learned token sampler (used by the `tats` and `adamae` strategies; ignored otherwise). TATS
+ * masks with a budgeted per-token Bernoulli policy q (sum of q = masked tokens), trained with PPO
+ * under a KL penalty towards uniform masking (docs/tats.md).
+ */
 export interface SamplerConfig {
-  /** Sampler width C. Integer >= 8, divisible by `heads`. Defaults to 384 (AdaMAE found 384 nearly as good as 768 at a quarter of the cost). */
+  /**
+   * Sampler width C. Integer >= 8, divisible by `heads`. Defaults to 384 or the encoder's width
+   * (`model.encoderDim`), whichever is smaller (AdaMAE found 384 nearly as good as 768 at a quarter
+   * of the cost; a sampler wider than the MAE costs more than the MAE).
+   */
   dim: number;
-  /** Sampler attention heads. Integer >= 1. Defaults to 6. */
+  /** Sampler attention heads. Integer >= 1, divides `dim`. Defaults to 6, 4, 2 or 1: the first that divides `dim`. */
   heads: number;
-  /** Softmax temperature tau of the policy over tokens. Number > 0. Defaults to 1. */
+  /** Temperature tau of the policy's per-token scores (higher: closer to uniform masking). Number > 0. Defaults to 1. */
   temperature: number;
-  /** PPO epochs K per training step. Integer 1..64. Defaults to 4. */
+  /** Most PPO epochs K per training step (fewer when the KL passes `targetKl`). Integer 1..64. Defaults to 4. */
   ppoEpochs: number;
   /** PPO ratio clip epsilon. Number in (0, 1). Defaults to 0.2. */
   clipEps: number;
   /** Value-loss weight c_v. Number >= 0. Defaults to 0.5. */
   valueCoef: number;
-  /** Entropy-bonus weight c_H. Number >= 0. Defaults to 0.01. */
-  entropyCoef: number;
-  /** Learning rate of the sampler's own AdamW. Number > 0. Defaults to the MAE's resolved `optim.lr`. */
+  /**
+   * Weight beta of the penalty KL(q || rho) of the per-token mask probabilities q towards the
+   * uniform budget rate rho = masked / N: large beta is random masking, 0 leaves the reward
+   * alone (which hides all motion). Number >= 0. Defaults to 1 (`DEFAULTS.sampler.beta`; see docs/tats.md).
+   */
+  beta: number;
+  /** beta at step 0 of a curriculum towards `beta` over `betaSteps`. Number >= 0 (> 0 when `betaSteps` > 0). Defaults to `beta` (no curriculum). */
+  betaStart: number;
+  /**
+   * Steps of the log-linear schedule of beta from `betaStart` to `beta` (constant after). Integer
+   * >= 0; 0 means a constant `beta`. Defaults to 0.
+   */
+  betaSteps: number;
+  /**
+   * PPO early stop: the epochs of a step stop once the exact mean per-token KL between the old and
+   * the new mask distributions passes this, in nats per token. Number > 0. Defaults to 0.01.
+   */
+  targetKl: number;
+  /** Peak learning rate of the sampler's own AdamW (not the MAE's `optim.lr`). Number > 0. Defaults to 1e-4. */
   lr: number;
+  /** Linear warmup steps of the sampler's learning rate from 0 to `lr`. Integer >= 0. Defaults to `optim.warmupSteps`, at most 100. */
+  warmupSteps: number;
+  /** Sampler gradient-norm clip; 0 turns clipping off. Number >= 0. Defaults to 1. */
+  clipGrad: number;
   /** Weight decay of the sampler's AdamW. Number >= 0. Defaults to 0.05. */
   weightDecay: number;
   /** Feed the sampler detached tubelet embeddings (no sampler gradient into the MAE). Defaults to true. */

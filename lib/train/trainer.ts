@@ -176,7 +176,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           throw new TrainError('ERR_NONFINITE_LOSS', `the loss is ${m.loss} at step ${step}; the last checkpoint is ${this.lastCheckpoint?.path ?? 'none'} (try a lower --lr)`);
         }
         // A diverged sampler leaves the MAE's loss finite while its masks turn meaningless: stop too.
-        for (const [name, v] of [['samplerLoss', m.samplerLoss], ['entropy', m.entropy], ['valueLoss', m.valueLoss]] as const) {
+        for (const [name, v] of [['samplerLoss', m.samplerLoss], ['entropy', m.entropy], ['kl', m.kl], ['valueLoss', m.valueLoss]] as const) {
           if (v !== undefined && v !== null && !Number.isFinite(v)) {
             throw new TrainError('ERR_NONFINITE_LOSS', `the sampler's ${name} is ${v} at step ${step}: the sampler diverged; the last checkpoint is ${this.lastCheckpoint?.path ?? 'none'} (try a lower --set sampler.lr)`);
           }
@@ -193,10 +193,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           stepMs: t1 - t0,
           clipsPerS: (windowClips * 1000) / Math.max(1e-9, t1 - windowStart),
           entropy: m.entropy,
+          kl: m.kl,
           clipFrac: m.clipFrac,
-          approxKl: m.approxKl,
           valueLoss: m.valueLoss,
           reward: m.reward,
+          beta: m.beta,
+          ppoEpochs: m.ppoEpochs,
           samplerLoss: m.samplerLoss,
           maskedMovingShare: m.maskedMovingShare,
           movingShare: m.movingShare,
@@ -294,6 +296,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           elapsedS: (performance.now() - started) / 1000,
           etaS: ((r.totalSteps - r.step) * ema) / 1000,
           logged: r.logged,
+          ...(r.entropy !== undefined ? { entropy: r.entropy } : {}),
+          ...(r.kl !== undefined ? { kl: r.kl } : {}),
+          ...(r.beta !== undefined ? { beta: r.beta } : {}),
+          ...(r.maskedMovingShare !== undefined ? { maskedMovingShare: r.maskedMovingShare } : {}),
+          ...(r.movingShare !== undefined ? { movingShare: r.movingShare } : {}),
         };
         hooks.onProgress(p);
       }

@@ -17,12 +17,17 @@ export interface StepRecord {
   stepMs: number;
   /** Clips per second over the steps since the previous logged step. */
   clipsPerS: number;
-  /** Sampler telemetry (learned strategies). */
+  /** Sampler telemetry (learned strategies): mean per-token entropy of the mask distribution, nats per token. */
   entropy?: number;
+  /** TATS: exact mean per-token KL(old || new) of the mask distributions after the PPO update. */
+  kl?: number;
   clipFrac?: number;
-  approxKl?: number;
   valueLoss?: number;
   reward?: number;
+  /** TATS: the KL-to-uniform weight used this step. */
+  beta?: number;
+  /** TATS: PPO epochs taken this step (early stop at sampler.targetKl). */
+  ppoEpochs?: number;
   samplerLoss?: number;
   /** With a motion map: share of masked tokens that move, and of all tokens. */
   maskedMovingShare?: number;
@@ -52,6 +57,13 @@ export interface TrainProgress {
   etaS: number;
   /** True on steps written to metrics.jsonl. */
   logged: boolean;
+  /** Learned samplers: this step's mask entropy (nats per token), KL (TATS) and beta (TATS). */
+  entropy?: number;
+  kl?: number;
+  beta?: number;
+  /** With a motion map: share of masked tokens that move, and of all tokens. */
+  maskedMovingShare?: number;
+  movingShare?: number;
 }
 
 /** What a finished (or stopped) run reports. */

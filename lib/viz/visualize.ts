@@ -11,6 +11,7 @@ import { datasetSource, parseDatasetSpec } from '../data/spec.js';
 import { SyntheticMotionDataset } from '../data/synthetic.js';
 import { CheckpointError, ConfigError } from '../errors/index.js';
 import { integer } from '../config/check.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { resolveDevice } from '../config/finetune.js';
 import type { NativeSessionConfig } from '../native.js';
 import { Session } from '../session.js';
@@ -54,10 +55,15 @@ function sessionFrom(json: Record<string, unknown> | undefined): NativeSessionCo
   const c = (json?.session ?? json) as Record<string, unknown> | undefined;
   if (!c || typeof c.model !== 'object' || typeof c.masking !== 'object' || typeof c.sampler !== 'object' || typeof c.optim !== 'object') return undefined;
   const { baseLr: _b, ...optim } = c.optim as Record<string, unknown>;
+  // A checkpoint from before the KL-to-uniform sampler (docs/tats.md) has entropyCoef and lacks
+  // the fields that replaced it: reconstructing does not train, so the defaults do.
+  const { entropyCoef: _e, ...stored } = c.sampler as Record<string, unknown>;
+  const d = DEFAULTS.sampler;
+  const sampler = { beta: d.beta, betaStart: d.beta, betaSteps: d.betaSteps, targetKl: d.targetKl, warmupSteps: 0, clipGrad: d.clipGrad, ...stored };
   return {
     model: c.model,
     masking: c.masking,
-    sampler: c.sampler,
+    sampler,
     optim,
     batchSize: c.batchSize,
     device: c.device,
