@@ -299,10 +299,34 @@ export interface NativeAddon {
     movingShare: number;
     firstMaskedMovingShare: number;
     lastMaskedMovingShare: number;
+    /** tats: mean masking probability on moving / static tokens over the last 10 steps. */
+    qMoving: number;
+    qStatic: number;
     entropy: number;
     clipFrac: number;
     kl: number;
     valueLoss: number;
+    ppoEpochs: number;
+  }>;
+  /**
+   * Test entry: `draws` budgeted Bernoulli masks from a random TATS policy (4 clips of 128 tokens
+   * at `ratio`): the largest gap between a token's masking frequency and its probability q_i.
+   */
+  drawFrequencyCheck(
+    seed: number,
+    ratio: number,
+    draws: number,
+    device?: 'cpu' | 'cuda',
+  ): Promise<{
+    tokens: number;
+    masked: number;
+    draws: number;
+    maxAbsDiff: number;
+    maxStdError: number;
+    qMin: number;
+    qMax: number;
+    budgetMaxAbsDiff: number;
+    exactCount: boolean;
   }>;
   /** Bench entry: the TATS sampler alone (act + K-epoch PPO update) on random embeddings. */
   samplerBench(

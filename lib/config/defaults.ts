@@ -37,7 +37,7 @@ export const DEFAULTS = {
     beta: 1.0,
     betaSteps: 0,
     targetKl: 0.01,
-    /** The sampler's own AdamW lr: it does not follow the MAE's peak lr. */
+    /** TATS's own AdamW lr: it does not follow the MAE's peak lr (AdaMAE's does: DERIVED.samplerLr). */
     lr: 1e-4,
     clipGrad: 1.0,
     weightDecay: 0.05,
@@ -76,6 +76,11 @@ export const DERIVED = {
   samplerDim: (encoderDim: number) => Math.min(384, encoderDim),
   /** Sampler heads: 6, 4, 2 or 1, the first that divides the width. */
   samplerHeads: (dim: number) => [6, 4, 2, 1].find((h) => dim % h === 0)!,
+  /**
+   * Sampler lr: TATS trains its own policy by PPO at sampler.lr's default; AdaMAE's sampler is
+   * trained with the MAE (its REINFORCE term joins the MAE's loss), at the MAE's lr as published.
+   */
+  samplerLr: (strategy: string, optimLr: number, tatsLr: number) => (strategy === 'adamae' ? optimLr : tatsLr),
   /** Sampler warmup: the MAE's warmup, at most 100 steps. */
   samplerWarmupSteps: (optimWarmupSteps: number) => Math.min(100, optimWarmupSteps),
   /** `auto` device: CUDA when usable. */

@@ -239,7 +239,7 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
     betaStart: number('sampler.betaStart', pick(s.betaStart, beta), 0),
     betaSteps: integer('sampler.betaSteps', pick(s.betaSteps, DEFAULTS.sampler.betaSteps), 0, 1e9),
     targetKl: number('sampler.targetKl', pick(s.targetKl, DEFAULTS.sampler.targetKl), 0, Infinity, { min: true }),
-    lr: number('sampler.lr', pick(s.lr, DEFAULTS.sampler.lr), 0, 10, { min: true }),
+    lr: number('sampler.lr', pick(s.lr, DERIVED.samplerLr(masking.strategy, optim.lr, DEFAULTS.sampler.lr)), 0, 10, { min: true }),
     warmupSteps: integer('sampler.warmupSteps', pick(s.warmupSteps, DERIVED.samplerWarmupSteps(optim.warmupSteps)), 0, 1e9),
     clipGrad: number('sampler.clipGrad', pick(s.clipGrad, DEFAULTS.sampler.clipGrad), 0),
     weightDecay: number('sampler.weightDecay', pick(s.weightDecay, DEFAULTS.sampler.weightDecay), 0, 10),

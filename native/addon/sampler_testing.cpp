@@ -1,6 +1,6 @@
-// Test and benchmark entry points for the samplers (trajectory attention, PPO loss, a bandit,
-// the sampler's cost). Gumbel-top-k draws are the kernel's (addon/kernels.cpp: gumbelTopk). They run the real core code; the checks themselves live in
-// core/sampler_checks, the timing in core/sampler_bench.
+// Test and benchmark entry points for the samplers (trajectory attention, PPO loss, the mask
+// draw's frequencies, a bandit, the sampler's cost). They run the real core code; the checks
+// themselves live in core/sampler_checks, the timing in core/sampler_bench.
 #include <cmath>
 #include <cstring>
 
@@ -96,6 +96,47 @@ Napi::Value PpoGradCheckFn(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
+class DrawFrequencyCheckWorker : public PromiseWorker {
+ public:
+  DrawFrequencyCheckWorker(Napi::Env env, uint64_t seed, double ratio, int64_t draws, torch::Device device)
+      : PromiseWorker(env, "drawFrequencyCheck"), seed_(seed), ratio_(ratio), draws_(draws), device_(device) {}
+
+ protected:
+  void Run() override { c_ = core::draw_frequency_check(seed_, ratio_, draws_, device_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("tokens", Napi::Number::New(env, static_cast<double>(c_.tokens)));
+    o.Set("masked", Napi::Number::New(env, static_cast<double>(c_.masked)));
+    o.Set("draws", Napi::Number::New(env, static_cast<double>(c_.draws)));
+    o.Set("maxAbsDiff", c_.max_abs_diff);
+    o.Set("maxStdError", c_.max_std_error);
+    o.Set("qMin", c_.q_min);
+    o.Set("qMax", c_.q_max);
+    o.Set("budgetMaxAbsDiff", c_.budget_max_abs_diff);
+    o.Set("exactCount", Napi::Boolean::New(env, c_.exact_count));
+    return o;
+  }
+
+ private:
+  uint64_t seed_;
+  double ratio_;
+  int64_t draws_;
+  torch::Device device_;
+  core::DrawFrequencyCheck c_{};
+};
+
+// drawFrequencyCheck(seed, ratio, draws, device?) -> Promise<{maxAbsDiff, exactCount, ...}>
+Napi::Value DrawFrequencyCheckFn(const Napi::CallbackInfo& info) {
+  const uint64_t seed = arg_seed(info, 0);
+  const double ratio = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1.0;
+  if (!(ratio > 0 && ratio < 1)) throw_error(info.Env(), "ERR_INVALID_ARG", "ratio must be in (0, 1)");
+  const int64_t draws = arg_int(info, 2, "draws");
+  if (draws < 1 || draws > 1000000) throw_error(info.Env(), "ERR_INVALID_ARG", "draws must be an integer in [1, 1000000]");
+  auto* worker = new DrawFrequencyCheckWorker(info.Env(), seed, ratio, draws, arg_device(info, 3));
+  worker->Queue();
+  return worker->Promise();
+}
+
 class BanditCheckWorker : public PromiseWorker {
  public:
   BanditCheckWorker(Napi::Env env, std::string strategy, uint64_t seed, int64_t steps, torch::Device device)
@@ -112,10 +153,13 @@ class BanditCheckWorker : public PromiseWorker {
     o.Set("movingShare", c_.moving_share);
     o.Set("firstMaskedMovingShare", c_.first_masked_moving);
     o.Set("lastMaskedMovingShare", c_.last_masked_moving);
+    o.Set("qMoving", c_.last_q_moving);
+    o.Set("qStatic", c_.last_q_static);
     o.Set("entropy", c_.last_entropy);
     o.Set("clipFrac", c_.last_clip_frac);
-    o.Set("approxKl", c_.last_approx_kl);
+    o.Set("kl", c_.last_kl);
     o.Set("valueLoss", c_.last_value_loss);
+    o.Set("ppoEpochs", c_.last_epochs);
     return o;
   }
 
@@ -195,6 +239,7 @@ void register_sampler_testing(Napi::Env env, Napi::Object exports) {
   exports.Set("trajectoryAttentionCheck",
               Napi::Function::New(env, TrajectoryAttentionCheckFn, "trajectoryAttentionCheck"));
   exports.Set("ppoGradCheck", Napi::Function::New(env, PpoGradCheckFn, "ppoGradCheck"));
+  exports.Set("drawFrequencyCheck", Napi::Function::New(env, DrawFrequencyCheckFn, "drawFrequencyCheck"));
   exports.Set("samplerBanditCheck", Napi::Function::New(env, BanditCheckFn, "samplerBanditCheck"));
   exports.Set("samplerBench", Napi::Function::New(env, SamplerBenchFn, "samplerBench"));
 }

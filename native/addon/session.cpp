@@ -43,8 +43,13 @@ core::SessionConfig read_config(const Napi::Object& c) {
   cfg.sampler.ppo_epochs = get_int(s, "ppoEpochs", "config.sampler");
   cfg.sampler.clip_eps = get_number(s, "clipEps", "config.sampler");
   cfg.sampler.value_coef = get_number(s, "valueCoef", "config.sampler");
-  cfg.sampler.entropy_coef = get_number(s, "entropyCoef", "config.sampler");
+  cfg.sampler.beta = get_number(s, "beta", "config.sampler");
+  cfg.sampler.beta_start = get_number(s, "betaStart", "config.sampler");
+  cfg.sampler.beta_steps = get_int(s, "betaSteps", "config.sampler");
+  cfg.sampler.target_kl = get_number(s, "targetKl", "config.sampler");
   cfg.sampler.lr = get_number(s, "lr", "config.sampler");
+  cfg.sampler.warmup_steps = get_int(s, "warmupSteps", "config.sampler");
+  cfg.sampler.clip_grad = get_number(s, "clipGrad", "config.sampler");
   cfg.sampler.weight_decay = get_number(s, "weightDecay", "config.sampler");
   cfg.sampler.detach_input = get_bool(s, "detachInput", "config.sampler");
   cfg.sampler.adamae_weight = get_number(s, "adamaeWeight", "config.sampler");

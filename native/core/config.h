@@ -1,5 +1,5 @@
 // The resolved session configuration, as plain C++ data. The TypeScript config (lib/config) owns
-// every default and validates ranges; native code trusts what it is given (see CONTRACT.md).
+// every default and validates ranges (lib/config/resolve.ts); native code trusts what it is given.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -25,7 +25,12 @@ struct SamplerConfig {
   int64_t dim = 0, heads = 0;
   double temperature = 0;
   int64_t ppo_epochs = 0;
-  double clip_eps = 0, value_coef = 0, entropy_coef = 0, lr = 0, weight_decay = 0;
+  double clip_eps = 0, value_coef = 0;
+  double beta = 0, beta_start = 0;  // KL(q || uniform) weight: log-linear from beta_start over beta_steps
+  int64_t beta_steps = 0;
+  double target_kl = 0;             // PPO early stop (nats per token)
+  double lr = 0, clip_grad = 0, weight_decay = 0;
+  int64_t warmup_steps = 0;
   bool detach_input = true;
   double adamae_weight = 0;
 };

@@ -105,6 +105,7 @@ std::pair<double, torch::Tensor> MaeOptimizer::step(int64_t step) {
     return {lr, apply()};
   }
   const double lr = scheduled_lr(cfg_, step);
+  if (skip_.defined() && skip_.item<float>() != 0.f) return {lr, torch::zeros({}, skip_.options().dtype(torch::kFloat))};
   for (auto& group : adamw_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   auto norm = clip_grad_norm(params_, cfg_.clip_grad);
   adamw_->step();
@@ -121,6 +122,17 @@ double MaeOptimizer::prepare(int64_t step) {
 }
 
 torch::Tensor MaeOptimizer::apply() { return apply(scalars_); }
+
+void MaeOptimizer::set_skip(const torch::Tensor& flag) {
+  if (!fused_) {
+    skip_ = flag.defined() ? flag.detach() : torch::Tensor();
+    return;
+  }
+  torch::NoGradGuard no_grad;
+  auto slot = scalars_.narrow(0, 4, 1);
+  if (flag.defined()) slot.copy_(flag.detach().reshape({1}));
+  else slot.zero_();
+}
 
 torch::Tensor MaeOptimizer::apply(const torch::Tensor& scalars) {
   TORCH_CHECK(fused_, "MaeOptimizer::apply: fused optimiser only");

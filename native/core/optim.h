@@ -59,6 +59,11 @@ class MaeOptimizer {
   torch::Tensor apply(const torch::Tensor& scalars);
   // fused: zeroes the flat gradient buffer (the .grad views stay); legacy: drops the gradients.
   void zero_grad();
+  // Skips the following steps while `flag` (0-dim, nonzero = skip) is nonzero: the parameters and
+  // moments stay as they are (the bias-correction count still advances). Fused: the flag is copied
+  // into the AdamW scalars on the device (kernels/adamw.h, scalars[4]; no host sync); legacy: it is
+  // read on the host at step(). PPO's early stop on KL sets it; an undefined flag clears it.
+  void set_skip(const torch::Tensor& flag);
   bool fused() const { return fused_; }
   // Data parallel: every gradient <- its mean over the group's ranks (the loss is a mean over the
   // batch, so the mean of the ranks' gradients is the gradient of the global batch). Fused: one
@@ -90,6 +95,7 @@ class MaeOptimizer {
   torch::Tensor flat_param_, flat_grad_, exp_avg_, exp_avg_sq_, scalars_, workspace_;
   std::vector<int64_t> offsets_;
   int64_t decay_numel_ = 0;
+  torch::Tensor skip_;    // legacy: the flag set_skip() gave
   int64_t updates_ = 0;  // AdamW steps taken (the "step" of every parameter's state)
 };
 

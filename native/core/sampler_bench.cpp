@@ -38,12 +38,14 @@ SamplerBenchResult sampler_bench(const SamplerBenchOptions& o, const torch::Devi
   TatsSampler sampler(so);
   sampler->to(device);
   PpoOptions po;
-  po.epochs = o.epochs, po.clip_eps = 0.2, po.value_coef = 0.5, po.entropy_coef = 0.01, po.temperature = 1.0;
-  po.lr = 1e-4, po.weight_decay = 0.05;
-  PpoTrainer ppo(sampler, po);
+  po.epochs = o.epochs, po.clip_eps = 0.2, po.value_coef = 0.5, po.temperature = 1.0;
+  po.beta = 1.0, po.beta_start = 1.0;
+  po.target_kl = 1e9;  // every epoch's step is taken: the cost of a full update, whatever the KL
+  po.lr = 1e-4, po.clip_grad = 1.0, po.weight_decay = 0.05;
+  const int64_t M = masked_count("tats", o.ratio, TokenGrid{o.slots, o.per_slot});
+  PpoTrainer ppo(sampler, po, M);
   ppo.set_autocast(o.bf16);
   auto gen = make_generator(torch::kCPU, 0);
-  const int64_t M = masked_count("tats", o.ratio, TokenGrid{o.slots, o.per_slot});
   const auto x = torch::randn({o.batch, N, o.input_dim}, torch::TensorOptions().device(device));
   const auto rewards = torch::rand({o.batch, M}, torch::TensorOptions().device(device));
 #ifdef TATS_WITH_CUDA
@@ -56,7 +58,7 @@ SamplerBenchResult sampler_bench(const SamplerBenchOptions& o, const torch::Devi
     PpoRollout rollout;
     {
       AutocastScope autocast(o.bf16);
-      rollout = ppo.act(x, M, gen, nullptr, /*keep_graph=*/!ppo.graphed(device));
+      rollout = ppo.act(x, gen, nullptr, /*keep_graph=*/true);
     }
     sync(device);
     const auto t1 = std::chrono::steady_clock::now();

@@ -1,19 +1,17 @@
-// masking.strategy 'tats': the TATS sampler behind the session's MaskSampler interface.
-// One training step (Session::train_step) runs the joint loop of DESIGN.md item 8:
-//   sample():  masks from pi_old = softmax(l / tau) by Gumbel-top-k, without grad; the rollout
-//              (state, masked set, log pi_old, V_old) rides in MaskDraw::aux;
+// masking.strategy 'tats': the TATS sampler behind the session's MaskSampler interface
+// (core/ppo.h, docs/tats.md). One training step (Session::train_step) runs the joint loop:
+//   sample():  exactly k tokens masked with marginals q_old (budgeted per-token Bernoulli), no grad;
+//              the rollout (state, action, z_old, V_old) rides in MaskDraw::aux;
 //   (session)  MAE forward / backward / update on those masks, per-token errors e_i;
-//   update():  rewards r_i = e_i on the masked tokens, K PPO epochs on theta (its own AdamW).
+//   update():  rewards e_i on the masked tokens, up to K PPO epochs on theta (its own AdamW).
 // The sampler always reads detached embeddings: PPO trains theta only, with its own optimiser,
 // so detachInput does not apply to it (it does to AdaMAE).
 #include <cmath>
 
-#include "core/gumbel_topk.h"
 #include "core/mask_sampler.h"
 #include "core/masking.h"
 #include "core/ppo.h"
 #include "core/sampler_state.h"
-#include "core/step_buffers.h"
 #include "core/tats_sampler.h"
 
 namespace tats::core {
@@ -29,8 +27,7 @@ class TatsMaskSampler : public MaskSampler {
  public:
   explicit TatsMaskSampler(const SamplerContext& ctx)
       : precision_bf16_(ctx.config.precision == "bf16"),
-        masked_(masked_count("tats", ctx.config.masking.ratio, ctx.grid)),
-        temperature_(ctx.config.sampler.temperature) {
+        masked_(masked_count("tats", ctx.config.masking.ratio, ctx.grid)) {
     const auto& s = ctx.config.sampler;
     TatsSamplerOptions so;
     so.input_dim = ctx.embed_dim;
@@ -42,11 +39,16 @@ class TatsMaskSampler : public MaskSampler {
     po.epochs = s.ppo_epochs;
     po.clip_eps = s.clip_eps;
     po.value_coef = s.value_coef;
-    po.entropy_coef = s.entropy_coef;
     po.temperature = s.temperature;
+    po.beta = s.beta;
+    po.beta_start = s.beta_start;
+    po.beta_steps = s.beta_steps;
+    po.target_kl = s.target_kl;
     po.lr = s.lr;
+    po.warmup_steps = s.warmup_steps;
+    po.clip_grad = s.clip_grad;
     po.weight_decay = s.weight_decay;
-    ppo_ = std::make_unique<PpoTrainer>(TatsSampler(so), po);
+    ppo_ = std::make_unique<PpoTrainer>(TatsSampler(so), po, masked_);
     if (ctx.group) ppo_->set_group(ctx.group);
     to_device(ctx.device);
   }
@@ -55,15 +57,15 @@ class TatsMaskSampler : public MaskSampler {
     TORCH_CHECK(tokens.size(0) == batch, "tats sampler: tokens hold ", tokens.size(0), " clips, expected ", batch);
     torch::Tensor visible;
     // Training: act()'s forward keeps its graph for the first PPO epoch (one sampler forward fewer).
-    const auto rollout = ppo_->act(tokens, masked_, gen, &visible, /*keep_graph=*/training_ && !ppo_->graphed(device_));
+    const auto rollout = ppo_->act(tokens, gen, &visible, /*keep_graph=*/training_);
     MaskDraw draw;
     draw.visible = visible;
     draw.masked = rollout.masked;
-    draw.policy = torch::softmax(rollout.logits / temperature_, -1);
+    draw.policy = torch::sigmoid(rollout.z_old);  // each token's probability of being masked
     draw.aux["state"] = rollout.state;
-    draw.aux["old_log_probs"] = rollout.old_log_probs;
-    draw.aux["old_values"] = rollout.old_values;
-    draw.aux["baseline"] = rollout.baseline;
+    draw.aux["action"] = rollout.action;
+    draw.aux["z_old"] = rollout.z_old;
+    draw.aux["value_old"] = rollout.value_old;
     if (rollout.live.logits.defined()) {
       draw.aux["live_logits"] = rollout.live.logits;
       draw.aux["live_values"] = rollout.live.values;
@@ -76,22 +78,23 @@ class TatsMaskSampler : public MaskSampler {
     PpoRollout rollout;
     rollout.state = draw.aux.at("state");
     rollout.masked = draw.masked;
-    rollout.old_log_probs = draw.aux.at("old_log_probs");
-    rollout.old_values = draw.aux.at("old_values");
-    rollout.baseline = draw.aux.at("baseline");
+    rollout.action = draw.aux.at("action");
+    rollout.z_old = draw.aux.at("z_old");
+    rollout.value_old = draw.aux.at("value_old");
     if (const auto it = draw.aux.find("live_logits"); it != draw.aux.end())
       rollout.live = SamplerOutput{it->second, draw.aux.at("live_values")};
     const auto s = ppo_->update(rollout, errors);
-    return {{"entropy", s.entropy},     {"clipFrac", s.clip_frac}, {"approxKl", s.approx_kl},
-            {"valueLoss", s.value_loss}, {"reward", s.reward},     {"samplerLoss", s.loss}};
+    return {{"kl", s.kl},
+            {"entropy", s.entropy},
+            {"clipFrac", s.clip_frac},
+            {"valueLoss", s.value_loss},
+            {"reward", s.reward},
+            {"beta", torch::full({}, s.beta, s.kl.options())},
+            {"ppoEpochs", s.epochs},
+            {"samplerLoss", s.loss}};
   }
 
   bool learned() const override { return true; }
-  // Reads detached embeddings and trains by its own PPO update after the MAE step, so its MAE part
-  // can be replayed; opt-in with the PPO graph (TATS_PPO_GRAPH=1): a 700-step GPU run with both
-  // graphs diverged where the eager step did not, and the two were not told apart
-  // (bench/records/2026-11-24-gpu-final.md).
-  bool graphable() const override { return env_opt_in("PPO_GRAPH"); }
 
   std::vector<std::pair<std::string, torch::Tensor>> weights() const override {
     auto out = module_tensors(*ppo_->sampler());
@@ -129,7 +132,6 @@ class TatsMaskSampler : public MaskSampler {
     if (const auto it = weights.find(kUpdates); it != weights.end())
       ppo_->updates() = it->second.to(torch::kCPU, torch::kLong).item<int64_t>();
     load_optimizer_tensors(ppo_->optimizer(), optimizer_state, strict);
-    ppo_->reset_graph();
   }
 
   void broadcast_weights(Collective& group) override { ppo_->optimizer().broadcast_params(group); }
@@ -144,7 +146,6 @@ class TatsMaskSampler : public MaskSampler {
     ppo_->sampler()->to(device);  // in place: the optimiser's parameter handles stay valid
     ppo_->optimizer().to_device(device);  // its flat buffers and gradient views follow
     ppo_->set_autocast(device.is_cuda() && precision_bf16_);
-    ppo_->reset_graph();
     auto& r = ppo_->reward_stats();
     if (r.batches > 0) {
       r.mean = r.mean.to(device);
@@ -155,7 +156,6 @@ class TatsMaskSampler : public MaskSampler {
  private:
   bool precision_bf16_;
   int64_t masked_;
-  double temperature_;
   std::unique_ptr<PpoTrainer> ppo_;
   torch::Device device_{torch::kCPU};
   bool training_ = true;

@@ -1,4 +1,5 @@
-// TATS, the trajectory-aware token sampler g_theta (DESIGN.md, "TATS (g_theta)").
+// TATS, the trajectory-aware token sampler g_theta (../shared/DESIGN.md, "TATS (g_theta) — our
+// formulation, revision 2"; docs/tats.md).
 //
 //   x [B, N, C_mae] (MAE tubelet embeddings, detached by the caller by default)
 //   -> Linear(C_mae, C) + own learnable position embedding [1, N, C]
@@ -6,10 +7,12 @@
 //      trajectory variance v), h = h + MLP(LN h)
 //   -> features f = [LN_y(h), LN_v(v)] (2C per token)
 //   -> actor MLP(f) -> logits l [B, N];  critic MLP(f) -> values V [B, N].
-// The policy is pi = softmax(l / tau) over the N tokens of a clip (tau applied by the caller,
-// see policy_log_probs). The actor's last layer starts at zero, so the first policy is uniform
-// and the first masks are random; the critic's last layer starts at zero too (V = 0 = the mean of
-// normalised rewards).
+// The policy is a budgeted per-token Bernoulli: token i is masked with probability
+// q_i = sigmoid(z_i), z_i = l_i / tau - c, the per-clip shift c solved so that sum_i q_i = k (the
+// masked count); budget_logits computes z, core/budgeted_draw.h draws exactly k tokens with those
+// marginals. The actor's last layer starts at zero, so the first policy is uniform (q_i = k / N)
+// and the first masks are random. The critic's per-token outputs are averaged into V(s), a value
+// of the state only; its last layer starts at zero too (V = 0 = the mean of normalised rewards).
 #pragma once
 #include <torch/torch.h>
 
@@ -48,8 +51,12 @@ class TatsSamplerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TatsSampler);
 
-// log pi = log_softmax(logits / tau) over the last dim.
-torch::Tensor policy_log_probs(const torch::Tensor& logits, double temperature);
+// The per-clip shift c [B, 1] (fp64, no grad) with sum_i sigmoid(s_i - c) = k for scores s [B, N],
+// 1 <= k < N: bisection, then Newton (static shapes, no host sync).
+torch::Tensor budget_shift(const torch::Tensor& s, int64_t k);
+// z = logits / tau - c [B, N] (fp32, or fp64 for fp64 logits), the policy's per-token log-odds
+// with sum_i sigmoid(z_i) = k; differentiable in logits through c's implicit gradient.
+torch::Tensor budget_logits(const torch::Tensor& logits, int64_t k, double temperature);
 
 // Truncated-normal(0, std) init in [-2 std, 2 std], as timm's trunc_normal_ for ViT weights.
 void trunc_normal_(torch::Tensor t, double std);

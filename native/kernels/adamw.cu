@@ -99,6 +99,7 @@ __device__ __forceinline__ void update(float& p, float grad, float& m, float& v,
 
 __global__ void step_kernel_vec(float4* __restrict__ param, const float4* __restrict__ grad, float4* __restrict__ m4,
                                 float4* __restrict__ v4, const float* __restrict__ scalars, AdamWShape s) {
+  if (scalars[4] != 0.f) return;
   const StepArgs a = load_args(scalars, s);
   const int64_t n4 = s.numel / 4;
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
@@ -118,6 +119,7 @@ __global__ void step_kernel_vec(float4* __restrict__ param, const float4* __rest
 
 __global__ void step_kernel(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ m,
                             float* __restrict__ v, const float* __restrict__ scalars, AdamWShape s, int64_t start) {
+  if (scalars[4] != 0.f) return;
   const StepArgs a = load_args(scalars, s);
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
   for (int64_t i = start + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < s.numel; i += stride)

@@ -8,6 +8,8 @@
 // scalars (fp32, 8 entries, same device as the buffers):
 //   [0] step_size = lr / (1 - beta1^t)    [1] sqrt(1 - beta2^t)
 //   [2] 1 - lr * weight_decay             [3] global gradient L2 norm (written by adamw_grad_norm)
+//   [4] skip: nonzero = the step leaves param, exp_avg and exp_avg_sq untouched (set on the device
+//       by the caller, e.g. PPO's early stop on KL, so that a stopped epoch costs no host sync)
 // Maths, per element, with coef = min(1, max_norm / (norm + 1e-6)) when max_norm > 0, else 1
 // (torch.nn.utils.clip_grad_norm_), in fp32 (torch::optim::AdamW's order of operations):
 //   g = grad * coef

@@ -144,6 +144,19 @@ std::vector<ParityReport> adamw_parity(uint64_t seed) {
   reports.push_back(compare("adamw", "param", pc, p, 1e-6, 1e-5));
   reports.push_back(compare("adamw", "exp_avg", mc, m, 1e-8, 1e-5));
   reports.push_back(compare("adamw", "exp_avg_sq", vc, v, 1e-10, 1e-5));
+  // A skipped step (scalars[4] != 0, PPO's early stop) leaves everything as it was, on both sides.
+  {
+    const auto g = torch::randn({n}, gen);
+    const auto before = pc.clone();
+    set_for_step(s, h, 4);
+    set_for_step(sc, h, 4);
+    s.narrow(0, 4, 1).fill_(1.0f);
+    sc.narrow(0, 4, 1).fill_(1.0f);
+    adamw_step(p, g, m, v, s, decay, h.beta1, h.beta2, h.eps, h.max_norm);
+    adamw_step(pc, g.to(cuda), mc, vc, sc, decay, h.beta1, h.beta2, h.eps, h.max_norm);
+    reports.push_back(compare("adamw", "skipped_step_param", pc, before, 0, 0));
+    reports.push_back(compare("adamw", "skipped_step_cpu_vs_cuda", pc, p, 1e-6, 1e-5));
+  }
   return reports;
 }
 

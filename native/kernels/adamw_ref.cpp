@@ -13,6 +13,7 @@ void adamw_grad_norm_cpu(const float* grad, int64_t n, float* scalars) {
 
 void adamw_step_cpu(float* param, const float* grad, float* exp_avg, float* exp_avg_sq, const float* scalars,
                     const AdamWShape& s) {
+  if (scalars[4] != 0.f) return;
   const float step_size = scalars[0], sqrt_bc2 = scalars[1], decay_mul = scalars[2], norm = scalars[3];
   const float coef = s.max_norm > 0.f ? std::fmin(1.f, s.max_norm / (norm + 1e-6f)) : 1.f;
   for (int64_t i = 0; i < s.numel; ++i) {

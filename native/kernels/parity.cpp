@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "kernels/adamw_op.h"
+#include "kernels/counter_uniform_op.h"
 #include "kernels/decoder_assemble_op.h"
 #include "kernels/gather_visible_op.h"
 #include "kernels/gumbel_topk_op.h"
@@ -48,6 +49,7 @@ const std::vector<std::pair<std::string, ParityFn>>& parity_registry() {
   static const std::vector<std::pair<std::string, ParityFn>> registry = {
       {"patchify", patchify_parity},
       {"gumbel_topk", gumbel_topk_parity},
+      {"counter_uniform", counter_uniform_parity},
       {"masked_mse", masked_mse_parity},
       {"adamw", adamw_parity},
       {"gather_visible", gather_visible_parity},

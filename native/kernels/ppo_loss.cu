@@ -1,7 +1,7 @@
-// CUDA version of ppo_loss.h. The forward is a reduction of M (~1400 per clip) elements: one
-// block of 1024 threads, four block sums in a fixed order (deterministic); the backward is one
-// thread per element. Both are latency-bound, not bandwidth-bound: the point is to keep the PPO
-// epoch on the GPU without host syncs, not speed.
+// CUDA version of ppo_loss.h. The forward is a reduction of M = B*N elements (tens of thousands):
+// one block of 1024 threads, six block sums in a fixed order (deterministic); the backward is one
+// thread per element. Latency-bound, not bandwidth-bound: the point is to keep the PPO epoch on
+// the GPU without host syncs.
 #include <cuda_runtime.h>
 
 #include "kernels/cuda_util.cuh"
@@ -14,74 +14,90 @@ namespace {
 constexpr int kReduceThreads = 1024;
 constexpr int kThreads = 256;
 
-__global__ void ppo_loss_kernel(const float* __restrict__ logp_new, const float* __restrict__ logp_old,
-                                const float* __restrict__ adv, const float* __restrict__ value,
-                                const float* __restrict__ ret, float* __restrict__ stats, int64_t M, float eps,
-                                float value_coef) {
+__device__ __forceinline__ float log_sigmoid(float x) { return fminf(x, 0.f) - log1pf(expf(-fabsf(x))); }
+
+struct Token {
+  float q, lq, l1q, ratio, s1, s2;
+  bool clipped, saturated;
+};
+
+__device__ __forceinline__ Token token(float z_new, float z_old, float a, float adv, float eps) {
+  Token t;
+  t.lq = log_sigmoid(z_new);
+  t.l1q = log_sigmoid(-z_new);
+  t.q = expf(t.lq);
+  const float logp_new = a * t.lq + (1.f - a) * t.l1q;
+  const float logp_old = a * log_sigmoid(z_old) + (1.f - a) * log_sigmoid(-z_old);
+  const float raw = logp_new - logp_old;
+  t.saturated = fabsf(raw) >= kPpoMaxLogRatio;
+  t.ratio = expf(fminf(fmaxf(raw, -kPpoMaxLogRatio), kPpoMaxLogRatio));
+  t.s1 = t.ratio * adv;
+  t.s2 = fminf(fmaxf(t.ratio, 1.f - eps), 1.f + eps) * adv;
+  t.clipped = fabsf(t.ratio - 1.f) > eps;
+  return t;
+}
+
+__global__ void ppo_loss_kernel(const float* __restrict__ z_new, const float* __restrict__ z_old,
+                                const float* __restrict__ action, const float* __restrict__ adv,
+                                float* __restrict__ stats, PpoLossShape s) {
   __shared__ float scratch[32];
-  float surr = 0.f, vl = 0.f, clipped = 0.f, kl = 0.f;
-  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
-    const float log_ratio = logp_new[i] - logp_old[i];
-    const float ratio = expf(log_ratio);
-    const float s1 = ratio * adv[i];
-    const float s2 = fminf(fmaxf(ratio, 1.f - eps), 1.f + eps) * adv[i];
-    const float s = fminf(s1, s2);
-    surr += adv[i] < 0.f ? fmaxf(s, kDualClip * adv[i]) : s;
-    const float dv = value[i] - ret[i];
-    vl += dv * dv;
-    clipped += fabsf(ratio - 1.f) > eps ? 1.f : 0.f;
-    kl += (ratio - 1.f) - log_ratio;
+  const float log_rho = logf(s.rho), log_1m_rho = log1pf(-s.rho);
+  float surr = 0.f, prior = 0.f, clipped = 0.f, kl = 0.f, entropy = 0.f;
+  for (int64_t i = threadIdx.x; i < s.count; i += blockDim.x) {
+    const Token t = token(z_new[i], z_old[i], action[i], adv[i], s.clip_eps);
+    surr += fminf(t.s1, t.s2);
+    prior += t.q * (t.lq - log_rho) + (1.f - t.q) * (t.l1q - log_1m_rho);
+    clipped += t.clipped ? 1.f : 0.f;
+    const float lq_o = log_sigmoid(z_old[i]), l1q_o = log_sigmoid(-z_old[i]), q_o = expf(lq_o);
+    kl += q_o * (lq_o - t.lq) + (1.f - q_o) * (l1q_o - t.l1q);
+    entropy += -(t.q * t.lq + (1.f - t.q) * t.l1q);
   }
   surr = cuda::block_sum(surr, scratch);
-  vl = cuda::block_sum(vl, scratch);
+  prior = cuda::block_sum(prior, scratch);
   clipped = cuda::block_sum(clipped, scratch);
   kl = cuda::block_sum(kl, scratch);
+  entropy = cuda::block_sum(entropy, scratch);
   if (threadIdx.x == 0) {
-    const float policy = -surr / M, value_loss = vl / M;
-    stats[0] = policy + value_coef * value_loss;
+    const float M = (float)s.count;
+    const float policy = -surr / M;
+    stats[0] = policy + s.beta * (prior / M);
     stats[1] = policy;
-    stats[2] = value_loss;
+    stats[2] = prior / M;
     stats[3] = clipped / M;
     stats[4] = kl / M;
+    stats[5] = entropy / M;
   }
 }
 
-__global__ void ppo_loss_backward_kernel(const float* __restrict__ logp_new, const float* __restrict__ logp_old,
-                                         const float* __restrict__ adv, const float* __restrict__ value,
-                                         const float* __restrict__ ret, const float* __restrict__ g_total,
-                                         float* __restrict__ d_logp_new, float* __restrict__ d_value, int64_t M,
-                                         float eps, float value_coef) {
+__global__ void ppo_loss_backward_kernel(const float* __restrict__ z_new, const float* __restrict__ z_old,
+                                         const float* __restrict__ action, const float* __restrict__ adv,
+                                         const float* __restrict__ g_total, float* __restrict__ d_z_new,
+                                         PpoLossShape s) {
   const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-  if (i >= M) return;
+  if (i >= s.count) return;
   const float g = g_total ? *g_total : 1.f;
-  if (d_logp_new) {
-    const float ratio = expf(logp_new[i] - logp_old[i]);
-    const float s1 = ratio * adv[i];
-    const float s2 = fminf(fmaxf(ratio, 1.f - eps), 1.f + eps) * adv[i];
-    const bool dual = adv[i] < 0.f && kDualClip * adv[i] > s1;
-    d_logp_new[i] = s1 <= s2 && !dual ? -g * s1 / M : 0.f;
-  }
-  if (d_value) d_value[i] = g * value_coef * 2.f * (value[i] - ret[i]) / M;
+  const float logit_rho = logf(s.rho) - log1pf(-s.rho);
+  const Token t = token(z_new[i], z_old[i], action[i], adv[i], s.clip_eps);
+  const float d_policy = (t.s1 <= t.s2 && !t.saturated) ? -t.s1 * (action[i] - t.q) : 0.f;
+  const float d_prior = s.beta * t.q * (1.f - t.q) * (z_new[i] - logit_rho);
+  d_z_new[i] = g * (d_policy + d_prior) / (float)s.count;
 }
 
 }  // namespace
 
-void ppo_loss_cuda(const float* logp_new, const float* logp_old, const float* adv, const float* value,
-                   const float* ret, float* stats, const PpoLossShape& s, void* stream) {
+void ppo_loss_cuda(const float* z_new, const float* z_old, const float* action, const float* adv, float* stats,
+                   const PpoLossShape& s, void* stream) {
   if (s.count < 1) throw std::runtime_error("ppo_loss_cuda: need at least one element");
-  ppo_loss_kernel<<<1, kReduceThreads, 0, static_cast<cudaStream_t>(stream)>>>(logp_new, logp_old, adv, value, ret,
-                                                                                stats, s.count, s.clip_eps,
-                                                                                s.value_coef);
+  ppo_loss_kernel<<<1, kReduceThreads, 0, static_cast<cudaStream_t>(stream)>>>(z_new, z_old, action, adv, stats, s);
   cuda::check_launch("ppo_loss_cuda");
 }
 
-void ppo_loss_backward_cuda(const float* logp_new, const float* logp_old, const float* adv, const float* value,
-                            const float* ret, const float* g_total, float* d_logp_new, float* d_value,
-                            const PpoLossShape& s, void* stream) {
+void ppo_loss_backward_cuda(const float* z_new, const float* z_old, const float* action, const float* adv,
+                            const float* g_total, float* d_z_new, const PpoLossShape& s, void* stream) {
   if (s.count < 1) return;
   const unsigned blocks = (unsigned)((s.count + kThreads - 1) / kThreads);
-  ppo_loss_backward_kernel<<<blocks, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      logp_new, logp_old, adv, value, ret, g_total, d_logp_new, d_value, s.count, s.clip_eps, s.value_coef);
+  ppo_loss_backward_kernel<<<blocks, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(z_new, z_old, action, adv,
+                                                                                       g_total, d_z_new, s);
   cuda::check_launch("ppo_loss_backward_cuda");
 }
 

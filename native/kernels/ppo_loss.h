@@ -1,51 +1,50 @@
-// PPO clipped-surrogate + value loss over the selected (masked) tokens, one-step episodes.
+// PPO loss of the budgeted per-token Bernoulli policy (../shared/DESIGN.md, TATS revision 2): every
+// token of every clip is an action, masked (a = 1) with probability q = sigmoid(z) or visible
+// (a = 0); log p(a) = a log q + (1 - a) log(1 - q). One-step episodes (a contextual bandit).
 //
-// Inputs: M = B*Nm elements each, fp32, contiguous (any logical shape, read flat):
-//   logp_new  log pi_theta(i) now            logp_old  log pi_old(i) at sampling time
-//   adv       advantages A_i (normalised by the caller)
-//   value     V_theta(i) now                 ret       returns R_i (the normalised rewards)
-// Per element: ratio = exp(logp_new - logp_old); s1 = ratio*A; s2 = clamp(ratio, 1-eps, 1+eps)*A;
-// s = min(s1, s2), and for A < 0 s = max(s, kDualClip * A) (dual-clip PPO, Ye et al. 2020): with
-// 75-90% of the tokens masked, most masked tokens have a vanishing pi_old, their ratio can grow by
-// e^20 in one update, and plain PPO keeps ratio * A for a negative A: an unbounded loss that blew
-// the sampler up within 100 steps (docs/finetune.md, "Known problem").
-// Outputs, stats fp32 [5]:
-//   [0] total     = policy + value_coef * value_loss
-//   [1] policy    = -mean(s)
-//   [2] value_loss = mean((value - ret)^2)
-//   [3] clip_frac = mean(|ratio - 1| > eps)
-//   [4] approx_kl = mean((ratio - 1) - (logp_new - logp_old))   (the k3 estimator: >= 0, low variance)
-// Backward of total, scaled by g_total (device pointer; null = 1):
-//   d logp_new = -g/M * (s == s1 ? A*ratio : 0)   (where the clamp or the dual clip is active: no gradient)
-//   d value    =  g * value_coef * 2 (value - ret) / M
-// (The entropy bonus stays in libtorch.) Preconditions: M >= 1, eps >= 0.
+// Inputs: M = B*N elements each, fp32, contiguous (any logical shape, read flat):
+//   z_new   the policy's log-odds now          z_old   the log-odds that drew the mask
+//   action  1 masked, 0 visible                adv     advantages (0 for visible tokens: they earn no reward)
+// Per element, with l(x) = log sigmoid(x), q = sigmoid(z):
+//   logp = a l(z) + (1 - a) l(-z);  log_ratio = clamp(logp_new - logp_old, -20, 20);  ratio = exp(log_ratio)
+//   s = min(ratio A, clamp(ratio, 1 - eps, 1 + eps) A)                  (ratios are bounded by 1 / p_old)
+//   prior = KL(q_new || rho) = q (l(z) - log rho) + (1 - q) (l(-z) - log(1 - rho))   (rho = k / N, uniform masking)
+//   kl    = KL(q_old || q_new) = q_o (l(z_o) - l(z)) + (1 - q_o) (l(-z_o) - l(-z))    (exact, per token)
+//   H     = -(q l(z) + (1 - q) l(-z))
+// Outputs, stats fp32 [6]:
+//   [0] loss = policy + beta * prior     [1] policy = -mean(s)     [2] prior = mean(prior)
+//   [3] clip_frac = mean(|ratio - 1| > eps)   [4] kl = mean(kl)   [5] entropy = mean(H)   (nats per token)
+// Backward of loss, scaled by g (device pointer; null = 1):
+//   d z_new = g/M [ -(s == ratio A ? ratio A : 0) (a - q) + beta q (1 - q) (z - logit rho) ]
+// (d logp/dz = a - q; d prior/dz = q (1 - q) (z - logit rho)). Preconditions: M >= 1, eps >= 0,
+// 0 < rho < 1, beta >= 0.
 #pragma once
 #include <cstdint>
 
 namespace tats::kernels {
 
-// Dual-clip bound for negative advantages: the policy term never goes below kDualClip * A.
-constexpr float kDualClip = 3.0f;
+// |log ratio| beyond this is saturated (no gradient): only reachable for a token whose old
+// probability of the action taken was below e^-20, which the draw practically never takes.
+constexpr float kPpoMaxLogRatio = 20.0f;
+constexpr int kPpoStats = 6;
 
 struct PpoLossShape {
   int64_t count;  // M
-  float clip_eps, value_coef;
+  float clip_eps, beta, rho;
 };
 
-void ppo_loss_cpu(const float* logp_new, const float* logp_old, const float* adv, const float* value,
-                  const float* ret, float* stats, const PpoLossShape& s);
-void ppo_loss_backward_cpu(const float* logp_new, const float* logp_old, const float* adv, const float* value,
-                           const float* ret, const float* g_total, float* d_logp_new, float* d_value,
-                           const PpoLossShape& s);
+void ppo_loss_cpu(const float* z_new, const float* z_old, const float* action, const float* adv, float* stats,
+                  const PpoLossShape& s);
+void ppo_loss_backward_cpu(const float* z_new, const float* z_old, const float* action, const float* adv,
+                           const float* g_total, float* d_z_new, const PpoLossShape& s);
 
 #ifdef TATS_WITH_CUDA
-// Forward: one block reduces the four sums in a fixed order (M is a few thousand per batch).
-// Backward: elementwise. Either gradient output may be null.
-void ppo_loss_cuda(const float* logp_new, const float* logp_old, const float* adv, const float* value,
-                   const float* ret, float* stats, const PpoLossShape& s, void* stream);
-void ppo_loss_backward_cuda(const float* logp_new, const float* logp_old, const float* adv, const float* value,
-                            const float* ret, const float* g_total, float* d_logp_new, float* d_value,
-                            const PpoLossShape& s, void* stream);
+// Forward: one block reduces the six sums in a fixed order (deterministic; M = B*N is tens of
+// thousands). Backward: one thread per element.
+void ppo_loss_cuda(const float* z_new, const float* z_old, const float* action, const float* adv, float* stats,
+                   const PpoLossShape& s, void* stream);
+void ppo_loss_backward_cuda(const float* z_new, const float* z_old, const float* action, const float* adv,
+                            const float* g_total, float* d_z_new, const PpoLossShape& s, void* stream);
 #endif
 
 }  // namespace tats::kernels

@@ -1,4 +1,5 @@
-// Tensor-level PPO loss (see ppo_loss.h): clipped surrogate + value loss with the telemetry.
+// Tensor-level PPO loss of the budgeted per-token Bernoulli policy (see ppo_loss.h), with its
+// telemetry: exact per-token KL between old and new policy, entropy, KL to uniform masking.
 #pragma once
 #include <torch/torch.h>
 
@@ -6,29 +7,38 @@
 
 namespace tats::ops {
 
-struct PpoLoss {
-  torch::Tensor loss;       // fp32 0-dim: policy + value_coef * value_loss (differentiable)
-  torch::Tensor policy;     // fp32 0-dim, detached: -mean(min(ratio*A, clip(ratio)*A))
-  torch::Tensor value;      // fp32 0-dim, detached: mean((V - R)^2)
-  torch::Tensor clip_frac;  // fp32 0-dim, detached: share of |ratio - 1| > eps
-  torch::Tensor approx_kl;  // fp32 0-dim, detached: mean((ratio - 1) - log ratio)
+struct PpoLossParams {
+  double clip_eps = 0.2;
+  double beta = 0;  // weight of KL(q || rho)
+  double rho = 0;   // the uniform masking rate k / N, in (0, 1)
 };
 
-// All five tensors float32, the same shape (e.g. [B, Nm]), one device (CPU or CUDA).
-// logp_old, advantages and returns are data (no gradient); loss is differentiable w.r.t.
-// logp_new and value_new (autograd). No host sync on CUDA.
-PpoLoss ppo_loss(const torch::Tensor& logp_new, const torch::Tensor& logp_old, const torch::Tensor& advantages,
-                 const torch::Tensor& value_new, const torch::Tensor& returns, double clip_eps, double value_coef);
+struct PpoLoss {
+  torch::Tensor loss;       // fp32 0-dim: policy + beta * prior (differentiable in z_new)
+  torch::Tensor policy;     // the rest fp32 0-dim, detached: -mean(min(ratio A, clip(ratio) A))
+  torch::Tensor prior;      // mean KL(q_new || rho), nats per token
+  torch::Tensor clip_frac;  // share of |ratio - 1| > eps
+  torch::Tensor kl;         // mean KL(q_old || q_new), nats per token (exact)
+  torch::Tensor entropy;    // mean Bernoulli entropy of q_new, nats per token
+};
 
-// The backward on its own: {d logp_new, d value_new} for an upstream gradient g_total (0-dim,
-// undefined = 1).
-std::pair<torch::Tensor, torch::Tensor> ppo_loss_backward(const torch::Tensor& logp_new, const torch::Tensor& logp_old,
-                                                          const torch::Tensor& advantages,
-                                                          const torch::Tensor& value_new,
-                                                          const torch::Tensor& returns, const torch::Tensor& g_total,
-                                                          double clip_eps, double value_coef);
+// z_new, z_old, action, advantages: float32, one shape (e.g. [B, N]), one device (CPU or CUDA).
+// z_old, action and advantages are data (no gradient); loss is differentiable w.r.t. z_new
+// (autograd). No host sync on CUDA.
+PpoLoss ppo_loss(const torch::Tensor& z_new, const torch::Tensor& z_old, const torch::Tensor& action,
+                 const torch::Tensor& advantages, const PpoLossParams& p);
+
+// The backward on its own: d z_new for an upstream gradient g_total (0-dim, undefined = 1).
+torch::Tensor ppo_loss_backward(const torch::Tensor& z_new, const torch::Tensor& z_old, const torch::Tensor& action,
+                                const torch::Tensor& advantages, const torch::Tensor& g_total,
+                                const PpoLossParams& p);
+
+// The same loss and telemetry composed from libtorch ops in z's dtype (fp64 for gradient checks),
+// differentiated by autograd: the formulation the kernel is checked against.
+PpoLoss ppo_loss_composed(const torch::Tensor& z_new, const torch::Tensor& z_old, const torch::Tensor& action,
+                          const torch::Tensor& advantages, const PpoLossParams& p);
 
 std::vector<ParityReport> ppo_loss_parity(uint64_t seed);  // GPU kernel vs CPU reference
-std::vector<ParityReport> ppo_loss_check(uint64_t seed);   // CPU reference vs composed libtorch + autograd
+std::vector<ParityReport> ppo_loss_check(uint64_t seed);   // CPU reference vs composed libtorch + autograd (fp64)
 
 }  // namespace tats::ops
