@@ -13,7 +13,8 @@
 # Knobs: SEEDS ("0 1 2"), BETAS ("0.1 0.3 3"), CURRICULUM ("10:1:1000" = betaStart:beta:betaSteps;
 #   empty: none), STEPS (2000), MODEL (micro), FRAMES (8), SIZE (32), PATCH (8), BATCH (32),
 #   RATIO (0.9), LR (1.5e-3), DS_STEPS (300), DS_LR (1e-3), TRAIN_SIZE (64), CLASSES (4),
-#   TEST_SIZE (512), DEVICE (cuda), SKIP_FULL=1 (only the beta sweep), SKIP_BETAS=1.
+#   TEST_SIZE (512), DEVICE (cuda), SKIP_FULL=1 (only the beta sweep), SKIP_BETAS=1, DEADLINE_S (stop
+#   unfinished runs after this many seconds and summarise the rest).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/tats-sweep}
@@ -69,8 +70,18 @@ for seed in $SEEDS; do
     fi
   fi
 done
+# DEADLINE_S: stop what is still running then (its rows are missing from the summary, named as failed).
+while [ -n "$(jobs -rp)" ]; do
+  if [ -n "${DEADLINE_S:-}" ] && [ "$SECONDS" -ge "$DEADLINE_S" ]; then
+    echo "deadline ${DEADLINE_S}s: stopping $(jobs -rp | wc -l) unfinished run(s)" >&2
+    kill $(jobs -rp) 2>/dev/null
+    sleep 2
+    break
+  fi
+  sleep 2
+done
 wait
-echo "all runs done at ${SECONDS}s" >&2
+echo "runs done at ${SECONDS}s" >&2
 
 # One JSON line per row: {name, seed, strategy, top1, pretrainLoss, maskedMovingShare, clipsPerS, ...}
 node -e '
