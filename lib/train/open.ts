@@ -57,6 +57,7 @@ export async function openRun(options: PretrainOptions = {}, opts: OpenOptions =
     throw new ConfigError('nprocPerNode', config.nprocPerNode, '1 in a single process: `tats pretrain --nproc-per-node N` or launchPretrain() spawn the N ranks (or start them with torchrun/Slurm)');
   }
   const paths = runPaths(config.out);
+  const notices: string[] = [];
   // Every rank decides new-run/resume before joining the group; rank 0 writes only after all
   // have joined, so no rank can see a run directory that rank 0 has just created.
   const resuming = Boolean(opts.resume) && hasRun(paths);
@@ -64,7 +65,22 @@ export async function openRun(options: PretrainOptions = {}, opts: OpenOptions =
   if (resuming) {
     stored = readRunConfig(paths);
     stored = { ...stored, worldSize: stored.worldSize ?? 1 }; // runs from before data parallelism
+    // Runs from before TATS revision 2 (sampler.entropyCoef): a fixed strategy never read the
+    // sampler's settings, so they take today's; a TATS run's policy and checkpoints are of the
+    // replaced formulation and cannot go on.
+    const legacySampler = typeof stored.sampler === 'object' && stored.sampler !== null && 'entropyCoef' in stored.sampler;
+    if (legacySampler) {
+      if (stored.masking.strategy === 'tats') {
+        throw new ConfigError('out', config.out, 'a run of the current TATS sampler: this one was written by the first TATS formulation (sampler.entropyCoef), which revision 2 replaced (docs/tats.md); start a new run');
+      }
+      const { sampler: _old, ...rest } = stored;
+      stored = rest as PretrainConfig;
+    }
     config = resolveConfig(resumeOptions(stored, options), { cudaAvailable, datasetClips: 1, ...ranks });
+    if (legacySampler) {
+      stored = { ...stored, sampler: config.sampler };
+      notices.push('this run was written before sampler.entropyCoef was replaced by sampler.beta; its unused sampler settings now take the defaults');
+    }
     if (stored.epochs !== null && config.epochs === null) config = { ...config, epochs: stored.epochs };
     checkResumable(stored, config);
   } else if (hasRun(paths)) {
@@ -73,7 +89,6 @@ export async function openRun(options: PretrainOptions = {}, opts: OpenOptions =
   const writes = !dist || dist.rank === 0;
   // One writer per run directory: a second process (a second --resume) fails here, before it
   // writes anything; then what an interrupted writer left is removed.
-  const notices: string[] = [];
   const fresh = !existsSync(paths.out);
   const lock = writes ? lockRun(paths) : null;
   const unlock = () => {
