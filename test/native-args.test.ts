@@ -183,6 +183,17 @@ const badCalls: Record<string, unknown[][]> = {
     [1, 'gpu'],
   ],
   ppoGradCheck: [[], ...badSeeds.map((j) => [j])],
+  drawFrequencyCheck: [
+    [],
+    ...badSeeds.map((j) => [j, 0.9, 10]),
+    ...junk.map((j) => [1, j, 10]),
+    [1, 0, 10],
+    [1, 1, 10],
+    ...junk.map((j) => [1, 0.9, j]),
+    [1, 0.9, 0],
+    [1, 0.9, 2_000_000],
+    ...junk.filter((j) => j !== undefined).map((j) => [1, 0.9, 10, j]),
+  ],
   samplerBanditCheck: [
     [],
     ...junk.map((j) => [j, 1, 20]),
