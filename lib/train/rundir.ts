@@ -1,5 +1,5 @@
 /**
- * The run directory (CLI.md): config.json, metrics.jsonl, checkpoints/, pictures. Creating one,
+ * The run directory (docs/cli.md, "The run directory"): config.json, metrics.jsonl, checkpoints/, pictures. Creating one,
  * finding a run's latest checkpoint, and deciding whether a resume may change a field.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
