@@ -13,7 +13,8 @@
 # Knobs: SEEDS ("0 1 2"), BETAS ("0.1 0.3 3"), CURRICULUM ("10:1:1000" = betaStart:beta:betaSteps;
 #   empty: none), STEPS (2000), MODEL (micro), FRAMES (8), SIZE (32), PATCH (8), BATCH (32),
 #   RATIO (0.9), LR (1.5e-3), DS_STEPS (300), DS_LR (1e-3), TRAIN_SIZE (64), CLASSES (4),
-#   TEST_SIZE (512), DEVICE (cuda), SKIP_FULL=1 (only the beta sweep), SKIP_BETAS=1, DEADLINE_S (stop
+#   TEST_SIZE (512), DEVICE (cuda), SKIP_FULL=1 (only the beta sweep), SKIP_BETAS=1, SPLIT=1 (one process
+#   per strategy instead of one compare per seed; STRATEGIES picks them), DEADLINE_S (stop
 #   unfinished runs after this many seconds and summarise the rest).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -59,7 +60,14 @@ launch() {
 }
 
 for seed in $SEEDS; do
-  [ "${SKIP_FULL:-0}" = 1 ] || launch full "$seed" '{}' random tube adamae tats
+  if [ "${SPLIT:-0}" = 1 ]; then
+    # One process per strategy (they run side by side); the random one adds the scratch row.
+    for strat in ${STRATEGIES:-random tube adamae tats}; do
+      if [ "$strat" = random ]; then launch "$strat" "$seed" '{}' random; else launch "$strat" "$seed" '{}' "$strat" --no-scratch; fi
+    done
+  elif [ "${SKIP_FULL:-0}" != 1 ]; then
+    launch full "$seed" '{}' random tube adamae tats
+  fi
   if [ "${SKIP_BETAS:-0}" != 1 ]; then
     for beta in $BETAS; do
       launch "beta$beta" "$seed" "{\"sampler\":{\"beta\":$beta}}" tats --no-scratch
@@ -109,6 +117,11 @@ for (const d of fs.readdirSync(out).sort()) {
     lines.push({ name: m[1], seed: +m[2], ...r, ...tel });
   }
   if (c.scratch) lines.push({ name: m[1], seed: +m[2], strategy: "scratch", ...c.scratch });
+}
+// Flat copies (the device tool brings back shallow folders only).
+for (const d of fs.readdirSync(out)) {
+  const f = path.join(out, d, "report", "compare.json");
+  if (fs.existsSync(f)) fs.copyFileSync(f, path.join(out, `${d}.compare.json`));
 }
 fs.writeFileSync(path.join(out, "sweep.jsonl"), lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
 const groups = new Map();
