@@ -31,6 +31,7 @@ class CallGuard {
       throw_error(env, "ERR_DISPOSED", where + ": the session was disposed while the call's arguments were read");
   }
   void hand_over() { handed_ = true; }
+  Wrap* wrap() const { return wrap_; }
 
  private:
   Wrap* wrap_;

@@ -118,7 +118,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   static torch::Tensor clip_view(const Napi::CallbackInfo& info, const ClassifierCall& call, const char* what,
                                  bool any_batch) {
     const auto& c = call.session()->config();
-    return clips_view(info, what, c.model.frames, c.model.size, c.batch_size, any_batch);
+    return clips_view(info, what, c.model.frames, c.model.size, c.batch_size, any_batch, &call.wrap()->clip_buffer_);
   }
 
 
@@ -137,6 +137,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !session_); }
 
   std::shared_ptr<core::ClassifierSession> session_;
+  torch::Tensor clip_buffer_;  // the last clip copy, reused (convert.h: uint8_input)
   bool busy_ = false;
   int64_t step_ = 0;
 };

@@ -101,7 +101,7 @@ bool get_bool(const Napi::Object& obj, const char* key, const char* where) {
 }
 
 torch::Tensor clips_view(const Napi::CallbackInfo& info, const char* what, int64_t frames, int64_t size, int64_t batch,
-                         bool any_batch) {
+                         bool any_batch, torch::Tensor* reuse) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw_type_error(env, std::string(what) + ": clips must be a Uint8Array, received undefined");
   const int64_t clip_bytes = frames * size * size * 3;  // the session checked these (addon/limits.h)
@@ -114,7 +114,7 @@ torch::Tensor clips_view(const Napi::CallbackInfo& info, const char* what, int64
                                 " bytes, expected a positive multiple of " + std::to_string(clip_bytes) + " (one clip)");
     b = bytes / clip_bytes;
   }
-  return uint8_input(env, info[0], {b, frames, size, size, 3}, "clips");
+  return uint8_input(env, info[0], {b, frames, size, size, 3}, "clips", reuse);
 }
 
 std::string get_string(const Napi::Object& obj, const char* key, const char* where) {
@@ -167,13 +167,18 @@ torch::Tensor uint8_view(Napi::Env env, const Napi::Value& value, const std::vec
 }
 
 torch::Tensor uint8_input(Napi::Env env, const Napi::Value& value, const std::vector<int64_t>& shape,
-                          const char* name) {
+                          const char* name, torch::Tensor* reuse) {
   auto arr = checked_uint8(env, value, shape, name);
   const auto view = torch::from_blob(arr.Data(), shape, torch::dtype(torch::kUInt8));
   if (is_shared_memory(env, arr)) return view;
   torch::Tensor copy;
   try {
-    copy = torch::empty(shape, torch::dtype(torch::kUInt8));
+    if (reuse && reuse->defined() && reuse->numel() == view.numel() && reuse->storage().use_count() == 1) {
+      copy = reuse->view(shape);
+    } else {
+      copy = torch::empty(shape, torch::dtype(torch::kUInt8));
+      if (reuse) *reuse = copy;
+    }
   } catch (...) {
     throw_error(env, "ERR_OUT_OF_MEMORY", std::string(name) + ": out of host memory copying " +
                                              std::to_string(arr.ByteLength()) + " bytes");

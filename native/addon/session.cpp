@@ -143,7 +143,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   static torch::Tensor clip_view(const Napi::CallbackInfo& info, const SessionCall& call, const char* what,
                                  bool any_batch) {
     const auto& c = call.session()->config();
-    return clips_view(info, what, c.model.frames, c.model.size, c.batch_size, any_batch);
+    return clips_view(info, what, c.model.frames, c.model.size, c.batch_size, any_batch, &call.wrap()->clip_buffer_);
   }
 
   // Optional [B, N] uint8 argument (motion or mask); undefined tensor when absent.
@@ -171,6 +171,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !session_); }
 
   std::shared_ptr<core::Session> session_;
+  torch::Tensor clip_buffer_;  // the last clip copy, reused (convert.h: uint8_input)
   bool busy_ = false;
   int64_t step_ = 0;
   int64_t tokens_ = 0;
