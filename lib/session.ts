@@ -3,7 +3,7 @@
  * sampler and the generators, built from one resolved config. Clips go in as uint8
  * `[B, T, H, W, 3]` buffers (zero-copy); small metric objects come back.
  */
-import { DisposedError, rethrowNative } from './errors/index.js';
+import { ConfigError, DisposedError, rethrowNative } from './errors/index.js';
 import {
   native,
   type NativeEvalMetrics,
@@ -23,6 +23,22 @@ export type EvalMetrics = NativeEvalMetrics;
 export type Reconstruction = NativeReconstruction;
 /** name -> {dtype, shape, data}: model weights (VideoMAE names), sampler.*, optim.*, sampler_optim.*, rng.*, state.*. */
 export type StateDict = NativeStateDict;
+
+/**
+ * `strict` from loadStateDict's options, checked before the native call: null or a non-object
+ * names the argument instead of failing on a property read.
+ * @internal
+ */
+export function loadOptions(where: string, options: unknown): boolean {
+  if (options === undefined) return true;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigError(`${where}.loadStateDict options`, options, 'an object { strict?: boolean } or undefined');
+  }
+  const strict = (options as { strict?: unknown }).strict;
+  if (strict === undefined) return true;
+  if (typeof strict !== 'boolean') throw new ConfigError(`${where}.loadStateDict options.strict`, strict, 'a boolean');
+  return strict;
+}
 
 export class Session {
   /** @internal */
@@ -94,7 +110,7 @@ export class Session {
 
   /** Restores a stateDict(). strict (default): every model weight present and every name known. */
   async loadStateDict(state: StateDict, options: { strict?: boolean } = {}): Promise<void> {
-    return this.#call((s) => s.loadStateDict(state, { strict: options.strict ?? true }));
+    return this.#call((s) => s.loadStateDict(state, { strict: loadOptions('Session', options) }));
   }
 
   /** Frees the native model and optimiser; every later call throws ERR_DISPOSED. */

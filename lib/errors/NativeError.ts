@@ -2,7 +2,9 @@ import { TatsError } from './TatsError.js';
 
 /**
  * A failure inside the native engine (libtorch, CUDA, the kernels). `code` is the native code:
- * ERR_TORCH, ERR_TORCH_OOM, ERR_TORCH_INDEX, ERR_TORCH_VALUE, ERR_TORCH_TYPE, ERR_NATIVE, ...
+ * ERR_OUT_OF_MEMORY (host or device memory, the message says which and how much), ERR_CONFIG (a
+ * value the addon refuses, named), ERR_BUSY, ERR_DISPOSED, ERR_TORCH, ERR_TORCH_INDEX,
+ * ERR_TORCH_VALUE, ERR_TORCH_TYPE, ERR_NATIVE, ... (docs/reliability.md lists them).
  */
 export class NativeError extends TatsError {}
 

@@ -5,6 +5,7 @@
  * (resolveFinetuneConfig fills it).
  */
 import { DisposedError, rethrowNative } from '../errors/index.js';
+import { loadOptions } from '../session.js';
 import { native, type NativeClassifierConfig, type NativeClassifierSession, type NativeClassifierStep, type NativeStateDict } from '../native.js';
 
 export type ClassifierConfig = NativeClassifierConfig;
@@ -55,7 +56,7 @@ export class ClassifierSession {
 
   /** strict (default): every weight present and every name known; otherwise reports what did not match. */
   async loadStateDict(state: NativeStateDict, options: { strict?: boolean } = {}): Promise<{ missing: string[]; unexpected: string[] }> {
-    return this.#call((s) => s.loadStateDict(state, { strict: options.strict ?? true }));
+    return this.#call((s) => s.loadStateDict(state, { strict: loadOptions('ClassifierSession', options) }));
   }
 
   dispose(): void {

@@ -83,7 +83,7 @@ Napi::Value MatmulPeak(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_bench(Napi::Env env, Napi::Object exports) {
-  exports.Set("matmulPeak", Napi::Function::New(env, MatmulPeak, "matmulPeak"));
+  export_function(env, exports, "matmulPeak", MatmulPeak);
 }
 
 }  // namespace tats::addon

@@ -6,8 +6,10 @@
 #include <cstring>
 #include <memory>
 
+#include "addon/call_guard.h"
 #include "addon/convert.h"
 #include "addon/errors.h"
+#include "addon/limits.h"
 #include "addon/state_dict.h"
 #include "addon/exports.h"
 
@@ -51,12 +53,15 @@ core::ClassifierConfig read_config(const Napi::Object& c) {
   cfg.device = get_string(c, "device", "config");
   cfg.seed = get_int(c, "seed", "config");
   cfg.precision = get_string(c, "precision", "config");
-  if (cfg.model.frames <= 0 || cfg.model.size <= 0 || cfg.model.tubelet <= 0 || cfg.model.patch <= 0)
-    throw_type_error(c.Env(), "config.model: frames, size, tubelet and patch must be positive");
+  // The ranges the core trusts, checked before it divides or allocates (addon/limits.h).
+  check_model(c.Env(), cfg.model, /*decoder=*/false, "config.model", cfg.device, 0);
+  check_range(c.Env(), "config.batchSize", cfg.batch_size, 1, int64_t{1} << 20);
+  check_range(c.Env(), "config.classes", cfg.classes, 1, int64_t{1} << 24);
   return cfg;
 }
 
 class ClassifierWrap;
+using ClassifierCall = CallGuard<ClassifierWrap, core::ClassifierSession>;
 
 class ClassifierWorker : public PromiseWorker {
  public:
@@ -64,6 +69,7 @@ class ClassifierWorker : public PromiseWorker {
 
  protected:
   void Cleanup() override;
+  void Abandon() override;
   std::shared_ptr<core::ClassifierSession> session_;
   ClassifierWrap* wrap_;
 
@@ -90,8 +96,8 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
 
   explicit ClassifierWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ClassifierWrap>(info) {
     Napi::Env env = info.Env();
-    const auto cfg = read_config(arg_object(info, 0, "config"));
     guarded(env, "ClassifierSession", [&]() -> Napi::Value {
+      const auto cfg = read_config(arg_object(info, 0, "config"));
       session_ = std::make_shared<core::ClassifierSession>(cfg);
       return env.Undefined();
     });
@@ -109,9 +115,10 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
     return Napi::Value();
   }
 
-  torch::Tensor clip_view(const Napi::CallbackInfo& info, const char* what, bool any_batch) {
-    const auto& m = session_->config().model;
-    return clips_view(info, what, m.frames, m.size, session_->config().batch_size, any_batch);
+  static torch::Tensor clip_view(const Napi::CallbackInfo& info, const ClassifierCall& call, const char* what,
+                                 bool any_batch) {
+    const auto& c = call.session()->config();
+    return clips_view(info, what, c.model.frames, c.model.size, c.batch_size, any_batch, &call.wrap()->clip_buffer_);
   }
 
 
@@ -130,6 +137,7 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !session_); }
 
   std::shared_ptr<core::ClassifierSession> session_;
+  torch::Tensor clip_buffer_;  // the last clip copy, reused (convert.h: uint8_input)
   bool busy_ = false;
   int64_t step_ = 0;
 };
@@ -143,6 +151,12 @@ void ClassifierWorker::Cleanup() {
   wrap_->set_busy(false);
   refs_.clear();
   self_.Reset();
+}
+
+// The env is being torn down mid-call: see SessionWorker::Abandon (addon/session.cpp).
+void ClassifierWorker::Abandon() {
+  for (auto& r : refs_) r.SuppressDestruct();
+  self_.SuppressDestruct();
 }
 
 class TrainWorker : public ClassifierWorker {
@@ -229,58 +243,80 @@ class LoadStateWorker : public ClassifierWorker {
   int64_t step_ = 0;
 };
 
+// Every method: check, take the busy mark, read every argument into C++ values (JS may run
+// here: getters), make sure the session was not disposed meanwhile, then queue the worker.
 Napi::Value ClassifierWrap::TrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (auto busy = check_ready(env, "trainStep"); !busy.IsEmpty()) return busy;
-  auto clips = clip_view(info, "trainStep", /*any_batch=*/false);
-  const int64_t b = clips.size(0);
-  if (info.Length() < 2 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw_type_error(env, "trainStep: labels must be an Int32Array");
-  const auto arr = info[1].As<Napi::Int32Array>();
-  if (static_cast<int64_t>(arr.ElementLength()) != b)
-    throw_type_error(env, "trainStep: labels has " + std::to_string(arr.ElementLength()) + " entries, expected " +
-                              std::to_string(b));
-  const int64_t classes = session_->config().classes;
-  for (size_t i = 0; i < arr.ElementLength(); ++i)
-    if (arr[i] < 0 || arr[i] >= classes)
-      throw_type_error(env, "trainStep: labels[" + std::to_string(i) + "] = " + std::to_string(arr[i]) + " is outside [0, " +
-                                std::to_string(classes) + ")");
-  auto labels = torch::from_blob(const_cast<int32_t*>(arr.Data()), {b}, torch::kInt).clone();
-  auto* worker = new TrainWorker(env, this, clips, labels);
-  worker->keep(info[0]);
-  worker->Queue();
-  return worker->Promise();
+  return guarded(env, "ClassifierSession.trainStep", [&]() -> Napi::Value {
+    if (auto busy = check_ready(env, "trainStep"); !busy.IsEmpty()) return busy;
+    ClassifierCall call(this);
+    auto clips = clip_view(info, call, "trainStep", /*any_batch=*/false);
+    const int64_t b = clips.size(0);
+    if (info.Length() < 2 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw_type_error(env, "trainStep: labels must be an Int32Array");
+    const auto arr = info[1].As<Napi::Int32Array>();
+    if (static_cast<int64_t>(arr.ElementLength()) != b)
+      throw_type_error(env, "trainStep: labels has " + std::to_string(arr.ElementLength()) + " entries, expected " +
+                                std::to_string(b));
+    const int64_t classes = call.session()->config().classes;
+    for (size_t i = 0; i < arr.ElementLength(); ++i)
+      if (arr[i] < 0 || arr[i] >= classes)
+        throw_type_error(env, "trainStep: labels[" + std::to_string(i) + "] = " + std::to_string(arr[i]) +
+                                  " is outside [0, " + std::to_string(classes) + ")");
+    auto labels = torch::from_blob(const_cast<int32_t*>(arr.Data()), {b}, torch::kInt).clone();
+    call.check_alive(env, "ClassifierSession.trainStep");
+    auto* worker = new TrainWorker(env, this, clips, labels);
+    call.hand_over();
+    worker->keep(info[0]);
+    worker->Queue();
+    return worker->Promise();
+  });
 }
 
 Napi::Value ClassifierWrap::Predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (auto busy = check_ready(env, "predict"); !busy.IsEmpty()) return busy;
-  auto clips = clip_view(info, "predict", /*any_batch=*/true);
-  auto* worker = new PredictWorker(env, this, clips);
-  worker->keep(info[0]);
-  worker->Queue();
-  return worker->Promise();
+  return guarded(env, "ClassifierSession.predict", [&]() -> Napi::Value {
+    if (auto busy = check_ready(env, "predict"); !busy.IsEmpty()) return busy;
+    ClassifierCall call(this);
+    auto clips = clip_view(info, call, "predict", /*any_batch=*/true);
+    call.check_alive(env, "ClassifierSession.predict");
+    auto* worker = new PredictWorker(env, this, clips);
+    call.hand_over();
+    worker->keep(info[0]);
+    worker->Queue();
+    return worker->Promise();
+  });
 }
 
 Napi::Value ClassifierWrap::StateDict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (auto busy = check_ready(env, "stateDict"); !busy.IsEmpty()) return busy;
-  auto* worker = new StateDictWorker(env, this);
-  worker->Queue();
-  return worker->Promise();
+  return guarded(env, "ClassifierSession.stateDict", [&]() -> Napi::Value {
+    if (auto busy = check_ready(env, "stateDict"); !busy.IsEmpty()) return busy;
+    ClassifierCall call(this);
+    auto* worker = new StateDictWorker(env, this);
+    call.hand_over();
+    worker->Queue();
+    return worker->Promise();
+  });
 }
 
 Napi::Value ClassifierWrap::LoadStateDict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (auto busy = check_ready(env, "loadStateDict"); !busy.IsEmpty()) return busy;
-  const Napi::Object map = arg_object(info, 0, "state");
-  const Napi::Object opts = arg_object(info, 1, "options");
-  const Napi::Value strict = opts.Get("strict");
-  if (!strict.IsBoolean()) throw_type_error(env, "options.strict must be a boolean");
-  auto entries = state_from_js(env, map);
-  auto* worker = new LoadStateWorker(env, this, std::move(entries), strict.As<Napi::Boolean>().Value());
-  worker->Queue();
-  return worker->Promise();
+  return guarded(env, "ClassifierSession.loadStateDict", [&]() -> Napi::Value {
+    if (auto busy = check_ready(env, "loadStateDict"); !busy.IsEmpty()) return busy;
+    ClassifierCall call(this);
+    const Napi::Object map = arg_object(info, 0, "state");
+    const Napi::Object opts = arg_object(info, 1, "options");
+    const Napi::Value strict = opts.Get("strict");
+    if (!strict.IsBoolean()) throw_type_error(env, "options.strict must be a boolean");
+    const bool strict_value = strict.As<Napi::Boolean>().Value();
+    auto entries = state_from_js(env, map);
+    call.check_alive(env, "ClassifierSession.loadStateDict");
+    auto* worker = new LoadStateWorker(env, this, std::move(entries), strict_value);
+    call.hand_over();
+    worker->Queue();
+    return worker->Promise();
+  });
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "addon/convert.h"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -98,10 +101,11 @@ bool get_bool(const Napi::Object& obj, const char* key, const char* where) {
 }
 
 torch::Tensor clips_view(const Napi::CallbackInfo& info, const char* what, int64_t frames, int64_t size, int64_t batch,
-                         bool any_batch) {
+                         bool any_batch, torch::Tensor* reuse) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw_type_error(env, std::string(what) + ": clips must be a Uint8Array, received undefined");
-  const int64_t clip_bytes = frames * size * size * 3;
+  const int64_t clip_bytes = frames * size * size * 3;  // the session checked these (addon/limits.h)
+  if (clip_bytes <= 0) throw_type_error(env, std::string(what) + ": bad clip shape");
   int64_t b = batch;
   if (any_batch && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
     const auto bytes = static_cast<int64_t>(info[0].As<Napi::Uint8Array>().ElementLength());
@@ -110,7 +114,7 @@ torch::Tensor clips_view(const Napi::CallbackInfo& info, const char* what, int64
                                 " bytes, expected a positive multiple of " + std::to_string(clip_bytes) + " (one clip)");
     b = bytes / clip_bytes;
   }
-  return uint8_view(env, info[0], {b, frames, size, size, 3}, "clips");
+  return uint8_input(env, info[0], {b, frames, size, size, 3}, "clips", reuse);
 }
 
 std::string get_string(const Napi::Object& obj, const char* key, const char* where) {
@@ -123,8 +127,10 @@ std::string get_string_or(const Napi::Object& obj, const char* key, const std::s
   return obj.Get(key).IsUndefined() ? fallback : get_string(obj, key, where);
 }
 
-torch::Tensor uint8_view(Napi::Env env, const Napi::Value& value, const std::vector<int64_t>& shape,
-                         const char* name) {
+namespace {
+
+Napi::Uint8Array checked_uint8(Napi::Env env, const Napi::Value& value, const std::vector<int64_t>& shape,
+                               const char* name) {
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
     throw_type_error(env, std::string(name) + " must be a Uint8Array or Buffer, received " + type_name(value));
   auto arr = value.As<Napi::Uint8Array>();
@@ -137,7 +143,58 @@ torch::Tensor uint8_view(Napi::Env env, const Napi::Value& value, const std::vec
   if (static_cast<int64_t>(arr.ElementLength()) != expected)
     throw_type_error(env, std::string(name) + " has " + std::to_string(arr.ElementLength()) +
                               " bytes, expected " + std::to_string(expected) + " for its shape");
+  return arr;
+}
+
+}  // namespace
+
+bool is_shared_memory(Napi::Env env, const Napi::TypedArray& array) {
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  if (napi_get_typedarray_info(env, array, &type, &length, &data, &buffer, &offset) != napi_ok || !buffer) return false;
+  bool plain = true;
+  // napi_is_arraybuffer is false for a SharedArrayBuffer (V8's IsArrayBuffer excludes shared ones).
+  if (napi_is_arraybuffer(env, buffer, &plain) != napi_ok) return false;
+  return !plain;
+}
+
+torch::Tensor uint8_view(Napi::Env env, const Napi::Value& value, const std::vector<int64_t>& shape,
+                         const char* name) {
+  auto arr = checked_uint8(env, value, shape, name);
   return torch::from_blob(arr.Data(), shape, torch::dtype(torch::kUInt8));
+}
+
+torch::Tensor uint8_input(Napi::Env env, const Napi::Value& value, const std::vector<int64_t>& shape,
+                          const char* name, torch::Tensor* reuse) {
+  auto arr = checked_uint8(env, value, shape, name);
+  const auto view = torch::from_blob(arr.Data(), shape, torch::dtype(torch::kUInt8));
+  if (is_shared_memory(env, arr)) return view;
+  torch::Tensor copy;
+  try {
+    if (reuse && reuse->defined() && reuse->numel() == view.numel() && reuse->storage().use_count() == 1) {
+      copy = reuse->view(shape);
+    } else {
+      copy = torch::empty(shape, torch::dtype(torch::kUInt8));
+      if (reuse) *reuse = copy;
+    }
+  } catch (...) {
+    throw_error(env, "ERR_OUT_OF_MEMORY", std::string(name) + ": out of host memory copying " +
+                                             std::to_string(arr.ByteLength()) + " bytes");
+  }
+  // A parallel memcpy (the clip upload's staging copy does the same on the worker).
+  auto* dst = copy.data_ptr<uint8_t>();
+  const auto* src = arr.Data();
+  const int64_t bytes = static_cast<int64_t>(arr.ByteLength());
+  constexpr int64_t kChunk = int64_t{1} << 20;
+  at::parallel_for(0, (bytes + kChunk - 1) / kChunk, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      const int64_t at = c * kChunk;
+      std::memcpy(dst + at, src + at, static_cast<size_t>(std::min(kChunk, bytes - at)));
+    }
+  });
+  return copy;
 }
 
 Napi::Float32Array to_float32_array(Napi::Env env, const torch::Tensor& tensor) {

@@ -77,10 +77,10 @@ Napi::Value DistributedBackends(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_distributed(Napi::Env env, Napi::Object exports) {
-  exports.Set("initProcessGroup", Napi::Function::New(env, InitProcessGroup, "initProcessGroup"));
-  exports.Set("processGroup", Napi::Function::New(env, ProcessGroup, "processGroup"));
-  exports.Set("destroyProcessGroup", Napi::Function::New(env, DestroyProcessGroup, "destroyProcessGroup"));
-  exports.Set("distributedBackends", Napi::Function::New(env, DistributedBackends, "distributedBackends"));
+  export_function(env, exports, "initProcessGroup", InitProcessGroup);
+  export_function(env, exports, "processGroup", ProcessGroup);
+  export_function(env, exports, "destroyProcessGroup", DestroyProcessGroup);
+  export_function(env, exports, "distributedBackends", DistributedBackends);
 }
 
 }  // namespace tats::addon

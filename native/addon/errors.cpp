@@ -13,13 +13,29 @@ std::string with_where(const char* where, const std::string& msg) {
   const std::string prefix = std::string(where) + ":";
   return msg.rfind(prefix, 0) == 0 ? msg : prefix + " " + msg;
 }
+
+// libtorch's host allocator reports a failed allocation as a plain c10::Error
+// ("DefaultCPUAllocator: can't allocate memory: you tried to allocate N bytes").
+bool is_host_oom(const std::string& msg) {
+  return msg.find("can't allocate memory") != std::string::npos || msg.find("std::bad_alloc") != std::string::npos;
+}
+
+// The allocator's own words after its "[enforce fail ...]" prefix.
+std::string oom_detail(std::string msg) {
+  const auto at = msg.find("can't allocate memory");
+  if (at != std::string::npos) msg = msg.substr(at);
+  const auto nl = msg.find('\n');
+  if (nl != std::string::npos) msg.resize(nl);
+  return msg;
+}
+
 }  // namespace
 
 NativeFailure current_failure(const char* where) {
   try {
     throw;
   } catch (const c10::OutOfMemoryError& e) {
-    return {"ERR_TORCH_OOM", with_where(where, e.what_without_backtrace())};
+    return {"ERR_OUT_OF_MEMORY", with_where(where, std::string("out of device memory: ") + oom_detail(e.what_without_backtrace()))};
   } catch (const c10::IndexError& e) {
     return {"ERR_TORCH_INDEX", with_where(where, e.what_without_backtrace())};
   } catch (const c10::ValueError& e) {
@@ -29,11 +45,13 @@ NativeFailure current_failure(const char* where) {
   } catch (const c10::NotImplementedError& e) {
     return {"ERR_TORCH_NOT_IMPLEMENTED", with_where(where, e.what_without_backtrace())};
   } catch (const c10::Error& e) {
+    if (is_host_oom(e.what_without_backtrace()))
+      return {"ERR_OUT_OF_MEMORY", with_where(where, "out of host memory: " + oom_detail(e.what_without_backtrace()))};
     return {"ERR_TORCH", with_where(where, e.what_without_backtrace())};
   } catch (const std::invalid_argument& e) {
     return {"ERR_INVALID_ARG", with_where(where, e.what())};
   } catch (const std::bad_alloc&) {
-    return {"ERR_NATIVE_OOM", with_where(where, "out of host memory")};
+    return {"ERR_OUT_OF_MEMORY", with_where(where, "out of host memory (std::bad_alloc)")};
   } catch (const std::exception& e) {
     return {"ERR_NATIVE", with_where(where, e.what())};
   } catch (...) {

@@ -4,13 +4,16 @@
 #pragma once
 #include <napi.h>
 
+#include <atomic>
 #include <exception>
+#include <memory>
 #include <string>
+#include <utility>
 
 namespace tats::addon {
 
 struct NativeFailure {
-  std::string code;     // ERR_TORCH, ERR_TORCH_OOM, ERR_INVALID_ARG, ...
+  std::string code;     // ERR_TORCH, ERR_OUT_OF_MEMORY, ERR_INVALID_ARG, ...
   std::string message;  // readable, one paragraph, no backtrace
 };
 
@@ -39,17 +42,36 @@ Napi::Value guarded(Napi::Env env, const char* where, Fn&& fn) {
   }
 }
 
+// Every export goes through this: a C++ exception that escapes the function (c10::Error,
+// std::bad_alloc, ...) becomes a coded JS error instead of std::terminate.
+template <typename Fn>
+void export_function(Napi::Env env, Napi::Object exports, const char* name, Fn fn) {
+  exports.Set(name, Napi::Function::New(
+                        env, [fn, name](const Napi::CallbackInfo& info) -> Napi::Value {
+                          return guarded(info.Env(), name, [&]() -> Napi::Value { return fn(info); });
+                        },
+                        name));
+}
+
+// False once the environment (the main thread's or a worker_thread's) has started tearing down:
+// from then on no JS may run and no N-API call may be relied on. Set by an env cleanup hook.
+std::shared_ptr<std::atomic<bool>> env_alive(Napi::Env env);
+
 // A promise-returning job: Run() on a worker thread, Result() back on the JS thread.
 class PromiseWorker : public Napi::AsyncWorker {
  public:
   PromiseWorker(Napi::Env env, const char* name)
-      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)), name_(name) {}
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)), name_(name),
+        alive_(env_alive(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
   virtual void Run() = 0;                               // worker thread: no JS values here
   virtual Napi::Value Result(Napi::Env env) = 0;        // JS thread
-  virtual void Cleanup() {}                             // JS thread, after resolve or reject
+  virtual void Cleanup() {}                             // JS thread, after resolve or reject; must not throw
+  // The JS thread, when the environment is being torn down (a worker_thread terminated mid-call):
+  // no JS may run. Frees what the call holds without touching JS values.
+  virtual void Abandon() {}
 
  private:
   void Execute() final {
@@ -60,29 +82,49 @@ class PromiseWorker : public Napi::AsyncWorker {
       failed_ = true;
     }
   }
-  void OnOK() final {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (failed_) {
-      deferred_.Reject(to_js_error(env, failure_).Value());
+  // Nothing may escape from here: node-addon-api would call std::terminate. In a worker_thread
+  // being terminated every N-API call fails (node-addon-api turns that into a thrown
+  // Napi::Error), so the promise is settled only while the env can run JS, and otherwise the call
+  // is abandoned (its C++ side freed, its JS references leaked with the env).
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    if (status != napi_cancelled && alive_->load()) {
+      try {
+        Napi::HandleScope scope(env);
+        settle(env);
+      } catch (...) {
+        // The env refused: it is going away and the promise can no longer be settled.
+      }
+      try {
+        Cleanup();
+      } catch (...) {
+      }
     } else {
       try {
-        deferred_.Resolve(Result(env));
-      } catch (const Napi::Error& e) {
-        deferred_.Reject(e.Value());
+        Abandon();
       } catch (...) {
-        deferred_.Reject(to_js_error(env, current_failure(name_)).Value());
       }
     }
-    Cleanup();
+    Destroy();
   }
-  void OnError(const Napi::Error& e) final {
-    deferred_.Reject(e.Value());
-    Cleanup();
+  void OnOK() final {}
+  void OnError(const Napi::Error&) final {}
+  void settle(Napi::Env env) {
+    if (failed_) {
+      deferred_.Reject(to_js_error(env, failure_).Value());
+      return;
+    }
+    try {
+      deferred_.Resolve(Result(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+      deferred_.Reject(to_js_error(env, current_failure(name_)).Value());
+    }
   }
 
   Napi::Promise::Deferred deferred_;
   const char* name_;
+  std::shared_ptr<std::atomic<bool>> alive_;
   NativeFailure failure_;
   bool failed_ = false;
 };

@@ -53,6 +53,6 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void register_info(Napi::Env env, Napi::Object exports) { exports.Set("info", Napi::Function::New(env, Info, "info")); }
+void register_info(Napi::Env env, Napi::Object exports) { export_function(env, exports, "info", Info); }
 
 }  // namespace tats::addon

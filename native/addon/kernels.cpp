@@ -5,6 +5,7 @@
 #include "addon/convert.h"
 #include "addon/errors.h"
 #include "addon/exports.h"
+#include "addon/limits.h"
 #include "kernels/gumbel_topk_op.h"
 #include "kernels/parity.h"
 #include "kernels/patchify_op.h"
@@ -40,7 +41,8 @@ torch::Tensor float32_view(Napi::Env env, const Napi::Value& value, const std::v
     throw_type_error(env, std::string(name) + " must be a Float32Array");
   auto arr = value.As<Napi::Float32Array>();
   int64_t numel = 1;
-  for (const int64_t d : shape) numel *= d;
+  for (const int64_t d : shape)
+    if ((numel = mul_or_neg(numel, d)) < 0) throw_type_error(env, std::string(name) + " shape is too large");
   if (static_cast<int64_t>(arr.ElementLength()) != numel)
     throw_type_error(env, std::string(name) + " must have " + std::to_string(numel) + " elements, got " +
                               std::to_string(arr.ElementLength()));
@@ -171,12 +173,12 @@ Napi::Value KernelParity(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_kernels(Napi::Env env, Napi::Object exports) {
-  exports.Set("patchify", Napi::Function::New(env, Patchify, "patchify"));
-  exports.Set("gumbelTopk", Napi::Function::New(env, GumbelTopk, "gumbelTopk"));
-  exports.Set("kernelCheckNames", Napi::Function::New(env, KernelCheckNames, "kernelCheckNames"));
-  exports.Set("kernelCheck", Napi::Function::New(env, KernelCheck, "kernelCheck"));
-  exports.Set("kernelNames", Napi::Function::New(env, KernelNames, "kernelNames"));
-  exports.Set("kernelParity", Napi::Function::New(env, KernelParity, "kernelParity"));
+  export_function(env, exports, "patchify", Patchify);
+  export_function(env, exports, "gumbelTopk", GumbelTopk);
+  export_function(env, exports, "kernelCheckNames", KernelCheckNames);
+  export_function(env, exports, "kernelCheck", KernelCheck);
+  export_function(env, exports, "kernelNames", KernelNames);
+  export_function(env, exports, "kernelParity", KernelParity);
 }
 
 }  // namespace tats::addon

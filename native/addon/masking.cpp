@@ -6,6 +6,7 @@
 #include "addon/convert.h"
 #include "addon/errors.h"
 #include "addon/exports.h"
+#include "addon/limits.h"
 
 namespace tats::addon {
 
@@ -33,6 +34,8 @@ Napi::Value DrawMasks(const Napi::CallbackInfo& info) {
   if (tubelet <= 0 || patch <= 0 || frames <= 0 || size <= 0 || frames % tubelet != 0 || size % patch != 0)
     throw_error(env, "ERR_INVALID_ARG", "options: frames and size must be positive multiples of tubelet and patch");
   if (batch <= 0 || seed < 0) throw_error(env, "ERR_INVALID_ARG", "options: batch must be positive and seed non-negative");
+  // Bounds before any product: the grid and the draw's batch x tokens uniforms (addon/limits.h).
+  check_grid(env, frames, size, tubelet, patch, batch, "options");
   return guarded(env, "drawMasks", [&]() -> Napi::Value {
     const core::TokenGrid grid{frames / tubelet, (size / patch) * (size / patch)};
     torch::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
@@ -52,7 +55,7 @@ Napi::Value DrawMasks(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_masking(Napi::Env env, Napi::Object exports) {
-  exports.Set("drawMasks", Napi::Function::New(env, DrawMasks, "drawMasks"));
+  export_function(env, exports, "drawMasks", DrawMasks);
 }
 
 }  // namespace tats::addon

@@ -82,8 +82,8 @@ void configure_threads() {
 
 void register_runtime(Napi::Env env, Napi::Object exports) {
   configure_threads();
-  exports.Set("cudaMemory", Napi::Function::New(env, CudaMemory, "cudaMemory"));
-  exports.Set("cudaResetPeak", Napi::Function::New(env, CudaResetPeak, "cudaResetPeak"));
+  export_function(env, exports, "cudaMemory", CudaMemory);
+  export_function(env, exports, "cudaResetPeak", CudaResetPeak);
 }
 
 }  // namespace tats::addon

@@ -236,12 +236,11 @@ Napi::Value SamplerBenchFn(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_sampler_testing(Napi::Env env, Napi::Object exports) {
-  exports.Set("trajectoryAttentionCheck",
-              Napi::Function::New(env, TrajectoryAttentionCheckFn, "trajectoryAttentionCheck"));
-  exports.Set("ppoGradCheck", Napi::Function::New(env, PpoGradCheckFn, "ppoGradCheck"));
-  exports.Set("drawFrequencyCheck", Napi::Function::New(env, DrawFrequencyCheckFn, "drawFrequencyCheck"));
-  exports.Set("samplerBanditCheck", Napi::Function::New(env, BanditCheckFn, "samplerBanditCheck"));
-  exports.Set("samplerBench", Napi::Function::New(env, SamplerBenchFn, "samplerBench"));
+  export_function(env, exports, "trajectoryAttentionCheck", TrajectoryAttentionCheckFn);
+  export_function(env, exports, "ppoGradCheck", PpoGradCheckFn);
+  export_function(env, exports, "drawFrequencyCheck", DrawFrequencyCheckFn);
+  export_function(env, exports, "samplerBanditCheck", BanditCheckFn);
+  export_function(env, exports, "samplerBench", SamplerBenchFn);
 }
 
 }  // namespace tats::addon

@@ -6,8 +6,10 @@
 #include <cstring>
 #include <memory>
 
+#include "addon/call_guard.h"
 #include "addon/convert.h"
 #include "addon/errors.h"
+#include "addon/limits.h"
 #include "addon/state_dict.h"
 #include "addon/exports.h"
 #include "addon/instance.h"
@@ -74,6 +76,7 @@ core::SessionConfig read_config(const Napi::Object& c) {
 }
 
 class SessionWrap;
+using SessionCall = CallGuard<SessionWrap, core::Session>;
 
 // Base of every async Session call: keeps the core session and the JS objects it reads alive
 // until the promise settles, then frees the session for the next call.
@@ -83,6 +86,7 @@ class SessionWorker : public PromiseWorker {
 
  protected:
   void Cleanup() override;
+  void Abandon() override;
   std::shared_ptr<core::Session> session_;
   SessionWrap* wrap_;
   void keep(const Napi::Value& v) { refs_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
@@ -109,8 +113,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
 
   explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
     Napi::Env env = info.Env();
-    const auto cfg = read_config(arg_object(info, 0, "config"));
     guarded(env, "Session", [&]() -> Napi::Value {
+      const auto cfg = read_config(arg_object(info, 0, "config"));
+      check_session_config(env, cfg);
       session_ = std::make_shared<core::Session>(cfg);
       tokens_ = session_->grid().tokens();
       return env.Undefined();
@@ -132,17 +137,24 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     return Napi::Value();
   }
 
-  // clips as [B, T, H, W, 3]: B = batchSize for training; any whole number of clips otherwise.
-  torch::Tensor clip_view(const Napi::CallbackInfo& info, const char* what, bool any_batch) {
-    const auto& m = config().model;
-    return clips_view(info, what, m.frames, m.size, config().batch_size, any_batch);
+  // The ranges the core trusts, checked before it divides or allocates (addon/limits.h).
+  static void check_session_config(Napi::Env env, const core::SessionConfig& cfg) {
+    check_model(env, cfg.model, /*decoder=*/true, "config.model", cfg.device, cfg.device_index);
+    check_range(env, "config.batchSize", cfg.batch_size, 1, int64_t{1} << 20);
   }
 
+  // clips as [B, T, H, W, 3]: B = batchSize for training; any whole number of clips otherwise.
+  // Copied unless in shared memory (convert.h: uint8_input).
+  static torch::Tensor clip_view(const Napi::CallbackInfo& info, const SessionCall& call, const char* what,
+                                 bool any_batch) {
+    const auto& c = call.session()->config();
+    return clips_view(info, what, c.model.frames, c.model.size, c.batch_size, any_batch, &call.wrap()->clip_buffer_);
+  }
 
   // Optional [B, N] uint8 argument (motion or mask); undefined tensor when absent.
   torch::Tensor token_map(const Napi::CallbackInfo& info, size_t index, int64_t b, const char* name) {
     if (info.Length() <= index || info[index].IsUndefined()) return {};
-    return uint8_view(info.Env(), info[index], {b, tokens_}, name);
+    return uint8_input(info.Env(), info[index], {b, tokens_}, name);
   }
 
   Napi::Value TrainStep(const Napi::CallbackInfo& info);
@@ -164,6 +176,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !session_); }
 
   std::shared_ptr<core::Session> session_;
+  torch::Tensor clip_buffer_;  // the last clip copy, reused (convert.h: uint8_input)
   bool busy_ = false;
   int64_t step_ = 0;
   int64_t tokens_ = 0;
@@ -178,6 +191,13 @@ void SessionWorker::Cleanup() {
   wrap_->set_busy(false);
   refs_.clear();
   self_.Reset();
+}
+
+// The env is being torn down (a worker_thread terminated mid-call): the wrapper may be gone and
+// no N-API call is safe. The JS references are left to the env; the core session is released.
+void SessionWorker::Abandon() {
+  for (auto& r : refs_) r.SuppressDestruct();
+  self_.SuppressDestruct();
 }
 
 Napi::Object metrics_object(Napi::Env env, const std::map<std::string, double>& extra) {
@@ -297,64 +317,92 @@ class LoadStateWorker : public SessionWorker {
   int64_t step_ = 0;
 };
 
+// Every method: check, take the busy mark, read every argument into C++ values (JS may run
+// here: getters), make sure the session was not disposed meanwhile, then queue the worker.
 Napi::Value SessionWrap::TrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (auto busy = check_ready(env, "trainStep"); !busy.IsEmpty()) return busy;
-  auto clips = clip_view(info, "trainStep", /*any_batch=*/false);
-  auto motion = token_map(info, 1, clips.size(0), "motion");
-  // Optional third argument {stop: boolean}: this rank asks every rank to stop after this step.
-  bool stop = false;
-  if (info.Length() > 2 && !info[2].IsUndefined()) stop = get_bool(arg_object(info, 2, "options"), "stop", "options");
-  auto* worker = new TrainWorker(env, this, clips, motion, stop);
-  worker->keep(info[0]);
-  if (motion.defined()) worker->keep(info[1]);
-  worker->Queue();
-  return worker->Promise();
+  return guarded(env, "Session.trainStep", [&]() -> Napi::Value {
+    if (auto busy = check_ready(env, "trainStep"); !busy.IsEmpty()) return busy;
+    SessionCall call(this);
+    // Optional third argument {stop: boolean}: this rank asks every rank to stop after this step.
+    // Read first: its getters may run JS.
+    bool stop = false;
+    if (info.Length() > 2 && !info[2].IsUndefined()) stop = get_bool(arg_object(info, 2, "options"), "stop", "options");
+    auto clips = clip_view(info, call, "trainStep", /*any_batch=*/false);
+    auto motion = token_map(info, 1, clips.size(0), "motion");
+    call.check_alive(env, "Session.trainStep");
+    auto* worker = new TrainWorker(env, this, clips, motion, stop);
+    call.hand_over();
+    worker->keep(info[0]);
+    if (motion.defined()) worker->keep(info[1]);
+    worker->Queue();
+    return worker->Promise();
+  });
 }
 
 Napi::Value SessionWrap::EvalStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (auto busy = check_ready(env, "evalStep"); !busy.IsEmpty()) return busy;
-  auto clips = clip_view(info, "evalStep", /*any_batch=*/true);
-  auto motion = token_map(info, 1, clips.size(0), "motion");
-  auto* worker = new EvalWorker(env, this, clips, motion);
-  worker->keep(info[0]);
-  if (motion.defined()) worker->keep(info[1]);
-  worker->Queue();
-  return worker->Promise();
+  return guarded(env, "Session.evalStep", [&]() -> Napi::Value {
+    if (auto busy = check_ready(env, "evalStep"); !busy.IsEmpty()) return busy;
+    SessionCall call(this);
+    auto clips = clip_view(info, call, "evalStep", /*any_batch=*/true);
+    auto motion = token_map(info, 1, clips.size(0), "motion");
+    call.check_alive(env, "Session.evalStep");
+    auto* worker = new EvalWorker(env, this, clips, motion);
+    call.hand_over();
+    worker->keep(info[0]);
+    if (motion.defined()) worker->keep(info[1]);
+    worker->Queue();
+    return worker->Promise();
+  });
 }
 
 Napi::Value SessionWrap::Reconstruct(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (auto busy = check_ready(env, "reconstruct"); !busy.IsEmpty()) return busy;
-  auto clips = clip_view(info, "reconstruct", /*any_batch=*/true);
-  auto mask = token_map(info, 1, clips.size(0), "mask");
-  auto* worker = new ReconstructWorker(env, this, clips, mask);
-  worker->keep(info[0]);
-  if (mask.defined()) worker->keep(info[1]);
-  worker->Queue();
-  return worker->Promise();
+  return guarded(env, "Session.reconstruct", [&]() -> Napi::Value {
+    if (auto busy = check_ready(env, "reconstruct"); !busy.IsEmpty()) return busy;
+    SessionCall call(this);
+    auto clips = clip_view(info, call, "reconstruct", /*any_batch=*/true);
+    auto mask = token_map(info, 1, clips.size(0), "mask");
+    call.check_alive(env, "Session.reconstruct");
+    auto* worker = new ReconstructWorker(env, this, clips, mask);
+    call.hand_over();
+    worker->keep(info[0]);
+    if (mask.defined()) worker->keep(info[1]);
+    worker->Queue();
+    return worker->Promise();
+  });
 }
 
 Napi::Value SessionWrap::StateDict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (auto busy = check_ready(env, "stateDict"); !busy.IsEmpty()) return busy;
-  auto* worker = new StateDictWorker(env, this);
-  worker->Queue();
-  return worker->Promise();
+  return guarded(env, "Session.stateDict", [&]() -> Napi::Value {
+    if (auto busy = check_ready(env, "stateDict"); !busy.IsEmpty()) return busy;
+    SessionCall call(this);
+    auto* worker = new StateDictWorker(env, this);
+    call.hand_over();
+    worker->Queue();
+    return worker->Promise();
+  });
 }
 
 Napi::Value SessionWrap::LoadStateDict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (auto busy = check_ready(env, "loadStateDict"); !busy.IsEmpty()) return busy;
-  const Napi::Object map = arg_object(info, 0, "state");
-  const Napi::Object opts = arg_object(info, 1, "options");
-  const Napi::Value strict = opts.Get("strict");
-  if (!strict.IsBoolean()) throw_type_error(env, "options.strict must be a boolean");
-  auto entries = state_from_js(env, map);
-  auto* worker = new LoadStateWorker(env, this, std::move(entries), strict.As<Napi::Boolean>().Value());
-  worker->Queue();
-  return worker->Promise();
+  return guarded(env, "Session.loadStateDict", [&]() -> Napi::Value {
+    if (auto busy = check_ready(env, "loadStateDict"); !busy.IsEmpty()) return busy;
+    SessionCall call(this);
+    const Napi::Object map = arg_object(info, 0, "state");
+    const Napi::Object opts = arg_object(info, 1, "options");
+    const Napi::Value strict = opts.Get("strict");
+    if (!strict.IsBoolean()) throw_type_error(env, "options.strict must be a boolean");
+    const bool strict_value = strict.As<Napi::Boolean>().Value();
+    auto entries = state_from_js(env, map);
+    call.check_alive(env, "Session.loadStateDict");
+    auto* worker = new LoadStateWorker(env, this, std::move(entries), strict_value);
+    call.hand_over();
+    worker->Queue();
+    return worker->Promise();
+  });
 }
 
 }  // namespace

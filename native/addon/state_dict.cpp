@@ -4,6 +4,7 @@
 
 #include "addon/convert.h"
 #include "addon/errors.h"
+#include "addon/limits.h"
 
 namespace tats::addon {
 
@@ -18,6 +19,8 @@ constexpr DtypeName kDtypes[] = {{"F64", torch::kDouble}, {"F32", torch::kFloat}
                                  {"BF16", torch::kBFloat16}, {"I64", torch::kLong}, {"I32", torch::kInt},
                                  {"I16", torch::kShort},   {"I8", torch::kChar},    {"U8", torch::kByte},
                                  {"BOOL", torch::kBool}};
+
+constexpr uint32_t kMaxRank = 64;
 
 }  // namespace
 
@@ -61,26 +64,41 @@ std::map<std::string, torch::Tensor> state_from_js(Napi::Env env, const Napi::Ob
     const Napi::Value sv = e.Get("shape");
     if (!sv.IsArray()) throw_type_error(env, where + ".shape must be an array of integers");
     const Napi::Array sa = sv.As<Napi::Array>();
+    const uint32_t rank = sa.Length();
+    if (rank > kMaxRank) throw_type_error(env, where + ".shape has " + std::to_string(rank) + " dimensions, at most " + std::to_string(kMaxRank) + " are allowed");
     std::vector<int64_t> shape;
-    int64_t numel = 1;
-    for (uint32_t j = 0; j < sa.Length(); ++j) {
+    for (uint32_t j = 0; j < rank; ++j) {
       const Napi::Value d = sa.Get(j);
       const double x = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1.0;
       if (!(x >= 0 && x <= 9007199254740991.0) || x != static_cast<double>(static_cast<int64_t>(x)))
         throw_type_error(env, where + ".shape must hold non-negative integers");
       shape.push_back(static_cast<int64_t>(x));
-      numel *= shape.back();
     }
     const Napi::Value data = e.Get("data");
     if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
       throw_type_error(env, where + ".data must be a Uint8Array");
+    // No JS runs from here to the copy. The byte count of the shape, overflow-safe (every
+    // dimension, zeros included, as torch computes it), is checked against the buffer before
+    // anything is allocated.
     const auto bytes = data.As<Napi::Uint8Array>();
-    auto t = torch::empty(shape, torch::dtype(found->type));
-    const size_t want = static_cast<size_t>(numel) * t.element_size();
-    if (bytes.ByteLength() != want)
+    int64_t want = static_cast<int64_t>(c10::elementSize(found->type));
+    for (const int64_t d : shape)
+      if (d != 0 && (want = mul_or_neg(want, d)) < 0)
+        throw_type_error(env, where + ".shape is too large: its byte count overflows 64 bits");
+    for (const int64_t d : shape)
+      if (d == 0) want = 0;
+    if (static_cast<int64_t>(bytes.ByteLength()) != want)
       throw_type_error(env, where + ".data has " + std::to_string(bytes.ByteLength()) + " bytes, its dtype and shape need " +
                                 std::to_string(want));
-    if (want > 0) std::memcpy(t.data_ptr(), bytes.Data(), want);
+    torch::Tensor t;
+    try {
+      t = torch::empty(shape, torch::dtype(found->type));
+    } catch (...) {
+      const NativeFailure f = current_failure("loadStateDict");
+      throw_error(env, f.code == "ERR_OUT_OF_MEMORY" ? f.code : "ERR_INVALID_ARG",
+                  where + ": cannot allocate its " + std::to_string(want) + " bytes (" + f.message + ")");
+    }
+    if (want > 0) std::memcpy(t.data_ptr(), bytes.Data(), static_cast<size_t>(want));
     out[name] = t;
   }
   return out;
