@@ -76,10 +76,8 @@ export const PRESETS: Record<string, Preset> = {
     options: {
       model: { preset: 'tiny', frames: 8, size: 64 },
       masking: { strategy: 'tats', ratio: 0.9 },
-      // A narrow sampler: at width 384 its K = 4 PPO epochs would cost ~8x the MAE step here; its
-      // lr 1e-3 with a short warmup (the default 1e-4 is for runs of thousands of steps), so that
-      // the policy row of the picture has moved from uniform within the demo's 200 steps.
-      sampler: { dim: 96, heads: 4, lr: 1e-3, warmupSteps: 10 },
+      // A narrow sampler: at width 384 its K = 4 PPO epochs would cost ~8x the MAE step here.
+      sampler: { dim: 96, heads: 4 },
       // The linear-scaling rule gives 4.7e-6 at batch 8: far too small to see learning in a demo.
       optim: { lr: 1e-3 },
       data: { syntheticClips: 512 },
