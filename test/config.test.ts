@@ -1,5 +1,5 @@
 // lib/config: defaults, presets, layering, derived values and one message format for every error.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,6 +17,12 @@ import {
   toSessionConfig,
   type PretrainOptions,
 } from '../lib/index.js';
+import { checkSyntheticStyle, resolveFinetuneConfig } from '../lib/config/index.js';
+import { DataLoader } from '../lib/data/loader.js';
+import { openSource } from '../lib/data/sources.js';
+import { SYNTHETIC_STYLES, SyntheticMotionDataset } from '../lib/data/synthetic.js';
+import { resolveCheckpoint } from '../lib/eval/weights.js';
+import { sourceDescriptor } from '../lib/train/source.js';
 
 const cpu = { cudaAvailable: false };
 
@@ -224,5 +230,102 @@ describe('config files', () => {
     writeFileSync(list, '[1, 2]');
     expect(() => loadConfigFile(list)).toThrow(ConfigError);
     expect(() => loadConfigFile(join(dir, 'missing.yaml'))).toThrow(/no such file/);
+  });
+});
+
+describe('data.syntheticStyle (the look of the synthetic clips)', () => {
+  const textured = { spriteScale: [0.14, 0.22] as [number, number], spriteTexture: true, background: 'texture' as const, polarity: 'random' as const };
+
+  it('defaults to the objects look, kept in defaults.ts, and lands in the resolved config', () => {
+    expect(DEFAULTS.data.syntheticStyle).toEqual(SYNTHETIC_STYLES.objects);
+    expect(resolveConfig({}, cpu).data.syntheticStyle).toEqual(SYNTHETIC_STYLES.objects);
+  });
+
+  it('takes any of its fields over the default, from a config file or --set, and reads back from config.json', () => {
+    const c = resolveConfig({ data: { syntheticStyle: { background: 'texture', spriteScale: [0.1, 0.2] } } }, cpu);
+    expect(c.data.syntheticStyle).toEqual({ ...SYNTHETIC_STYLES.objects, background: 'texture', spriteScale: [0.1, 0.2] });
+    expect(resolveConfig(JSON.parse(JSON.stringify(c)) as PretrainOptions, cpu).data.syntheticStyle).toEqual(c.data.syntheticStyle);
+    expect(resolveConfig({ preset: 'cpu-demo', data: { syntheticStyle: textured } }, cpu).data.syntheticStyle).toEqual(textured);
+    const dir = mkdtempSync(join(tmpdir(), 'tats-style-'));
+    writeFileSync(join(dir, 'c.yaml'), 'data: { syntheticStyle: { polarity: random } }\n');
+    const fromFlags = optionsFromFlags({ json: false, config: join(dir, 'c.yaml'), set: ['data.syntheticStyle.background=grain'] });
+    expect(resolveConfig(fromFlags, cpu).data.syntheticStyle).toEqual({ ...SYNTHETIC_STYLES.objects, polarity: 'random', background: 'grain' });
+  });
+
+  it('names the field of a bad value', () => {
+    expect(configError({ data: { syntheticStyle: { background: 'stripes' as 'flat' } } }).message).toMatch(/^data\.syntheticStyle\.background: expected one of texture, flat, grain.*"stripes"/);
+    expect(configError({ data: { syntheticStyle: { polarity: 'dark' as 'random' } } }).field).toBe('data.syntheticStyle.polarity');
+    expect(configError({ data: { syntheticStyle: { spriteTexture: 'yes' as unknown as boolean } } }).field).toBe('data.syntheticStyle.spriteTexture');
+    for (const bad of [[0.4, 0.2], [0, 0.2], [0.2, 1], [0.2], 'big']) {
+      expect(configError({ data: { syntheticStyle: { spriteScale: bad as [number, number] } } }).message).toMatch(/^data\.syntheticStyle\.spriteScale: expected \[lo, hi\] with 0 < lo <= hi < 1/);
+    }
+    expect(configError({ data: { syntheticStyle: { backgound: 'flat' } as never } }).message).toMatch(/^data\.syntheticStyle\.backgound: expected a known field \(did you mean data\.syntheticStyle\.background\?\)/);
+    expect(configError({ data: { syntheticStyle: 'textured' as never } }).message).toMatch(/^data\.syntheticStyle: expected an object/);
+    expect(() => checkSyntheticStyle('syntheticStyle', { polarity: 1 })).toThrow(/^syntheticStyle\.polarity: expected one of random, bright-on-dark/);
+  });
+
+  it('refuses the TATS_SYNTHETIC_STYLE environment variable that it replaces', () => {
+    const before = process.env.TATS_SYNTHETIC_STYLE;
+    process.env.TATS_SYNTHETIC_STYLE = '{"background":"texture"}';
+    try {
+      let err: unknown;
+      try {
+        new SyntheticMotionDataset({ seed: 0, frames: 4, size: 32, patch: 8 });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).field).toBe('TATS_SYNTHETIC_STYLE');
+      expect((err as ConfigError).message).toMatch(/expected unset: .*data\.syntheticStyle/);
+      // Before any work: when the config is resolved.
+      expect(() => resolveConfig({}, cpu)).toThrow(/^TATS_SYNTHETIC_STYLE: expected unset/);
+      expect(() => resolveFinetuneConfig({ device: 'cpu' })).toThrow(/^TATS_SYNTHETIC_STYLE: expected unset/);
+    } finally {
+      if (before === undefined) delete process.env.TATS_SYNTHETIC_STYLE;
+      else process.env.TATS_SYNTHETIC_STYLE = before;
+    }
+  });
+
+  it('a pretrain config with a style gives clips of that style, on the main thread and in data workers', async () => {
+    const geo = { model: { preset: 'micro' as const, frames: 4, size: 32, tubelet: 2, patch: 8 }, seed: 5, data: { syntheticClips: 4, workers: 0 } };
+    const styled = resolveConfig({ ...geo, data: { ...geo.data, syntheticStyle: textured } }, cpu);
+    const plain = resolveConfig(geo, cpu);
+    const descriptor = sourceDescriptor(styled);
+    expect(descriptor).toMatchObject({ kind: 'synthetic', options: { style: textured } });
+    const src = openSource(descriptor);
+    const clip = new Uint8Array(src.clipBytes);
+    await src.load(1, 0, clip);
+    const want = new SyntheticMotionDataset({ seed: 5, frames: 4, size: 32, tubelet: 2, patch: 8, length: 4, style: textured });
+    expect(want.style).toEqual(textured);
+    expect(Buffer.from(clip).equals(Buffer.from(want.get(1).clip))).toBe(true);
+    const other = new Uint8Array(src.clipBytes);
+    await openSource(sourceDescriptor(plain)).load(1, 0, other);
+    expect(Buffer.from(other).equals(Buffer.from(clip))).toBe(false);
+    // A worker thread opens the same descriptor (the style travels with it, not with the environment).
+    const loader = new DataLoader({ source: descriptor, batchSize: 4, steps: 1, workers: 1, shuffle: false, seed: 5 });
+    let got: Uint8Array | undefined;
+    try {
+      for await (const b of loader) got = b.clips;
+    } finally {
+      await loader.close();
+    }
+    expect(Buffer.from(got!.subarray(clip.length, 2 * clip.length)).equals(Buffer.from(clip))).toBe(true);
+  });
+
+  it('fine-tuning takes the style its checkpoint run records, under its own syntheticStyle', () => {
+    const run = mkdtempSync(join(tmpdir(), 'tats-style-run-'));
+    const step = join(run, 'checkpoints', 'step-00000001');
+    mkdirSync(step, { recursive: true });
+    writeFileSync(join(step, 'meta.json'), '{}');
+    writeFileSync(join(step, 'model.safetensors'), '');
+    const c = resolveConfig({ model: { preset: 'micro', frames: 4, size: 32, patch: 8 }, data: { syntheticStyle: textured } }, cpu);
+    writeFileSync(join(run, 'config.json'), JSON.stringify(c));
+    const recorded = resolveCheckpoint(run).model;
+    expect(recorded.syntheticStyle).toEqual(textured);
+    const ft = (o = {}) => resolveFinetuneConfig({ device: 'cpu', steps: 1, ...o }, recorded);
+    expect(ft().syntheticStyle).toEqual(textured);
+    expect(ft({ syntheticStyle: { background: 'flat' } }).syntheticStyle).toEqual({ ...textured, background: 'flat' });
+    expect(resolveFinetuneConfig({ device: 'cpu', steps: 1 }).syntheticStyle).toEqual(SYNTHETIC_STYLES.objects);
+    expect(() => ft({ syntheticStyle: { background: 'sky' } })).toThrow(/^syntheticStyle\.background: expected one of/);
   });
 });

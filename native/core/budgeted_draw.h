@@ -1,4 +1,4 @@
-// The TATS mask draw (DESIGN.md, TATS revision 2, principle 1): exactly k of a clip's N tokens are
+// The TATS mask draw (docs/tats.md, principle 1): exactly k of a clip's N tokens are
 // masked, and token i is masked with probability exactly q_i, the policy's own per-token
 // probability (sum_i q_i = k, each q_i in [0, 1]).
 //

@@ -1,5 +1,5 @@
-// PPO for the token sampler (../shared/DESIGN.md, "TATS (g_theta) — our formulation, revision 2";
-// docs/tats.md): one-step episodes (a contextual bandit), every token an action.
+// PPO for the token sampler (docs/tats.md: revision 2 of the TATS formulation): one-step episodes
+// (a contextual bandit), every token an action.
 //
 // Policy: q_i = sigmoid(z_i), z = l / tau - c with sum_i q_i = k (tats_sampler.h, budget_logits);
 // exactly k tokens masked with marginals q (budgeted_draw.h).

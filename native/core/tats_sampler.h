@@ -1,5 +1,4 @@
-// TATS, the trajectory-aware token sampler g_theta (../shared/DESIGN.md, "TATS (g_theta) — our
-// formulation, revision 2"; docs/tats.md).
+// TATS, the trajectory-aware token sampler g_theta (docs/tats.md: revision 2 of its formulation).
 //
 //   x [B, N, C_mae] (MAE tubelet embeddings, detached by the caller by default)
 //   -> Linear(C_mae, C) + own learnable position embedding [1, N, C]

@@ -1,4 +1,4 @@
-// PPO loss of the budgeted per-token Bernoulli policy (../shared/DESIGN.md, TATS revision 2): every
+// PPO loss of the budgeted per-token Bernoulli policy (docs/tats.md, TATS revision 2): every
 // token of every clip is an action, masked (a = 1) with probability q = sigmoid(z) or visible
 // (a = 0); log p(a) = a log q + (1 - a) log(1 - q). One-step episodes (a contextual bandit).
 //
