@@ -11,19 +11,22 @@
 // resumed, one with other settings refused), scratch (true: also fine-tune from scratch), test (256 test clips), and the fine-tune
 // settings classes (4), ftSteps, ftBatch (16), ftLr (1e-3), layerDecay, trainSize (all), probe
 // (false), seeds ([1]); `fts` (a list of objects with those fine-tune fields) runs several settings
-// on one pretraining.
+// on one pretraining. `style` (the default look): the synthetic clips' look, an object of
+// data.syntheticStyle fields (spriteScale, spriteTexture, background, polarity), for the
+// pretraining (recorded in its config.json) and every fine-tune.
 import { finetune, pretrainRun } from '../dist/lib/index.js';
 
 const E = JSON.parse(process.argv[2] ?? '{}');
 const device = E.device ?? 'cpu';
 const geo = { model: E.model ?? 'micro', frames: E.frames ?? 8, size: E.size ?? 32, patch: E.patch ?? 8 };
 const strategy = E.strategy ?? 'random';
+const style = E.style ? { syntheticStyle: E.style } : {};
 const t0 = Date.now();
 const pre = E.preOut ?? `/tmp/tats-pvs/pre-${E.tag ?? 'run'}`;
 let preInfo;
 if (strategy !== 'none') {
   const r = await pretrainRun({
-    ...geo, strategy, ratio: E.ratio ?? 0.75, batchSize: E.preBatch ?? 16, steps: E.preSteps, lr: E.preLr ?? 1.5e-3, device, seed: E.preSeed ?? 3, out: pre, resume: true,
+    ...geo, strategy, ratio: E.ratio ?? 0.75, batchSize: E.preBatch ?? 16, steps: E.preSteps, lr: E.preLr ?? 1.5e-3, device, seed: E.preSeed ?? 3, out: pre, resume: true, ...style,
     ...(E.samplerDim ? { samplerDim: E.samplerDim } : {}), ...(E.samplerHeads ? { samplerHeads: E.samplerHeads } : {}),
   });
   const l = r.losses;
@@ -45,7 +48,7 @@ for (const F0 of E.fts ?? [{}]) {
       const t1 = Date.now();
       const r = await finetune({
         ...geo, dataset: 'synthetic', device, mixup: 0, cutmix: 0, classes: F.classes ?? 4, steps: F.ftSteps, batchSize: F.ftBatch ?? 16,
-        lr: F.ftLr ?? 1e-3, testSize: E.test ?? 256, seed,
+        lr: F.ftLr ?? 1e-3, testSize: E.test ?? 256, seed, ...style,
         ...(F.layerDecay ? { layerDecay: F.layerDecay } : {}),
         ...(F.trainSize ? { trainSize: F.trainSize } : {}), ...(F.probe ? { linearProbe: true } : {}), ...(init === 'pre' ? { checkpoint: pre } : {}),
       });

@@ -2,13 +2,19 @@
 // once) and gathers their JSON lines: the sweep behind docs/finetune.md's pretrained-vs-scratch
 // tables. Usage: node bench/pvs-sweep.mjs SWEEP.json OUT.jsonl [CONCURRENCY=4]
 // SWEEP.json: {"common": {...fields for every experiment}, "runs": [{tag, ...}, ...]}; a run's
-// `env` object is added to its process's environment.
+// `env` object is added to its process's environment, except TATS_SYNTHETIC_STYLE (the look of the
+// clips, set so in the sweeps of bench/sweeps/ before it became the config field
+// data.syntheticStyle; the variable is refused now): it becomes the run's `style` field.
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 
 const [file, outFile, conc = '4'] = process.argv.slice(2);
 const sweep = JSON.parse(readFileSync(file, 'utf8'));
-const queue = sweep.runs.map((r) => ({ ...sweep.common, ...r }));
+const queue = sweep.runs.map((r) => {
+  const e = { ...sweep.common, ...r };
+  const { TATS_SYNTHETIC_STYLE: look, ...env } = e.env ?? {};
+  return look === undefined ? e : { ...e, env, style: e.style ?? JSON.parse(look) };
+});
 writeFileSync(outFile, '');
 const t0 = Date.now();
 async function worker() {

@@ -3,6 +3,8 @@ import type { CommandModule } from 'yargs';
 import { ConfigError } from '../../lib/errors/index.js';
 import { packSynthetic, packVideos } from '../../lib/data/pack.js';
 import { parseDatasetSpec, readAnnotation } from '../../lib/data/spec.js';
+import { checkSyntheticStyle } from '../../lib/config/synthetic-style.js';
+import type { SyntheticStyle } from '../../lib/data/synthetic.js';
 import { handler } from '../exit.js';
 import { nameFlag } from '../flags.js';
 import { result, say } from '../output.js';
@@ -22,7 +24,20 @@ interface PackArgs {
   seed: number;
   'keep-short': boolean;
   classes?: number;
+  'synthetic-style'?: string;
   json: boolean;
+}
+
+/** --synthetic-style: a JSON object of SyntheticStyle fields over the default look. */
+function syntheticStyle(raw: string | undefined): SyntheticStyle | undefined {
+  if (raw === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('--synthetic-style', raw, 'a JSON object of synthetic style fields (spriteScale, spriteTexture, background, polarity)');
+  }
+  return checkSyntheticStyle('--synthetic-style', parsed);
 }
 
 function positiveInt(flag: string, v: unknown, lo = 1): number {
@@ -47,6 +62,7 @@ export const packCommand: CommandModule<object, PackArgs> = {
       .option('shard-mb', { type: 'number', default: 256, describe: 'Shard file size before rolling to the next (MiB)' })
       .option('count', { type: 'number', default: 1000, describe: 'Clips to render (synthetic only)' })
       .option('seed', { type: 'number', default: 0, describe: 'Seed (synthetic only)' })
+      .option('synthetic-style', { type: 'string', describe: 'Look of the synthetic clips: a JSON object of data.syntheticStyle fields, e.g. \'{"background":"texture"}\' (synthetic only; docs/cli.md)' })
       .option('keep-short', { type: 'boolean', default: false, describe: 'Pack videos with fewer frames than --frames, repeating frames (listed as padded); by default they are skipped and listed' })
       .option('classes', { type: 'number', describe: 'Class count of a list (labels at or above it are skipped and listed; needed for a largest label over 1000 that most labels below leave unused)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object: {packed, skipped, errors: [{file, reason}], shards, clipsPerS, ...}' }),
@@ -62,9 +78,11 @@ export const packCommand: CommandModule<object, PackArgs> = {
     const maxShardBytes = positiveInt('--shard-mb', args['shard-mb']) * 1024 * 1024;
     if (spec.kind === 'shards') throw new ConfigError('--dataset', args.dataset, 'a dataset to decode, not shards');
     let report;
+    if (spec.kind !== 'synthetic' && args['synthetic-style'] !== undefined) throw new ConfigError('--synthetic-style', args['synthetic-style'], 'no value with a video dataset (synthetic only)');
     if (spec.kind === 'synthetic') {
+      const style = syntheticStyle(args['synthetic-style']);
       report = packSynthetic({
-        synthetic: { seed: positiveInt('--seed', args.seed, 0), frames, size, length: positiveInt('--count', args.count) },
+        synthetic: { seed: positiveInt('--seed', args.seed, 0), frames, size, length: positiveInt('--count', args.count), ...(style ? { style } : {}) },
         out: args.out,
         maxShardBytes,
       });

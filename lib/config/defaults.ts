@@ -45,7 +45,15 @@ export const DEFAULTS = {
     adamaeWeight: 1e-4,
   },
   optim: { baseLr: 1.5e-4, weightDecay: 0.05, beta1: 0.9, beta2: 0.95, clipGrad: 0 },
-  data: { syntheticClips: 1024, stride: 4 },
+  data: {
+    syntheticClips: 1024,
+    stride: 4,
+    /**
+     * The look of the built-in synthetic clips: SYNTHETIC_STYLES.objects (lib/data/synthetic.ts),
+     * solid bright sprites a quarter to a third of the frame wide over a flat dark background.
+     */
+    syntheticStyle: { spriteScale: [0.25, 0.35], spriteTexture: false, background: 'flat', polarity: 'bright-on-dark' },
+  },
   dataset: 'synthetic',
   steps: 1000,
   epochs: null,

@@ -8,6 +8,8 @@
 import { ConfigError } from '../errors/index.js';
 import { native, type NativeClassifierConfig } from '../native.js';
 import { directionalLabels, parseDatasetSpec } from '../data/spec.js';
+import { refuseStyleEnv, type SyntheticStyle } from '../data/synthetic.js';
+import { checkSyntheticStyle } from './synthetic-style.js';
 import { boolean, integer, number, oneOf } from './check.js';
 import { DERIVED, FINETUNE_DEFAULTS, MODEL_PRESETS } from './defaults.js';
 import { DEVICE_CHOICES, MODEL_SIZES, PRECISION_CHOICES, type Device, type DeviceChoice, type ModelSize, type PrecisionChoice } from './types.js';
@@ -90,6 +92,13 @@ export interface FinetuneOptions {
   testCrops?: number;
   /** Clips scored at the end (synthetic: the test split's first N). Integer >= 1. Defaults to 256. */
   testSize?: number;
+  /**
+   * How the synthetic clips look (training and test): any SyntheticStyle fields (see
+   * `PretrainConfig.data.syntheticStyle`), over the pretraining run's `data.syntheticStyle` (from
+   * the checkpoint's config.json), over the default look. Recorded in config.json and in the
+   * fine-tuned checkpoint, which `tats eval` reads.
+   */
+  syntheticStyle?: Partial<SyntheticStyle>;
   /** Run directory for config.json, metrics.jsonl, the fine-tuned checkpoint and the report. */
   out?: string;
 }
@@ -107,6 +116,8 @@ export interface FinetuneConfig {
   testClips: number;
   testCrops: number;
   testSize: number;
+  /** How the synthetic clips look: options over the checkpoint's run over the default. */
+  syntheticStyle: SyntheticStyle;
   out?: string;
 }
 
@@ -123,6 +134,8 @@ export interface CheckpointModel {
   frames?: number;
   size?: number;
   patch?: number;
+  /** The pretraining run's `data.syntheticStyle` (its config.json), when recorded. */
+  syntheticStyle?: Partial<SyntheticStyle>;
 }
 
 /**
@@ -142,6 +155,7 @@ export function resolveFlip(dataset: string, flip?: boolean): boolean {
 
 export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: CheckpointModel = {}, datasetClasses?: number, trainLength: number = FINETUNE_DEFAULTS.syntheticTrainClips): FinetuneConfig {
   const D = FINETUNE_DEFAULTS;
+  refuseStyleEnv();
   const dataset = o.dataset ?? D.dataset;
   parseDatasetSpec(dataset, 'dataset');
   const preset = oneOf('model', o.model ?? fromCheckpoint.preset ?? D.model, MODEL_SIZES);
@@ -184,6 +198,7 @@ export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: Checkp
     testClips,
     testCrops,
     testSize: integer('testSize', o.testSize ?? D.testSize, 1),
+    syntheticStyle: checkSyntheticStyle('syntheticStyle', o.syntheticStyle ?? {}, checkSyntheticStyle('checkpoint data.syntheticStyle', fromCheckpoint.syntheticStyle ?? {})),
     out: o.out,
     classifier: {
       model: { preset, frames, size, tubelet: D.tubelet, patch, channels: 3, ...ENCODER_PRESETS[preset], encoderDepth: depth, mlpRatio: 4 },

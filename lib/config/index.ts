@@ -3,6 +3,7 @@ export { DEFAULTS, DERIVED, FINETUNE_DEFAULTS, COMPARE_DEFAULTS, MODEL_PRESETS }
 export { PRESETS, PRESET_NAMES, DATASET_LAYOUTS, type Preset, type DatasetLayout } from './presets.js';
 export { resolveConfig, mergeOptions, toSessionConfig, tokensPerClip, maskedTokens, type ResolveContext } from './resolve.js';
 export { loadConfigFile } from './load.js';
+export { checkSyntheticStyle, defaultSyntheticStyle } from './synthetic-style.js';
 export {
   resolveFinetuneConfig,
   resolveFlip,

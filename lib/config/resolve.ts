@@ -7,6 +7,8 @@ import { availableParallelism } from 'node:os';
 import { ConfigError } from '../errors/index.js';
 import { boolean, integer, knownKeys, nonEmptyString, number, oneOf, plainObject } from './check.js';
 import { parseDatasetSpec } from '../data/spec.js';
+import { refuseStyleEnv } from '../data/synthetic.js';
+import { checkSyntheticStyle } from './synthetic-style.js';
 import { DEFAULTS, DERIVED, MODEL_PRESETS } from './defaults.js';
 import { PRESETS, PRESET_NAMES, type Preset } from './presets.js';
 import {
@@ -39,7 +41,7 @@ const SECTION_KEYS = {
     'lr', 'warmupSteps', 'clipGrad', 'weightDecay', 'detachInput', 'adamaeWeight',
   ],
   optim: ['baseLr', 'lr', 'minLr', 'warmupSteps', 'totalSteps', 'weightDecay', 'beta1', 'beta2', 'clipGrad'],
-  data: ['syntheticClips', 'stride', 'prefetch', 'workers'],
+  data: ['syntheticClips', 'stride', 'syntheticStyle', 'prefetch', 'workers'],
 } as const;
 const TOP_KEYS = [
   ...Object.keys(SECTION_KEYS),
@@ -117,6 +119,8 @@ function composePresets(names: string): Preset {
  * full config. Throws ConfigError for the first invalid field.
  */
 export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext = {}): PretrainConfig {
+  // The look of the synthetic clips was this variable before it became data.syntheticStyle.
+  refuseStyleEnv();
   const given = checkShape(options);
   const presetName = given.preset === undefined || given.preset === null ? null : nonEmptyString('preset', given.preset);
   const preset = presetName === null ? undefined : composePresets(presetName);
@@ -181,6 +185,7 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
   const data = {
     syntheticClips: integer('data.syntheticClips', pick(d.syntheticClips, DEFAULTS.data.syntheticClips), 1, 2 ** 31 - 1),
     stride: integer('data.stride', pick(d.stride, DEFAULTS.data.stride), 1, 32),
+    syntheticStyle: checkSyntheticStyle('data.syntheticStyle', pick(d.syntheticStyle, {})),
     prefetch: 0,
     workers: 0,
   };

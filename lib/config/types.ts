@@ -4,6 +4,8 @@
  * `defaults.ts` and nowhere else; this file only documents them.
  */
 
+import type { SyntheticStyle } from '../data/synthetic.js';
+
 /** Masking strategies the engine implements. */
 export const STRATEGIES = ['random', 'tube', 'frame', 'adamae', 'tats'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -154,6 +156,17 @@ export interface DataConfig {
   syntheticClips: number;
   /** Frame stride (sampling rate) when cutting clips from videos. Integer 1..32. Defaults to 4 (VideoMAE on K400/UCF101; 2 on SSv2). */
   stride: number;
+  /**
+   * The look of the built-in synthetic clips (not what the classes are): an object of any of
+   * `spriteScale` (sprite side as a share of the frame side, [lo, hi] with 0 < lo <= hi < 1),
+   * `spriteTexture` (true: two-colour textured sprites; false: solid), `background` (`texture`,
+   * `flat` or `grain`) and `polarity` (`bright-on-dark` or `random`), over the default. Used by every
+   * loader and worker of the run, and by `tats finetune` / `tats visualize` of its checkpoints.
+   * Defaults to the `objects` look: `{ "spriteScale": [0.25, 0.35], "spriteTexture": false,
+   * "background": "flat", "polarity": "bright-on-dark" }`; the `textured` look is
+   * `{ "spriteScale": [0.14, 0.22], "spriteTexture": true, "background": "texture", "polarity": "random" }`.
+   */
+  syntheticStyle: SyntheticStyle;
   /** Batches prepared ahead of the step that uses them. Integer 1..64. Defaults to 2, or 2 per worker. */
   prefetch: number;
   /**

@@ -16,7 +16,7 @@ import { formatIssue } from './annotations/index.js';
 import { DecodePool } from './decode.js';
 import { testClipIndices } from './sampling.js';
 import { ShardWriter } from './shards.js';
-import { SyntheticMotionDataset, type SyntheticOptions } from './synthetic.js';
+import { SyntheticMotionDataset, isDefaultStyle, type SyntheticOptions } from './synthetic.js';
 
 export interface PackError {
   file: string;
@@ -205,11 +205,14 @@ export function packSynthetic(opts: PackSyntheticOptions): PackReport {
   const n = Math.min(opts.count ?? ds.length, ds.length);
   let packed = 0;
   let already = 0;
+  // A look other than the default is part of every key (and so recorded in index.json), so that a
+  // resumed pack never mixes looks.
+  const look = isDefaultStyle(ds.style) ? '' : `:style=${JSON.stringify(ds.style)}`;
   const clip = new Uint8Array(ds.clipBytes);
   const motion = new Uint8Array(ds.tokens);
   try {
     for (let i = 0; i < n; i++) {
-      const key = `synthetic:${ds.seed}:${ds.split}:${ds.frames}x${ds.size}:${i}`;
+      const key = `synthetic:${ds.seed}:${ds.split}:${ds.frames}x${ds.size}${look}:${i}`;
       if (writer.has(key)) {
         already++;
         continue;

@@ -9,7 +9,7 @@ import { readHmdb51, readKinetics, readSsv2, readUcf101, readVideoList, type Ann
 import { recipeFor } from './sampling.js';
 import { readShardIndex } from './shards.js';
 import type { SourceDescriptor } from './sources.js';
-import { SyntheticMotionDataset, type SyntheticOptions } from './synthetic.js';
+import { SyntheticMotionDataset, type SyntheticOptions, type SyntheticStyle } from './synthetic.js';
 
 export type VideoDatasetKind = 'ucf101' | 'hmdb51' | 'k400' | 'ssv2';
 
@@ -100,6 +100,8 @@ export interface SourceChoice extends AnnotationChoice {
   /** Synthetic set size and classes. */
   length?: number;
   numClasses?: number;
+  /** How synthetic clips look (the config's `data.syntheticStyle`). Defaults to the default look. */
+  syntheticStyle?: Partial<SyntheticStyle>;
   /**
    * Horizontal flips (p = 0.5 per clip) for shards and videos, replacing the recipe's (VideoMAE:
    * off when pretraining, on when fine-tuning except SSv2). The synthetic set has none: its labels
@@ -125,6 +127,7 @@ export function datasetSource(spec: DatasetSpec, choice: SourceChoice): { source
       ...(choice.patch !== undefined ? { patch: choice.patch } : {}),
       ...(choice.length !== undefined ? { length: choice.length } : {}),
       ...(choice.numClasses !== undefined ? { numClasses: choice.numClasses } : {}),
+      ...(choice.syntheticStyle !== undefined ? { style: choice.syntheticStyle } : {}),
     };
     const ds = new SyntheticMotionDataset(options);
     return { source: { kind: 'synthetic', options }, classNames: [...ds.classNames] };

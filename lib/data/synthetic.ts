@@ -117,35 +117,50 @@ export const SYNTHETIC_STYLES: Readonly<Record<'objects' | 'textured', Synthetic
   objects: { spriteScale: [0.25, 0.35], spriteTexture: false, background: 'flat', polarity: 'bright-on-dark' },
   textured: { spriteScale: [0.14, 0.22], spriteTexture: true, background: 'texture', polarity: 'random' },
 };
+/** The default look (`DEFAULTS.data.syntheticStyle` of lib/config/defaults.ts is the same; a test checks). */
 const DEFAULT_STYLE = SYNTHETIC_STYLES.objects;
+const STYLE_KEYS: ReadonlyArray<keyof SyntheticStyle> = ['spriteScale', 'spriteTexture', 'background', 'polarity'];
 
 
 /** [background, sprite] channel ranges per polarity. */
 const TONES: Record<SyntheticStyle['polarity'], [Tone, Tone]> = { random: [ANY_TONE, ANY_TONE], 'bright-on-dark': [[0, 100], [150, 255]] };
 
 /**
- * The style: defaults, then TATS_SYNTHETIC_STYLE (a JSON object of SyntheticStyle fields, for
- * experiments on the look of the clips across every loader and worker: bench/sweeps/), then the
- * options' own. Checked field by field.
+ * Throws when TATS_SYNTHETIC_STYLE is set: it used to change the look of the clips unrecorded; the
+ * look is now the config field `data.syntheticStyle`, written into the run's config.json.
+ */
+export function refuseStyleEnv(env: NodeJS.ProcessEnv = process.env): void {
+  const raw = env.TATS_SYNTHETIC_STYLE;
+  if (raw !== undefined && raw !== '') {
+    throw new ConfigError(
+      'TATS_SYNTHETIC_STYLE',
+      raw,
+      'unset: the look of the synthetic clips is the config field data.syntheticStyle now (e.g. "data": { "syntheticStyle": ' + raw + ' } in a --config file), recorded in the run\'s config.json; fine-tuning and eval read it from the checkpoint\'s run',
+    );
+  }
+}
+
+/**
+ * The style: the default look, then the options' own fields, checked field by field (as
+ * lib/config's checkSyntheticStyle does for `data.syntheticStyle`; lib/config depends on lib/data,
+ * not the other way).
  */
 function resolveStyle(style: Partial<SyntheticStyle> | undefined): SyntheticStyle {
-  const raw = process.env.TATS_SYNTHETIC_STYLE;
-  let env: Partial<SyntheticStyle> = {};
-  if (raw) {
-    try {
-      env = JSON.parse(raw) as Partial<SyntheticStyle>;
-    } catch {
-      throw new ConfigError('TATS_SYNTHETIC_STYLE', raw, 'a JSON object of synthetic style fields');
-    }
-    if (env === null || typeof env !== 'object' || Array.isArray(env)) throw new ConfigError('TATS_SYNTHETIC_STYLE', raw, 'a JSON object of synthetic style fields');
-  }
-  const s = { ...DEFAULT_STYLE, ...env, ...(style ?? {}) };
+  refuseStyleEnv();
+  if (style !== undefined && (style === null || typeof style !== 'object' || Array.isArray(style))) throw new ConfigError('style', style, 'an object');
+  for (const key of Object.keys(style ?? {})) if (!(STYLE_KEYS as readonly string[]).includes(key)) throw new ConfigError(`style.${key}`, (style as Record<string, unknown>)[key], `a known field; style has ${STYLE_KEYS.join(', ')}`);
+  const s = { ...DEFAULT_STYLE, ...(style ?? {}) };
   const [lo, hi] = Array.isArray(s.spriteScale) ? s.spriteScale : [NaN, NaN];
-  if (!(typeof lo === 'number' && typeof hi === 'number' && lo > 0 && lo <= hi && hi < 1)) throw new ConfigError('synthetic.style.spriteScale', s.spriteScale, '[lo, hi] with 0 < lo <= hi < 1');
-  if (typeof s.spriteTexture !== 'boolean') throw new ConfigError('synthetic.style.spriteTexture', s.spriteTexture, 'true or false');
-  if (!['texture', 'flat', 'grain'].includes(s.background)) throw new ConfigError('synthetic.style.background', s.background, '"texture", "flat" or "grain"');
-  if (!['random', 'bright-on-dark'].includes(s.polarity)) throw new ConfigError('synthetic.style.polarity', s.polarity, '"random" or "bright-on-dark"');
-  return s;
+  if (!(typeof lo === 'number' && typeof hi === 'number' && lo > 0 && lo <= hi && hi < 1)) throw new ConfigError('style.spriteScale', s.spriteScale, '[lo, hi] with 0 < lo <= hi < 1');
+  if (typeof s.spriteTexture !== 'boolean') throw new ConfigError('style.spriteTexture', s.spriteTexture, 'true or false');
+  if (!['texture', 'flat', 'grain'].includes(s.background)) throw new ConfigError('style.background', s.background, '"texture", "flat" or "grain"');
+  if (!['random', 'bright-on-dark'].includes(s.polarity)) throw new ConfigError('style.polarity', s.polarity, '"random" or "bright-on-dark"');
+  return { ...s, spriteScale: [lo, hi] };
+}
+
+/** Whether a style is the default look. */
+export function isDefaultStyle(style: SyntheticStyle): boolean {
+  return STYLE_KEYS.every((k) => JSON.stringify(style[k]) === JSON.stringify(DEFAULT_STYLE[k]));
 }
 
 export interface SyntheticSample {
@@ -194,7 +209,7 @@ export class SyntheticMotionDataset {
   readonly split: SyntheticSplit;
   /** Sprites per clip. */
   readonly objects: number;
-  /** How the clips look: the default, TATS_SYNTHETIC_STYLE, then options.style. */
+  /** How the clips look: the default look, then options.style (the config's `data.syntheticStyle`). */
   readonly style: SyntheticStyle;
   /** Class names, index = label. */
   readonly classNames: readonly string[];

@@ -26,6 +26,8 @@ import { hasRun, runPaths } from '../train/rundir.js';
 import { barChart, lineChart } from '../viz/chart.js';
 import { finetune, type FinetuneResult } from './finetune.js';
 import { resolveFlip, type ModelPreset } from '../config/finetune.js';
+import { checkSyntheticStyle } from '../config/synthetic-style.js';
+import type { SyntheticStyle } from '../data/synthetic.js';
 import { pretrainRun, STRATEGIES, type PretrainRunResult, type Strategy } from './pretrain.js';
 
 export interface CompareOptions {
@@ -59,6 +61,11 @@ export interface CompareOptions {
    * (their labels name directions), on otherwise (VideoMAE); see FinetuneOptions.flip.
    */
   flip?: boolean;
+  /**
+   * How the synthetic clips look, in every pretraining run (its `data.syntheticStyle`) and every
+   * downstream run (see `PretrainConfig.data.syntheticStyle`). Defaults to the default look.
+   */
+  syntheticStyle?: Partial<SyntheticStyle>;
   /** Pretraining steps between lines of each strategy's metrics.jsonl. Defaults to the trainer's (10). */
   logEvery?: number;
   device?: 'auto' | 'cpu' | 'cuda';
@@ -123,6 +130,7 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
     classes: o.classes ?? null,
     trainSize: o.trainSize ?? null,
     flip: resolveFlip(o.dataset ?? D.dataset, o.flip),
+    syntheticStyle: checkSyntheticStyle('syntheticStyle', o.syntheticStyle ?? {}),
   };
   mkdirSync(o.out, { recursive: true });
   const runDownstream = (checkpoint: string | undefined, out: string): Promise<FinetuneResult> =>
@@ -136,7 +144,7 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
         cutmix: 0,
         flip: budget.flip,
         ...(o.downstreamLr !== undefined ? { lr: o.downstreamLr } : {}),
-        ...pick(o, ['model', 'encoderDepth', 'frames', 'size', 'patch', 'batchSize', 'device', 'seed', 'dataset', 'testSize', 'classes', 'trainSize']),
+        ...pick(o, ['model', 'encoderDepth', 'frames', 'size', 'patch', 'batchSize', 'device', 'seed', 'dataset', 'testSize', 'classes', 'trainSize', 'syntheticStyle']),
       },
       o.signal ? { signal: o.signal } : {},
     );
@@ -159,7 +167,7 @@ export async function compare(o: CompareOptions): Promise<CompareReport> {
       out: run,
       picture: true,
       ...(o.signal ? { signal: o.signal } : {}),
-      ...pick(o, ['model', 'encoderDepth', 'decoderDepth', 'frames', 'size', 'patch', 'lr', 'samplerDim', 'samplerHeads', 'ppoEpochs', 'device', 'seed', 'dataset', 'logEvery']),
+      ...pick(o, ['model', 'encoderDepth', 'decoderDepth', 'frames', 'size', 'patch', 'lr', 'samplerDim', 'samplerHeads', 'ppoEpochs', 'device', 'seed', 'dataset', 'logEvery', 'syntheticStyle']),
     });
     o.onNote?.(`${strategy}: loss ${pre.finalLoss.toFixed(4)}, ${pre.clipsPerS.toFixed(1)} clips/s; ${downstream} ${budget.downstreamSteps} steps`);
     const ft: FinetuneResult = await runDownstream(run, join(o.out, strategy, downstream));

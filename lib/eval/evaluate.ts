@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { parseDatasetSpec } from '../data/spec.js';
+import type { SyntheticStyle } from '../data/synthetic.js';
 import { integer } from '../config/check.js';
 import { resolveDevice } from '../config/finetune.js';
 import { ConfigError, TrainError } from '../errors/index.js';
@@ -25,6 +26,11 @@ export interface EvalOptions {
   /** Views per forward pass. Defaults to 16. */
   batchSize?: number;
   seed?: number;
+  /**
+   * How the synthetic test clips look (see `PretrainConfig.data.syntheticStyle`). `tats eval`
+   * defaults it to the style the fine-tuned checkpoint records (its meta.json), else the default look.
+   */
+  syntheticStyle?: Partial<SyntheticStyle>;
   signal?: AbortSignal;
   /** Writes eval.json and confusion.md here. */
   out?: string;
@@ -71,7 +77,7 @@ export async function evaluateSession(session: ClassifierSession, o: EvalOptions
   if (crops !== 1 && crops !== 3) throw new ConfigError('views', `${clips}x${crops}`, 'crops 1 or 3');
   const m = session.config.model;
   const classes = session.config.classes;
-  const set = openTestSet(spec, { frames: m.frames, size: m.size, clips, crops, limit: o.limit ?? 256, seed: o.seed ?? 0, ...(synthetic ? { classes, tubelet: m.tubelet, patch: m.patch } : {}) });
+  const set = openTestSet(spec, { frames: m.frames, size: m.size, clips, crops, limit: o.limit ?? 256, seed: o.seed ?? 0, ...(synthetic ? { classes, tubelet: m.tubelet, patch: m.patch, ...(o.syntheticStyle ? { style: o.syntheticStyle } : {}) } : {}) });
   const names = set.classNames.length === classes ? set.classNames : Array.from({ length: classes }, (_, i) => String(i));
   const matrix = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   const clipBytes = m.frames * m.size * m.size * 3;
@@ -127,9 +133,10 @@ export async function evaluateSession(session: ClassifierSession, o: EvalOptions
 export async function evaluate(checkpoint: string, o: EvalOptions & { device?: 'auto' | 'cpu' | 'cuda' } = {}): Promise<EvalReport> {
   checkEvalOptions(o);
   const device = resolveDevice(o.device);
-  const { session } = await loadClassifier(checkpoint, { device });
+  const { session, meta } = await loadClassifier(checkpoint, { device });
   try {
-    return await evaluateSession(session, o);
+    const recorded = meta.syntheticStyle as Partial<SyntheticStyle> | undefined;
+    return await evaluateSession(session, { ...o, ...(o.syntheticStyle ?? recorded ? { syntheticStyle: o.syntheticStyle ?? recorded } : {}) });
   } finally {
     session.dispose();
   }

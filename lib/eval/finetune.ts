@@ -92,6 +92,7 @@ export async function finetune(options: FinetuneOptions, control: RunControl = {
       flip: config.flip,
       ...(spec.kind === 'synthetic' ? { numClasses: config.classifier.classes } : {}),
       ...(config.trainSize !== undefined ? { length: config.trainSize } : {}),
+      syntheticStyle: config.syntheticStyle,
     });
     if (config.out) {
       mkdirSync(config.out, { recursive: true });
@@ -123,13 +124,14 @@ export async function finetune(options: FinetuneOptions, control: RunControl = {
     const clipsPerS = ((last?.step ?? 0) * config.classifier.batchSize) / ((performance.now() - t0) / 1000);
     const tail = accs.slice(-Math.max(1, Math.ceil(accs.length / 10)));
     const checkpoint = config.out ? join(config.out, 'checkpoint') : undefined;
-    if (checkpoint) await saveClassifier(checkpoint, session, { init, dataset: config.dataset });
+    if (checkpoint) await saveClassifier(checkpoint, session, { init, dataset: config.dataset, syntheticStyle: config.syntheticStyle });
     const evalReport = await evaluateSession(session, {
       dataset: config.testDataset,
       clips: config.testClips,
       crops: config.testCrops,
       limit: config.testSize,
       seed: config.classifier.seed,
+      syntheticStyle: config.syntheticStyle,
       ...(control.signal ? { signal: control.signal } : {}),
       ...(config.out ? { out: config.out } : {}),
     });

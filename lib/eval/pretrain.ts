@@ -17,6 +17,7 @@ import { resolveConfig, toSessionConfig, STRATEGIES, type PretrainConfig, type P
 import { Trainer } from '../train/trainer.js';
 import type { StepRecord } from '../train/types.js';
 import type { ModelPreset } from '../config/finetune.js';
+import type { SyntheticStyle } from '../data/synthetic.js';
 
 export { STRATEGIES, type Strategy };
 
@@ -50,6 +51,8 @@ export interface PretrainRunOptions {
   dataset?: string;
   /** Clips of the synthetic set. Defaults to PRETRAIN_RUN_SYNTHETIC_CLIPS (10000). */
   syntheticClips?: number;
+  /** How the synthetic clips look (`data.syntheticStyle`). Defaults to the default look. */
+  syntheticStyle?: Partial<SyntheticStyle>;
   /** Steps between lines of metrics.jsonl. Defaults to the trainer's (10). */
   logEvery?: number;
   /** Steps between checkpoints (one is always written at the end). Defaults to the trainer's (1000). */
@@ -76,7 +79,7 @@ export function pretrainOptions(o: PretrainRunOptions, out: string): PretrainOpt
     masking: { strategy: o.strategy, ...(o.ratio !== undefined ? { ratio: o.ratio } : {}) },
     sampler,
     optim: o.lr !== undefined ? { lr: o.lr } : {},
-    data: { syntheticClips: o.syntheticClips ?? PRETRAIN_RUN_SYNTHETIC_CLIPS },
+    data: { syntheticClips: o.syntheticClips ?? PRETRAIN_RUN_SYNTHETIC_CLIPS, ...(o.syntheticStyle ? { syntheticStyle: o.syntheticStyle } : {}) },
     dataset: o.dataset ?? 'synthetic',
     steps: o.steps,
     out,

@@ -10,7 +10,7 @@
 import { decodeFrames, probe } from '../data/decode.js';
 import { testPlan, type TestView } from '../data/sampling.js';
 import { readAnnotation, type DatasetSpec } from '../data/spec.js';
-import { SyntheticMotionDataset } from '../data/synthetic.js';
+import { SyntheticMotionDataset, type SyntheticStyle } from '../data/synthetic.js';
 import { cutTestViews } from '../data/transforms.js';
 import { ConfigError } from '../errors/index.js';
 import { readShardIndex } from '../data/shards.js';
@@ -43,6 +43,8 @@ export interface TestSetOptions {
   /** Token geometry of the model (synthetic: it sets the sprite count). Defaults to 2 and 16. */
   tubelet?: number;
   patch?: number;
+  /** How synthetic clips look. Defaults to the default look. */
+  style?: Partial<SyntheticStyle>;
 }
 
 export function openTestSet(spec: DatasetSpec, o: TestSetOptions): TestSet {
@@ -50,7 +52,7 @@ export function openTestSet(spec: DatasetSpec, o: TestSetOptions): TestSet {
     const frames = o.clips > 1 ? o.frames * 2 : o.frames;
     const p = o.patch ?? 16;
     const side = o.crops > 1 ? Math.round((o.size * 8) / 7 / p) * p : o.size;
-    const ds = new SyntheticMotionDataset({ seed: o.seed, frames, size: side, split: 'test', length: o.limit, ...(o.classes ? { numClasses: o.classes } : {}), ...(o.tubelet ? { tubelet: o.tubelet } : {}), ...(o.patch ? { patch: o.patch } : {}) });
+    const ds = new SyntheticMotionDataset({ seed: o.seed, frames, size: side, split: 'test', length: o.limit, ...(o.classes ? { numClasses: o.classes } : {}), ...(o.tubelet ? { tubelet: o.tubelet } : {}), ...(o.patch ? { patch: o.patch } : {}), ...(o.style ? { style: o.style } : {}) });
     const plan = testPlan(frames, { dataset: 'synthetic', frames: o.frames, rate: 1, clips: o.clips, crops: o.crops });
     return {
       length: ds.length,

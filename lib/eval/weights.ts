@@ -20,7 +20,7 @@ import type { CheckpointModel, ModelPreset } from '../config/finetune.js';
 export interface ResolvedCheckpoint {
   /** The model.safetensors (or the given file). */
   file: string;
-  /** Model shape recorded next to it (config.json of the run, or meta.json), when found. */
+  /** Model shape (and the run's synthetic style) recorded next to it (config.json of the run, or meta.json), when found. */
   model: CheckpointModel;
 }
 
@@ -44,18 +44,30 @@ function modelOf(json: Record<string, unknown> | undefined): CheckpointModel {
   return out;
 }
 
+/** The pretraining run's `data.syntheticStyle` from its config.json, when recorded. */
+function styleOf(json: Record<string, unknown> | undefined): CheckpointModel {
+  const style = (json?.data as Record<string, unknown> | undefined)?.syntheticStyle;
+  return style !== undefined ? { syntheticStyle: style as CheckpointModel['syntheticStyle'] } : {};
+}
+
+/** A model.safetensors' model shape: the run's config.json (with its synthetic style), then meta.json. */
+function recorded(runConfig: string, meta: string): CheckpointModel {
+  const run = readJson(runConfig);
+  return { ...modelOf(run), ...styleOf(run), ...modelOf(readJson(meta)) };
+}
+
 /** Resolves `--checkpoint` to a weights file and the model shape recorded beside it. */
 export function resolveCheckpoint(path: string): ResolvedCheckpoint {
   if (!existsSync(path)) throw new ConfigError('checkpoint', path, 'an existing run directory, checkpoint directory or .safetensors file');
   if (statSync(path).isFile()) {
     if (!path.endsWith('.safetensors')) throw new ConfigError('checkpoint', path, 'a .safetensors file or a directory');
     const dir = join(path, '..');
-    return { file: path, model: { ...modelOf(readJson(join(dir, '..', '..', 'config.json'))), ...modelOf(readJson(join(dir, 'meta.json'))) } };
+    return { file: path, model: recorded(join(dir, '..', '..', 'config.json'), join(dir, 'meta.json')) };
   }
   if (existsSync(join(path, 'model.safetensors'))) {
     return {
       file: join(path, 'model.safetensors'),
-      model: { ...modelOf(readJson(join(path, '..', '..', 'config.json'))), ...modelOf(readJson(join(path, 'meta.json'))) },
+      model: recorded(join(path, '..', '..', 'config.json'), join(path, 'meta.json')),
     };
   }
   const ckpts = join(path, 'checkpoints');
@@ -64,7 +76,7 @@ export function resolveCheckpoint(path: string): ResolvedCheckpoint {
       .filter((f) => /^step-\d+$/.test(f) && existsSync(join(ckpts, f, 'meta.json')))
       .sort();
     const last = steps.at(-1);
-    if (last) return { file: join(ckpts, last, 'model.safetensors'), model: { ...modelOf(readJson(join(path, 'config.json'))), ...modelOf(readJson(join(ckpts, last, 'meta.json'))) } };
+    if (last) return { file: join(ckpts, last, 'model.safetensors'), model: recorded(join(path, 'config.json'), join(ckpts, last, 'meta.json')) };
   }
   throw new ConfigError('checkpoint', path, 'a directory holding model.safetensors, or a run directory with a complete checkpoint');
 }

@@ -88,6 +88,7 @@ export function sourceDescriptor(config: PretrainConfig): SourceDescriptor {
     tubelet: m.tubelet,
     patch: m.patch,
     length: config.data.syntheticClips,
+    syntheticStyle: config.data.syntheticStyle,
   });
   if (source.kind === 'videos') {
     if (source.entries.length === 0) throw new ConfigError('dataset', config.dataset, 'a dataset with at least one readable video entry');

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { DataLoader } from '../data/loader.js';
 import { datasetSource, parseDatasetSpec } from '../data/spec.js';
-import { SyntheticMotionDataset } from '../data/synthetic.js';
+import { SyntheticMotionDataset, type SyntheticStyle } from '../data/synthetic.js';
 import { CheckpointError, ConfigError } from '../errors/index.js';
 import { integer } from '../config/check.js';
 import { DEFAULTS } from '../config/defaults.js';
@@ -72,8 +72,11 @@ function sessionFrom(json: Record<string, unknown> | undefined): NativeSessionCo
   } as NativeSessionConfig;
 }
 
-/** The checkpoint directory and the session config that built it. */
-export function pretrainCheckpoint(path: string): { dir: string; config: NativeSessionConfig } {
+/**
+ * The checkpoint directory, the session config that built it and the run's synthetic style
+ * (`data.syntheticStyle` of its config.json; undefined where none is recorded: the default look).
+ */
+export function pretrainCheckpoint(path: string): { dir: string; config: NativeSessionConfig; syntheticStyle?: Partial<SyntheticStyle> } {
   let dir = path;
   if (path.endsWith('.safetensors')) dir = dirname(path);
   let run: string | undefined;
@@ -89,14 +92,15 @@ export function pretrainCheckpoint(path: string): { dir: string; config: NativeS
   if (!existsSync(join(dir, 'meta.json'))) throw new ConfigError('checkpoint', path, 'a pretraining checkpoint directory (meta.json, model.safetensors, state.safetensors) or its run directory');
   const config = sessionFrom(readJson(join(dir, 'meta.json'))) ?? sessionFrom(readJson(join(run ?? join(dir, '..', '..'), 'config.json')));
   if (!config) throw new CheckpointError(join(dir, 'meta.json'), 'records no session config (meta.json "session" or the run\'s config.json)');
-  return { dir, config };
+  const style = (readJson(join(run ?? join(dir, '..', '..'), 'config.json'))?.data as Record<string, unknown> | undefined)?.syntheticStyle;
+  return { dir, config, ...(style !== undefined ? { syntheticStyle: style as Partial<SyntheticStyle> } : {}) };
 }
 
 
 export async function visualize(o: VisualizeOptions): Promise<VisualizeResult> {
   const n = integer('clips', o.clips ?? 2, 1, 16);
   if (o.out !== undefined && !/\.png$/i.test(o.out)) throw new ConfigError('out', o.out, 'a path ending in .png');
-  const { dir, config } = pretrainCheckpoint(o.checkpoint);
+  const { dir, config, syntheticStyle } = pretrainCheckpoint(o.checkpoint);
   const device = resolveDevice(o.device);
   const session = await Session.create({ ...config, device });
   try {
@@ -105,7 +109,7 @@ export async function visualize(o: VisualizeOptions): Promise<VisualizeResult> {
     const spec = parseDatasetSpec(o.dataset ?? 'synthetic', 'dataset');
     let clips: Uint8Array, labels: string[];
     if (spec.kind === 'synthetic') {
-      const ds = new SyntheticMotionDataset({ seed: o.seed ?? 0, frames: m.frames, size: m.size, split: 'val', length: 64 });
+      const ds = new SyntheticMotionDataset({ seed: o.seed ?? 0, frames: m.frames, size: m.size, split: 'val', length: 64, ...(syntheticStyle ? { style: syntheticStyle } : {}) });
       const b = ds.batch(Array.from({ length: n }, (_, i) => i));
       clips = b.clips;
       labels = [...b.labels].map((l) => ds.classNames[l]!);
