@@ -48,3 +48,23 @@ describe('fuzz: the native boundary and the public sessions', () => {
     for (const c of ['ok', 'ERR_INVALID_ARG_TYPE', 'ERR_BUSY', 'ERR_DISPOSED']) expect(summary.codes[c], c).toBeGreaterThan(0);
   }, 180_000);
 });
+
+describe('fuzz: the cases the recorded run found (bench/records/2026-12-06-fuzz.md)', () => {
+  // Both hung the worker on an unbounded loop count; the addon now refuses them with ERR_CONFIG /
+  // ERR_INVALID_ARG before any work.
+  it.each([
+    [13, 7377, 'Session.create with sampler.ppoEpochs = 2147483647'],
+    [14, 8716, 'samplerBench with steps = 4294967297'],
+  ])('seed %i case %i (%s) ends at once', (seed, start) => {
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [join(packageRoot, 'test', 'fuzz', 'child.mjs'), '--seed', String(seed), '--start', String(start), '--count', '1'], {
+      cwd: packageRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.error, r.stderr).toBeUndefined();
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+});

@@ -222,11 +222,14 @@ Napi::Value SamplerBenchFn(const Napi::CallbackInfo& info) {
   o.ratio = get_number(opts, "ratio", "options");
   o.bf16 = get_bool_or(opts, "bf16", false, "options");
   const torch::Device device = arg_device(info, 1);
-  const bool ok = o.batch >= 1 && o.slots >= 1 && o.per_slot >= 1 && o.input_dim >= 1 && o.dim >= 1 && o.heads >= 1 &&
-                  o.dim % o.heads == 0 && o.epochs >= 1 && o.steps >= 3 && o.ratio > 0 && o.ratio < 1;
+  // Upper bounds too: steps and epochs are loop counts (an unbounded one hangs the worker).
+  const bool ok = o.batch >= 1 && o.batch <= 1024 && o.slots >= 1 && o.slots <= 64 && o.per_slot >= 1 &&
+                  o.per_slot <= 4096 && o.input_dim >= 1 && o.input_dim <= 4096 && o.dim >= 1 && o.dim <= 4096 &&
+                  o.heads >= 1 && o.heads <= 64 && o.dim % o.heads == 0 && o.epochs >= 1 && o.epochs <= 64 &&
+                  o.steps >= 3 && o.steps <= 10000 && o.ratio > 0 && o.ratio < 1;
   if (!ok)
     throw_error(env, "ERR_INVALID_ARG",
-                "samplerBench: sizes must be positive, dim a multiple of heads, epochs >= 1, steps >= 3, ratio in (0, 1)");
+                "samplerBench: sizes must be positive (batch <= 1024, slots <= 64, perSlot <= 4096, inputDim and dim <= 4096, heads <= 64), dim a multiple of heads, epochs in [1, 64], steps in [3, 10000], ratio in (0, 1)");
   if (o.bf16 && !device.is_cuda()) throw_error(env, "ERR_INVALID_ARG", "samplerBench: bf16 needs device 'cuda'");
   auto* worker = new SamplerBenchWorker(env, o, device);
   worker->Queue();

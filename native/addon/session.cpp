@@ -141,6 +141,12 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   static void check_session_config(Napi::Env env, const core::SessionConfig& cfg) {
     check_model(env, cfg.model, /*decoder=*/true, "config.model", cfg.device, cfg.device_index);
     check_range(env, "config.batchSize", cfg.batch_size, 1, int64_t{1} << 20);
+    // The sampler's counts drive loops (PPO epochs per step) and allocations: lib/config's ranges.
+    check_range(env, "config.sampler.ppoEpochs", cfg.sampler.ppo_epochs, 1, 64);
+    check_range(env, "config.sampler.dim", cfg.sampler.dim, 1, 16384);
+    check_range(env, "config.sampler.heads", cfg.sampler.heads, 1, 256);
+    check_range(env, "config.sampler.betaSteps", cfg.sampler.beta_steps, 0, 1000000000);
+    check_range(env, "config.sampler.warmupSteps", cfg.sampler.warmup_steps, 0, 1000000000);
   }
 
   // clips as [B, T, H, W, 3]: B = batchSize for training; any whole number of clips otherwise.
