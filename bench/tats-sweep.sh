@@ -1,142 +1,168 @@
 #!/usr/bin/env bash
-# The TATS objective sweep and the strategy comparison of docs/tats.md, in one call on the GPU machine.
-# Every run is `tats compare` (the trainer of `tats pretrain`, then a fine-tune on held-out labels and
-# a score on the synthetic test split); runs go in parallel, one process each (small models leave
-# the GPU mostly idle, so several share it).
-#   full compares:  random, tube, adamae, tats (default beta), plus fine-tuning from scratch, per seed;
-#   beta sweep:     tats alone at each BETAS value, and the curriculum (CURRICULUM), per seed.
-# Writes $OUT/<name>-s<seed>/compare.json (+ the runs' metrics.jsonl) and $OUT/sweep.jsonl (one line
-# per strategy row of every compare), and prints a summary table.
+# The TATS strategy comparison and objective sweep of docs/tats.md, in one call on the GPU machine.
+# Phase 1: one `tats pretrain` process per (run, seed), side by side on one GPU (small models leave it
+#   mostly idle): the product's trainer, its step, guards and metrics.jsonl, nothing else.
+# Phase 2: per pretrained run and per seed from scratch, each downstream task of DS in turn with
+#   `tats finetune` (a linear probe or a full fine-tune on the first N labelled clips of the synthetic
+#   train split, scored on its held-out test split).
+# Phase 3: $OUT/sweep.jsonl (one line per downstream result, with the pretraining run's telemetry) and a
+#   summary table (per seed, mean, sample standard deviation) on stdout and in $OUT/summary.md.
 #
 # Usage there:   source .gpu/remote-env.sh && OUT=$OUT bash bench/tats-sweep.sh
 # CPU check:     SMOKE=1 OUT=/tmp/sweep-smoke bash bench/tats-sweep.sh   (toy sizes, to test the logic)
-# Knobs: SEEDS ("0 1 2"), BETAS ("0.1 0.3 3"), CURRICULUM ("10:1:1000" = betaStart:beta:betaSteps;
-#   empty: none), STEPS (2000), MODEL (micro), FRAMES (8), SIZE (32), PATCH (8), BATCH (32),
-#   RATIO (0.9), LR (1.5e-3), DS_STEPS (300), DS_LR (1e-3), TRAIN_SIZE (64), CLASSES (4),
-#   TEST_SIZE (512), DEVICE (cuda), SKIP_FULL=1 (only the beta sweep), SKIP_BETAS=1, SPLIT=1 (one process
-#   per strategy instead of one compare per seed; STRATEGIES picks them), DEADLINE_S (stop
-#   unfinished runs after this many seconds and summarise the rest).
+# Knobs:
+#   RUNS     lines "name strategy ratio [config-json]" (default: random, tube, adamae, tats at 0.9 and
+#            tats at 0.95 as tats95); the config JSON is merged into the pretraining config (e.g.
+#            {"sampler":{"beta":0.3}} or {"optim":{"lr":5e-4}}). SEEDS ("0 1 2") applies to every run.
+#   DS       downstream tasks "probe:N" / "ft:N" (N labelled clips), default "probe:512 ft:64 ft:512".
+#   SCRATCH  1 (default): the same downstream tasks from a random encoder, per seed.
+#   STEPS (3000), MODEL (tiny), FRAMES (16), SIZE (112), PATCH (16), BATCH (32), LR (1.5e-3),
+#   DS_STEPS (300), FT_LR (1e-3), PROBE_LR (the finetune default), CLASSES (8), TEST_SIZE (512),
+#   DEVICE (cuda), PRE_DEADLINE_S (stop pretraining runs then: each writes its checkpoint at the step it
+#   reached, which the record shows), DEADLINE_S (stop downstream runs then; missing rows are named).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/tats-sweep}
 mkdir -p "$out"
 if [ "${SMOKE:-0}" = 1 ]; then
-  : "${SEEDS:=0}" "${BETAS:=0.3}" "${CURRICULUM:=}" "${STEPS:=6}" "${MODEL:=micro}" "${FRAMES:=4}" "${SIZE:=32}" "${BATCH:=4}"
-  : "${DS_STEPS:=4}" "${TRAIN_SIZE:=16}" "${TEST_SIZE:=16}" "${DEVICE:=cpu}"
+  : "${SEEDS:=0}" "${STEPS:=6}" "${MODEL:=micro}" "${FRAMES:=4}" "${SIZE:=32}" "${PATCH:=8}" "${BATCH:=4}"
+  : "${DS_STEPS:=4}" "${DS:=probe:16 ft:8}" "${TEST_SIZE:=16}" "${DEVICE:=cpu}"
+  smoke_runs='random random 0.9
+tats tats 0.9 {"sampler":{"beta":0.3}}
+lowlr random 0.9 {"optim":{"lr":5e-4}}'
+  : "${RUNS:=$smoke_runs}"
 fi
 SEEDS=${SEEDS:-0 1 2}
-BETAS=${BETAS-0.1 0.3 3}
-CURRICULUM=${CURRICULUM-10:1:1000}
-STEPS=${STEPS:-2000}
-MODEL=${MODEL:-micro}
-FRAMES=${FRAMES:-8}
-SIZE=${SIZE:-32}
-PATCH=${PATCH:-8}
+RUNS=${RUNS:-random random 0.9
+tube tube 0.9
+adamae adamae 0.9
+tats tats 0.9
+tats95 tats 0.95}
+DS=${DS:-probe:512 ft:64 ft:512}
+SCRATCH=${SCRATCH:-1}
+STEPS=${STEPS:-3000}
+MODEL=${MODEL:-tiny}
+FRAMES=${FRAMES:-16}
+SIZE=${SIZE:-112}
+PATCH=${PATCH:-16}
 BATCH=${BATCH:-32}
-RATIO=${RATIO:-0.9}
 LR=${LR:-1.5e-3}
 DS_STEPS=${DS_STEPS:-300}
-DS_LR=${DS_LR:-1e-3}
-TRAIN_SIZE=${TRAIN_SIZE:-64}
-CLASSES=${CLASSES:-4}
+FT_LR=${FT_LR:-1e-3}
+CLASSES=${CLASSES:-8}
 TEST_SIZE=${TEST_SIZE:-512}
 DEVICE=${DEVICE:-cuda}
 SECONDS=0
+tats() { OMP_NUM_THREADS=1 node dist/cli/tats.js "$@"; }
 
-common=(--steps "$STEPS" --model "$MODEL" --frames "$FRAMES" --size "$SIZE" --patch "$PATCH" --batch-size "$BATCH"
-  --mask-ratio "$RATIO" --lr "$LR" --downstream finetune --downstream-steps "$DS_STEPS" --downstream-lr "$DS_LR"
-  --train-size "$TRAIN_SIZE" --classes "$CLASSES" --test-size "$TEST_SIZE" --device "$DEVICE" --json)
-
-# launch NAME SEED CONFIG_JSON STRATEGIES... (in the background)
-launch() {
-  local name=$1 seed=$2 cfg=$3
-  shift 3
-  local dir="$out/$name-s$seed"
-  mkdir -p "$dir"
-  # One data worker and one intra-op thread per process: up to ~15 processes share 16 cores.
-  node -e 'const c = JSON.parse(process.argv[1]); c.data = { workers: 1, ...(c.data || {}) }; console.log(JSON.stringify(c));' "$cfg" > "$dir/config.json"
-  OMP_NUM_THREADS=1 node dist/cli/tats.js compare "${common[@]}" --seed "$seed" --config "$dir/config.json" --strategies "$@" \
-    --out "$dir/report" > "$dir/stdout.json" 2> "$dir/stderr.log" &
+# Waits for the background jobs; at DEADLINE (seconds since the start, optional) sends SIGINT, upon
+# which a pretraining run checkpoints the step it reached and a fine-tune stops without a result.
+wait_all() {
+  local deadline=${1:-}
+  while [ -n "$(jobs -rp)" ]; do
+    if [ -n "$deadline" ] && [ "$SECONDS" -ge "$deadline" ]; then
+      echo "deadline ${deadline}s: interrupting $(jobs -rp | wc -l) run(s)" >&2
+      kill -INT $(jobs -rp) 2>/dev/null
+      break
+    fi
+    sleep 2
+  done
+  wait
 }
 
-for seed in $SEEDS; do
-  if [ "${SPLIT:-0}" = 1 ]; then
-    # One process per strategy (they run side by side); the random one adds the scratch row.
-    for strat in ${STRATEGIES:-random tube adamae tats}; do
-      if [ "$strat" = random ]; then launch "$strat" "$seed" '{}' random; else launch "$strat" "$seed" '{}' "$strat" --no-scratch; fi
-    done
-  elif [ "${SKIP_FULL:-0}" != 1 ]; then
-    launch full "$seed" '{}' random tube adamae tats
-  fi
-  if [ "${SKIP_BETAS:-0}" != 1 ]; then
-    for beta in $BETAS; do
-      launch "beta$beta" "$seed" "{\"sampler\":{\"beta\":$beta}}" tats --no-scratch
-    done
-    if [ -n "$CURRICULUM" ]; then
-      IFS=: read -r b0 b1 bn <<< "$CURRICULUM"
-      launch "curriculum" "$seed" "{\"sampler\":{\"betaStart\":$b0,\"beta\":$b1,\"betaSteps\":$bn}}" tats --no-scratch
-    fi
-  fi
-done
-# DEADLINE_S: stop what is still running then (its rows are missing from the summary, named as failed).
-while [ -n "$(jobs -rp)" ]; do
-  if [ -n "${DEADLINE_S:-}" ] && [ "$SECONDS" -ge "$DEADLINE_S" ]; then
-    echo "deadline ${DEADLINE_S}s: stopping $(jobs -rp | wc -l) unfinished run(s)" >&2
-    kill $(jobs -rp) 2>/dev/null
-    sleep 2
-    break
-  fi
-  sleep 2
-done
-wait
-echo "runs done at ${SECONDS}s" >&2
+# Phase 1: pretraining, one process per (run, seed).
+pre_dirs=()
+while read -r name strat ratio cfg; do
+  [ -z "$name" ] && continue
+  for seed in $SEEDS; do
+    dir="$out/pre-$name-s$seed"
+    mkdir -p "$dir"
+    # One data worker per process (up to ~15 processes share 16 cores); the MAE's lr is LR unless the run's config sets it.
+    node -e 'const c = JSON.parse(process.argv[1] || "{}"); c.data = { workers: 1, ...(c.data || {}) }; c.optim = { lr: +process.argv[2], ...(c.optim || {}) }; console.log(JSON.stringify(c));' "${cfg:-}" "$LR" > "$dir/config.json"
+    tats pretrain --config "$dir/config.json" --strategy "$strat" --mask-ratio "$ratio" --seed "$seed" --steps "$STEPS" \
+      --model "$MODEL" --frames "$FRAMES" --size "$SIZE" --patch "$PATCH" --batch-size "$BATCH" --device "$DEVICE" \
+      --checkpoint-every "$STEPS" --log-every 10 --no-picture --json --out "$dir/run" > "$dir/stdout.json" 2> "$dir/stderr.log" &
+    pre_dirs+=("$dir")
+  done
+done <<< "$RUNS"
+wait_all "${PRE_DEADLINE_S:-}"
+echo "pretraining done at ${SECONDS}s" >&2
 
-# One JSON line per row: {name, seed, strategy, top1, pretrainLoss, maskedMovingShare, clipsPerS, ...}
+# Phase 2: downstream tasks, one process per encoder running DS in turn.
+downstream() { # downstream DIR SEED [CHECKPOINT]
+  local dir=$1 seed=$2 ckpt=${3:-scratch} task kind n
+  for task in $DS; do
+    kind=${task%%:*}; n=${task#*:}
+    local args=(--checkpoint "$ckpt" --classes "$CLASSES" --train-size "$n" --steps "$DS_STEPS" --batch-size "$BATCH"
+      --mixup 0 --cutmix 0 --test-size "$TEST_SIZE" --seed "$seed" --device "$DEVICE" --json --out "$dir/$task")
+    [ "$ckpt" = scratch ] && args+=(--model "$MODEL" --frames "$FRAMES" --size "$SIZE" --patch "$PATCH")
+    if [ "$kind" = probe ]; then args+=(--linear-probe ${PROBE_LR:+--lr "$PROBE_LR"}); else args+=(--lr "$FT_LR"); fi
+    tats finetune "${args[@]}" > "$dir/$task.json" 2> "$dir/$task.err" || echo "$dir $task failed: $(tail -c 300 "$dir/$task.err")" >&2
+  done
+}
+for dir in "${pre_dirs[@]}"; do
+  seed=${dir##*-s}
+  if [ -s "$dir/run/metrics.jsonl" ] && ls "$dir"/run/checkpoints/* > /dev/null 2>&1; then downstream "$dir" "$seed" "$dir/run" & fi
+done
+if [ "$SCRATCH" = 1 ]; then
+  for seed in $SEEDS; do mkdir -p "$out/scratch-s$seed"; downstream "$out/scratch-s$seed" "$seed" & done
+fi
+wait_all "${DEADLINE_S:-}"
+echo "downstream done at ${SECONDS}s" >&2
+
+# Phase 3: sweep.jsonl and the summary.
 node -e '
 const fs = require("fs"), path = require("path");
-const out = process.argv[1];
+const [out, dsList, runs] = process.argv.slice(1);
+const read = (f) => { try { return JSON.parse(fs.readFileSync(f, "utf8")); } catch { return undefined; } };
+const jsonl = (f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").filter(Boolean).map((x) => { try { return JSON.parse(x); } catch { return null; } }).filter(Boolean) : []);
+const ratioOf = Object.fromEntries(runs.split("\n").filter((l) => l.trim()).map((l) => { const [n, s, r] = l.trim().split(/\s+/); return [n, { strategy: s, ratio: +r }]; }));
 const lines = [];
 for (const d of fs.readdirSync(out).sort()) {
-  const m = /^(.*)-s(\d+)$/.exec(d);
+  const m = /^(pre-(.*)|scratch)-s(\d+)$/.exec(d);
   if (!m) continue;
-  const file = path.join(out, d, "report", "compare.json");
-  if (!fs.existsSync(file)) { lines.push({ name: m[1], seed: +m[2], error: fs.readFileSync(path.join(out, d, "stderr.log"), "utf8").slice(-400) }); continue; }
-  const c = JSON.parse(fs.readFileSync(file, "utf8"));
-  for (const r of c.rows) {
-    // The sampler telemetry of the pretraining run (metrics.jsonl): median KL, max KL, entropy at the end.
-    const metrics = path.join(out, d, "report", r.strategy, "pretrain", "metrics.jsonl");
-    const tel = {};
-    if (fs.existsSync(metrics)) {
-      const ms = fs.readFileSync(metrics, "utf8").split("\n").filter(Boolean).map((x) => { try { return JSON.parse(x); } catch { return null; } }).filter(Boolean);
-      const kl = ms.map((x) => x.kl).filter((v) => typeof v === "number").sort((a, b) => a - b);
-      if (kl.length) Object.assign(tel, { klMedian: kl[kl.length >> 1], klMax: kl[kl.length - 1] });
-      const tail = ms.slice(-Math.max(1, ms.length >> 3));
-      const avg = (f) => { const v = tail.map(f).filter((x) => typeof x === "number"); return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined; };
-      Object.assign(tel, { entropyEnd: avg((x) => x.entropy), ppoEpochsEnd: avg((x) => x.ppo_epochs), lossEnd: avg((x) => x.loss), movingShare: avg((x) => x.moving_share), logged: ms.length });
-    }
-    lines.push({ name: m[1], seed: +m[2], ...r, ...tel });
+  const name = m[2] ?? "scratch", seed = +m[3];
+  const base = { name, seed, ...(ratioOf[name] ?? { strategy: "scratch" }) };
+  if (m[2]) {
+    // The pretraining run: steps reached, loss at the end, sampler telemetry over the run.
+    const ms = jsonl(path.join(out, d, "run", "metrics.jsonl")).filter((x) => typeof x.step === "number");
+    const tail = ms.slice(-Math.max(1, ms.length >> 3));
+    const avg = (k) => { const v = tail.map((x) => x[k]).filter((x) => typeof x === "number"); return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined; };
+    const all = (k) => ms.map((x) => x[k]).filter((x) => typeof x === "number").sort((a, b) => a - b);
+    const kl = all("kl"), ent = all("entropy");
+    Object.assign(base, { steps: ms.length ? ms[ms.length - 1].step : 0, lossEnd: avg("loss"), maskedMovingShare: avg("masked_moving_share"), movingShare: avg("moving_share"),
+      ...(kl.length ? { klMedian: kl[kl.length >> 1], klMax: kl[kl.length - 1] } : {}),
+      ...(ent.length ? { entropyMin: ent[0], entropyEnd: avg("entropy") } : {}),
+      ...(m[2] ? { clipsPerS: avg("clips_per_s") } : {}) });
+    if (!ms.length) lines.push({ ...base, error: "pretraining: " + (fs.existsSync(path.join(out, d, "stderr.log")) ? fs.readFileSync(path.join(out, d, "stderr.log"), "utf8").slice(-300) : "no output") });
   }
-  if (c.scratch) lines.push({ name: m[1], seed: +m[2], strategy: "scratch", ...c.scratch });
-}
-// Flat copies (the device tool brings back shallow folders only).
-for (const d of fs.readdirSync(out)) {
-  const f = path.join(out, d, "report", "compare.json");
-  if (fs.existsSync(f)) fs.copyFileSync(f, path.join(out, `${d}.compare.json`));
+  for (const task of dsList.split(/\s+/).filter(Boolean)) {
+    const r = read(path.join(out, d, task + ".json"));
+    const top1 = r?.eval?.top1 ?? r?.top1;
+    if (typeof top1 !== "number") { lines.push({ ...base, task, error: "downstream: " + (fs.existsSync(path.join(out, d, task + ".err")) ? fs.readFileSync(path.join(out, d, task + ".err"), "utf8").slice(-300) : "not run") }); continue; }
+    lines.push({ ...base, task, top1, top5: r?.eval?.top5 ?? r?.top5, trainAcc: r?.trainAcc, ftLoss: r?.finalLoss });
+  }
 }
 fs.writeFileSync(path.join(out, "sweep.jsonl"), lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
 const groups = new Map();
+const failed = [];
 for (const l of lines) {
-  if (l.error) { console.log(`${l.name} seed ${l.seed}: FAILED ${l.error}`); continue; }
-  const key = `${l.name}/${l.strategy}`;
+  if (l.error) { failed.push(`${l.name} s${l.seed} ${l.task ?? ""}: ${l.error.replace(/\s+/g, " ")}`); continue; }
+  const key = l.name + "|" + l.task;
   if (!groups.has(key)) groups.set(key, []);
   groups.get(key).push(l);
 }
-console.log("run/strategy | top-1 per seed | mean | masked-moving share | kl median | entropy end");
-for (const [k, ls] of groups) {
-  const t = ls.map((l) => l.top1 * 100);
+const f = (v, d) => (typeof v === "number" ? v.toFixed(d) : "-");
+const table = ["| run | task | top-1 per seed | mean | sd | pretrain steps | masked-moving share | KL median / max | entropy min / end |", "|---|---|---|---:|---:|---:|---:|---|---|"];
+for (const [k, ls] of [...groups].sort()) {
+  const [name, task] = k.split("|");
+  const t = ls.map((l) => 100 * l.top1);
   const mean = t.reduce((a, b) => a + b, 0) / t.length;
-  const mms = ls.map((l) => (l.maskedMovingShare ?? NaN).toFixed(3)).join(" ");
-  const f = (v, d) => (typeof v === "number" ? v.toFixed(d) : "-");
-  console.log(`${k} | ${ls.map((l) => `s${l.seed} ${(l.top1 * 100).toFixed(1)}`).join(", ")} | ${mean.toFixed(1)} | ${mms} | ${ls.map((l) => f(l.klMedian, 4)).join(" ")} | ${ls.map((l) => f(l.entropyEnd, 3)).join(" ")}`);
+  const sd = t.length > 1 ? Math.sqrt(t.reduce((a, b) => a + (b - mean) ** 2, 0) / (t.length - 1)) : NaN;
+  table.push(`| ${name} | ${task} | ${ls.map((l) => `s${l.seed} ${(100 * l.top1).toFixed(1)}`).join(", ")} | ${mean.toFixed(1)} | ${f(sd, 1)} | ${ls.map((l) => l.steps ?? "-").join(" ")} | ${ls.map((l) => f(l.maskedMovingShare, 3)).join(" ")} | ${ls.map((l) => f(l.klMedian, 5) + "/" + f(l.klMax, 4)).join(" ")} | ${ls.map((l) => f(l.entropyMin, 3) + "/" + f(l.entropyEnd, 3)).join(" ")} |`);
 }
-' "$out"
+const text = table.join("\n") + "\n" + (failed.length ? "\nFailed or missing:\n" + failed.map((x) => "- " + x).join("\n") + "\n" : "");
+fs.writeFileSync(path.join(out, "summary.md"), text);
+console.log(text);
+' "$out" "$DS" "$RUNS"
+echo "sweep done at ${SECONDS}s" >&2
