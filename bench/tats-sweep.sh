@@ -9,6 +9,10 @@
 #   summary table (per seed, mean, sample standard deviation) on stdout and in $OUT/summary.md.
 #
 # Usage there:   source .gpu/remote-env.sh && OUT=$OUT bash bench/tats-sweep.sh
+#   A sweep can span several device calls on one warm machine: WORK (default $OUT) holds the runs
+#   and survives between calls when it is a git-ignored folder of the tree (e.g. runs/sweep); a
+#   pretraining run whose folder holds a checkpoint is resumed (--resume) to STEPS. PHASES picks the
+#   phases ("pack pre ds sum" by default; e.g. "pre" in a first call, "pre ds sum" in the next).
 # CPU check:     SMOKE=1 OUT=/tmp/sweep-smoke bash bench/tats-sweep.sh   (toy sizes, to test the logic)
 # Knobs:
 #   RUNS     lines "name strategy ratio [config-json]" (default: random, tube, adamae, tats at 0.9 and
@@ -18,15 +22,21 @@
 #   SCRATCH  1 (default): the same downstream tasks from a random encoder, per seed.
 #   STEPS (3000), MODEL (tiny), FRAMES (16), SIZE (112), PATCH (16), BATCH (32), LR (1.5e-3),
 #   DS_STEPS (300), FT_LR (1e-3), PROBE_LR (the finetune default), CLASSES (8), TEST_SIZE (512),
+#   PACK (1): phase 0 renders the synthetic pretraining set once (PACK_CLIPS 1024 clips, seed 0, with
+#            motion maps) into $WORK/shards and every run pretrains on it (rendering per step is the
+#            CPU's bottleneck with ~15 runs on 16 cores); the downstream tasks render their own splits.
+#   CKPT_EVERY (250): checkpoint interval of the pretraining runs (what a later call resumes from).
 #   DEVICE (cuda), PRE_DEADLINE_S (stop pretraining runs then: each writes its checkpoint at the step it
 #   reached, which the record shows), DEADLINE_S (stop downstream runs then; missing rows are named).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${OUT:-/tmp/tats-sweep}
+out=${WORK:-${OUT:-/tmp/tats-sweep}}
 mkdir -p "$out"
+PHASES=${PHASES:-pack pre ds sum}
+has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 if [ "${SMOKE:-0}" = 1 ]; then
   : "${SEEDS:=0}" "${STEPS:=6}" "${MODEL:=micro}" "${FRAMES:=4}" "${SIZE:=32}" "${PATCH:=8}" "${BATCH:=4}"
-  : "${DS_STEPS:=4}" "${DS:=probe:16 ft:8}" "${TEST_SIZE:=16}" "${DEVICE:=cpu}"
+  : "${DS_STEPS:=4}" "${DS:=probe:16 ft:8}" "${TEST_SIZE:=16}" "${DEVICE:=cpu}" "${PACK_CLIPS:=16}" "${CKPT_EVERY:=4}"
   smoke_runs='random random 0.9
 tats tats 0.9 {"sampler":{"beta":0.3}}
 lowlr random 0.9 {"optim":{"lr":5e-4}}'
@@ -38,7 +48,7 @@ tube tube 0.9
 adamae adamae 0.9
 tats tats 0.9
 tats95 tats 0.95}
-DS=${DS:-probe:512 ft:64 ft:512}
+DS=${DS:-probe:512 ft:32 ft:128}
 SCRATCH=${SCRATCH:-1}
 STEPS=${STEPS:-3000}
 MODEL=${MODEL:-tiny}
@@ -52,8 +62,13 @@ FT_LR=${FT_LR:-1e-3}
 CLASSES=${CLASSES:-8}
 TEST_SIZE=${TEST_SIZE:-512}
 DEVICE=${DEVICE:-cuda}
+PACK=${PACK:-1}
+PACK_CLIPS=${PACK_CLIPS:-1024}
+CKPT_EVERY=${CKPT_EVERY:-250}
 SECONDS=0
-tats() { OMP_NUM_THREADS=1 node dist/cli/tats.js "$@"; }
+# exec: the background job's pid is node's own, so a deadline's SIGINT reaches the trainer (a bash
+# subshell waiting on a child would hold the signal until the child ends).
+tats() { exec env OMP_NUM_THREADS=1 node dist/cli/tats.js "$@"; }
 
 # Waits for the background jobs; at DEADLINE (seconds since the start, optional) sends SIGINT, upon
 # which a pretraining run checkpoints the step it reached and a fine-tune stops without a result.
@@ -62,7 +77,8 @@ wait_all() {
   while [ -n "$(jobs -rp)" ]; do
     if [ -n "$deadline" ] && [ "$SECONDS" -ge "$deadline" ]; then
       echo "deadline ${deadline}s: interrupting $(jobs -rp | wc -l) run(s)" >&2
-      kill -INT $(jobs -rp) 2>/dev/null
+      local p
+      for p in $(jobs -rp); do pkill -INT -P "$p" 2>/dev/null; kill -INT "$p" 2>/dev/null; done
       break
     fi
     sleep 2
@@ -70,23 +86,47 @@ wait_all() {
   wait
 }
 
-# Phase 1: pretraining, one process per (run, seed).
+# The last step a pretraining run logged (0 when none).
+last_step() {
+  node -e 'let s = 0; try { for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n")) { try { const j = JSON.parse(l); if (typeof j.step === "number") s = Math.max(s, j.step); } catch {} } } catch {} console.log(s);' "$1/run/metrics.jsonl"
+}
+
+# Phase 0: the pretraining set, rendered once.
+pre_data=(--dataset synthetic)
+if [ "$PACK" = 1 ]; then
+  if has_phase pack && [ ! -f "$out/shards/index.json" ]; then
+    node dist/cli/tats.js pack --dataset synthetic --count "$PACK_CLIPS" --seed 0 --frames "$FRAMES" --size "$SIZE" \
+      --out "$out/shards" --json > "$out/pack.json" 2> "$out/pack.err" || { echo "pack failed: $(tail -c 500 "$out/pack.err")" >&2; exit 1; }
+    echo "packed at ${SECONDS}s" >&2
+  fi
+  pre_data=(--dataset "shards:$out/shards")
+fi
+
+# Phase 1: pretraining, one process per (run, seed); a run with a checkpoint resumes.
 pre_dirs=()
 while read -r name strat ratio cfg; do
   [ -z "$name" ] && continue
   for seed in $SEEDS; do
     dir="$out/pre-$name-s$seed"
+    pre_dirs+=("$dir")
+    has_phase pre || continue
     mkdir -p "$dir"
+    resume=()
+    if ls "$dir"/run/checkpoints/step-* > /dev/null 2>&1; then
+      resume=(--resume)
+      [ "$(last_step "$dir")" -ge "$STEPS" ] && continue
+    fi
     # One data worker per process (up to ~15 processes share 16 cores); the MAE's lr is LR unless the run's config sets it.
     node -e 'const c = JSON.parse(process.argv[1] || "{}"); c.data = { workers: 1, ...(c.data || {}) }; c.optim = { lr: +process.argv[2], ...(c.optim || {}) }; console.log(JSON.stringify(c));' "${cfg:-}" "$LR" > "$dir/config.json"
-    tats pretrain --config "$dir/config.json" --strategy "$strat" --mask-ratio "$ratio" --seed "$seed" --steps "$STEPS" \
-      --model "$MODEL" --frames "$FRAMES" --size "$SIZE" --patch "$PATCH" --batch-size "$BATCH" --device "$DEVICE" \
-      --checkpoint-every "$STEPS" --log-every 10 --no-picture --json --out "$dir/run" > "$dir/stdout.json" 2> "$dir/stderr.log" &
-    pre_dirs+=("$dir")
+    ( tats pretrain --config "$dir/config.json" --strategy "$strat" --mask-ratio "$ratio" --seed "$seed" --steps "$STEPS" \
+      --model "$MODEL" --frames "$FRAMES" --size "$SIZE" --patch "$PATCH" --batch-size "$BATCH" --device "$DEVICE" "${pre_data[@]}" \
+      --checkpoint-every "$CKPT_EVERY" --log-every 10 --no-picture --json --out "$dir/run" "${resume[@]}" > "$dir/stdout.json" 2>> "$dir/stderr.log" ) &
   done
 done <<< "$RUNS"
-wait_all "${PRE_DEADLINE_S:-}"
-echo "pretraining done at ${SECONDS}s" >&2
+if has_phase pre; then
+  wait_all "${PRE_DEADLINE_S:-}"
+  echo "pretraining done at ${SECONDS}s" >&2
+fi
 
 # Phase 2: downstream tasks, one process per encoder running DS in turn.
 downstream() { # downstream DIR SEED [CHECKPOINT]
@@ -97,20 +137,26 @@ downstream() { # downstream DIR SEED [CHECKPOINT]
       --mixup 0 --cutmix 0 --test-size "$TEST_SIZE" --seed "$seed" --device "$DEVICE" --json --out "$dir/$task")
     [ "$ckpt" = scratch ] && args+=(--model "$MODEL" --frames "$FRAMES" --size "$SIZE" --patch "$PATCH")
     if [ "$kind" = probe ]; then args+=(--linear-probe ${PROBE_LR:+--lr "$PROBE_LR"}); else args+=(--lr "$FT_LR"); fi
-    tats finetune "${args[@]}" > "$dir/$task.json" 2> "$dir/$task.err" || echo "$dir $task failed: $(tail -c 300 "$dir/$task.err")" >&2
+    [ -s "$dir/$task.json" ] && continue  # done in an earlier call
+    ( tats finetune "${args[@]}" > "$dir/$task.json" 2> "$dir/$task.err" ) || echo "$dir $task failed: $(tail -c 300 "$dir/$task.err")" >&2
   done
 }
+if has_phase ds; then
 for dir in "${pre_dirs[@]}"; do
   seed=${dir##*-s}
-  if [ -s "$dir/run/metrics.jsonl" ] && ls "$dir"/run/checkpoints/* > /dev/null 2>&1; then downstream "$dir" "$seed" "$dir/run" & fi
+  # Only encoders that reached STEPS (a run cut short by a deadline waits for the next call's resume).
+  if [ "$(last_step "$dir")" -ge "$STEPS" ] && ls "$dir"/run/checkpoints/* > /dev/null 2>&1; then downstream "$dir" "$seed" "$dir/run" &
+  else echo "$dir: pretraining at step $(last_step "$dir") of $STEPS, no downstream yet" >&2; fi
 done
 if [ "$SCRATCH" = 1 ]; then
   for seed in $SEEDS; do mkdir -p "$out/scratch-s$seed"; downstream "$out/scratch-s$seed" "$seed" & done
 fi
 wait_all "${DEADLINE_S:-}"
 echo "downstream done at ${SECONDS}s" >&2
+fi
 
 # Phase 3: sweep.jsonl and the summary.
+has_phase sum || exit 0
 node -e '
 const fs = require("fs"), path = require("path");
 const [out, dsList, runs] = process.argv.slice(1);

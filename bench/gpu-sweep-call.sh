@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One device call of the issue-15 sweep (bench/tats-sweep.sh) and long runs (bench/tats-long.sh) on a
+# warm machine: build when build/ is missing, then both side by side until END_S (seconds since the
+# call's start, default 540), then each run's status and the logs to $OUT. The runs live in runs/
+# (git-ignored), which a warm machine keeps for the next call; a run resumes from its checkpoint.
+# Usage there: source .gpu/remote-env.sh && SWEEP_PHASES="pack pre" bash bench/gpu-sweep-call.sh
+# Knobs: SWEEP_PHASES (tats-sweep.sh's PHASES; empty: no sweep), LONG (tats-long.sh's runs; empty: none),
+# END_S (540), and every knob of the two scripts (SEEDS, RUNS, DS, ...).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-/tmp/gpu-sweep-out}
+mkdir -p "$out" runs
+END_S=${END_S:-540}
+if [ ! -f build/Release/tats.node ]; then
+  npm run build:native > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+fi
+npx tsc -p tsconfig.json > "$out/build-ts.log" 2>&1 || { tail -20 "$out/build-ts.log"; exit 1; }
+echo "built at ${SECONDS}s"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1
+left=$((END_S - SECONDS))
+if [ -n "${SWEEP_PHASES:-}" ]; then
+  WORK=runs/sweep PHASES="$SWEEP_PHASES" PRE_DEADLINE_S=$((left - 15)) DEADLINE_S=$((left - 25)) \
+    timeout -s KILL "$left" bash bench/tats-sweep.sh > "$out/sweep.log" 2>&1 &
+fi
+if [ -n "${LONG-x}" ]; then
+  WORK=runs/long DEADLINE_S=$((left - 15)) timeout -s KILL "$left" bash bench/tats-long.sh > "$out/long.log" 2>&1 &
+fi
+( while sleep 60; do echo "--- ${SECONDS}s"; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader; uptime; done ) > "$out/monitor.log" 2>&1 &
+mon=$!
+wait $(jobs -rp | grep -v "^$mon$")
+kill $mon 2> /dev/null
+echo "runs stopped at ${SECONDS}s"
+node bench/run-status.mjs runs/sweep runs/long | tee "$out/status.md"
+[ -f runs/sweep/summary.md ] && cp runs/sweep/summary.md runs/sweep/sweep.jsonl "$out/"
+tar -czf "$out/logs.tar.gz" --exclude='checkpoints' --exclude='shards*' --exclude='*.bin' runs 2> /dev/null
+ls -la "$out"
