@@ -18,16 +18,19 @@ npx tsc -p tsconfig.json > "$out/build-ts.log" 2>&1 || { tail -20 "$out/build-ts
 echo "built at ${SECONDS}s"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1
 left=$((END_S - SECONDS))
+pids=()
 if [ -n "${SWEEP_PHASES:-}" ]; then
   WORK=runs/sweep PHASES="$SWEEP_PHASES" PRE_DEADLINE_S=$((left - 15)) DEADLINE_S=$((left - 25)) \
     timeout -s KILL "$left" bash bench/tats-sweep.sh > "$out/sweep.log" 2>&1 &
+  pids+=($!)
 fi
 if [ -n "${LONG-x}" ]; then
   WORK=runs/long DEADLINE_S=$((left - 15)) timeout -s KILL "$left" bash bench/tats-long.sh > "$out/long.log" 2>&1 &
+  pids+=($!)
 fi
 ( while sleep 60; do echo "--- ${SECONDS}s"; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader; uptime; done ) > "$out/monitor.log" 2>&1 &
 mon=$!
-wait $(jobs -rp | grep -v "^$mon$")
+[ ${#pids[@]} -gt 0 ] && wait "${pids[@]}"
 kill $mon 2> /dev/null
 echo "runs stopped at ${SECONDS}s"
 node bench/run-status.mjs runs/sweep runs/long | tee "$out/status.md"
