@@ -35,5 +35,5 @@ kill $mon 2> /dev/null
 echo "runs stopped at ${SECONDS}s"
 node bench/run-status.mjs runs/sweep runs/long | tee "$out/status.md"
 [ -f runs/sweep/summary.md ] && cp runs/sweep/summary.md runs/sweep/sweep.jsonl "$out/"
-tar -czf "$out/logs.tar.gz" --exclude='checkpoints' --exclude='shards*' --exclude='*.bin' runs 2> /dev/null
+find runs -path '*/checkpoints' -prune -o \( -name '*.err' -o -name '*.log' -o -name '*.json' -o -name 'metrics.jsonl' \) -size -5M -print | grep -v shards | tar -czf "$out/logs.tar.gz" -T - 2> /dev/null
 ls -la "$out"
