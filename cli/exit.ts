@@ -1,4 +1,4 @@
-import { refuseRetiredEnv } from '../lib/config/retired-env.js';
+import { refuseRetiredEnv } from '../lib/retired-env.js';
 import { ConfigError, TatsError } from '../lib/errors/index.js';
 
 /**
@@ -27,7 +27,7 @@ export function reportError(err: unknown, json: boolean): number {
 }
 
 /**
- * Wraps a command handler: refuses a retired environment switch (lib/config/retired-env.ts) before
+ * Wraps a command handler: refuses a retired environment switch (lib/retired-env.ts) before
  * the command starts, and maps thrown errors to exit codes.
  */
 export function handler<A extends { json?: boolean }>(fn: (args: A) => Promise<void> | void) {

@@ -3,7 +3,7 @@
  * sampler and the generators, built from one resolved config. Clips go in as uint8
  * `[B, T, H, W, 3]` buffers (zero-copy); small metric objects come back.
  */
-import { refuseRetiredEnv } from './config/retired-env.js';
+import { refuseRetiredEnv } from './retired-env.js';
 import { ConfigError, DisposedError, rethrowNative } from './errors/index.js';
 import {
   native,

@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ConfigError, pretrain, readMetrics, resolveConfig, type PretrainOptions } from '../lib/index.js';
-import { RETIRED_ENV, refuseRetiredEnv } from '../lib/config/retired-env.js';
+import { RETIRED_ENV, refuseRetiredEnv } from '../lib/retired-env.js';
 import { packageRoot } from '../lib/paths.js';
 import { runPaths } from '../lib/train/rundir.js';
 import { runCli } from './helpers.js';

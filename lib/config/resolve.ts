@@ -9,7 +9,7 @@ import { boolean, integer, knownKeys, nonEmptyString, number, oneOf, plainObject
 import { parseDatasetSpec } from '../data/spec.js';
 import { refuseStyleEnv } from '../data/synthetic.js';
 import { checkSyntheticStyle } from './synthetic-style.js';
-import { refuseRetiredEnv } from './retired-env.js';
+import { refuseRetiredEnv } from '../retired-env.js';
 import { DEFAULTS, DERIVED, MODEL_PRESETS } from './defaults.js';
 import { PRESETS, PRESET_NAMES, type Preset } from './presets.js';
 import {

@@ -1,12 +1,12 @@
 /**
  * Environment variables that used to change the training step without being recorded anywhere.
- * Each is a field of the `runtime` section now (types.ts `RuntimeConfig`, written into the run's
+ * Each is a field of the `runtime` section now (lib/config/types.ts `RuntimeConfig`, written into the run's
  * config.json and the bench record); a process that still sets one is refused with an error naming
  * the field, instead of running with a setting it would silently ignore. The variables that stay
  * (diagnostics and install locations, none of which changes a result) are listed in the README,
  * "Environment variables".
  */
-import { ConfigError } from '../errors/index.js';
+import { ConfigError } from './errors/index.js';
 
 interface Retired {
   /** The config field that replaced it, or null when the setting is gone. */
