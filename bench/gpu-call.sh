@@ -20,19 +20,19 @@ if want verify 200; then
   npx vitest run --project gpu ${GPU_TESTS:-test/gpu/parity.test.ts test/gpu/mae.test.ts test/gpu/tats.test.ts test/gpu/ddp.test.ts} 2>&1 | strip > "$out/test-gpu.log"
   grep -E "Test Files|Tests  |FAIL|×" "$out/test-gpu.log"; echo "tests done at $SECONDS s"
   : > "$out/bench.jsonl"
-  while read -r strat ratio bs envs; do
+  while read -r strat ratio bs flags; do
     [ -z "$strat" ] && continue
     want verify 60 || break
-    env TATS_STEP_TIMING=1 ${envs:-} node dist/cli/tats.js bench --json --model base --frames 16 --size 224 --strategy "$strat" --mask-ratio "$ratio" \
-      --batch-size "$bs" --steps 10 --warmup 3 >> "$out/bench.jsonl" 2>> "$out/bench.err" || echo "bench $strat $ratio $bs failed" >&2
-    echo "${envs:-} $(tail -1 "$out/bench.jsonl" | cut -c1-300)"; grep -a "issued in" "$out/bench.err" | tail -1
+    env TATS_STEP_TIMING=1 node dist/cli/tats.js bench --json --model base --frames 16 --size 224 --strategy "$strat" --mask-ratio "$ratio" \
+      --batch-size "$bs" --steps 10 --warmup 3 ${flags:-} >> "$out/bench.jsonl" 2>> "$out/bench.err" || echo "bench $strat $ratio $bs failed" >&2
+    echo "${flags:-} $(tail -1 "$out/bench.jsonl" | cut -c1-300)"; grep -a "issued in" "$out/bench.err" | tail -1
   done <<< "${BENCH_ROWS:-tube 0.9 32
-tube 0.9 32 TATS_GRAPH=0 TATS_LN_BF16=0
+tube 0.9 32 --set runtime.graph=false --set runtime.layerNormBf16=false
 tube 0.9 16
 adamae 0.95 32
 adamae 0.95 16
 tats 0.95 32
-tats 0.95 32 TATS_GRAPH=0 TATS_LN_BF16=0
+tats 0.95 32 --set runtime.graph=false --set runtime.layerNormBf16=false
 tats 0.9 32
 tats 0.95 16}"
   if [ -d .gpu-shards ] && want verify 60; then

@@ -1,3 +1,4 @@
+import { refuseRetiredEnv } from '../lib/retired-env.js';
 import { ConfigError, TatsError } from '../lib/errors/index.js';
 
 /**
@@ -25,10 +26,14 @@ export function reportError(err: unknown, json: boolean): number {
   return code;
 }
 
-/** Wraps a command handler: maps thrown errors to exit codes. */
+/**
+ * Wraps a command handler: refuses a retired environment switch (lib/retired-env.ts) before
+ * the command starts, and maps thrown errors to exit codes.
+ */
 export function handler<A extends { json?: boolean }>(fn: (args: A) => Promise<void> | void) {
   return async (args: A): Promise<void> => {
     try {
+      refuseRetiredEnv();
       await fn(args);
     } catch (err) {
       process.exitCode = reportError(err, Boolean(args.json));

@@ -131,6 +131,14 @@ export interface NativeSessionConfig {
   device: 'cpu' | 'cuda';
   seed: number;
   precision: 'fp32' | 'bf16';
+  /** How the step runs (lib/config's RuntimeConfig, native/core/config.h's RuntimeConfig). */
+  runtime: {
+    graph: boolean;
+    staging: boolean;
+    sdpa: 'auto' | 'flash' | 'efficient' | 'cudnn' | 'math';
+    layerNormBf16: boolean;
+    legacyAdamw: boolean;
+  };
   /** The CUDA device index (LOCAL_RANK under data parallelism). Optional: 0 when absent. */
   deviceIndex?: number;
   /**

@@ -3,6 +3,7 @@
  * sampler and the generators, built from one resolved config. Clips go in as uint8
  * `[B, T, H, W, 3]` buffers (zero-copy); small metric objects come back.
  */
+import { refuseRetiredEnv } from './retired-env.js';
 import { ConfigError, DisposedError, rethrowNative } from './errors/index.js';
 import {
   native,
@@ -50,8 +51,12 @@ export class Session {
     this.config = config;
   }
 
-  /** Builds the model (seeded by `config.seed`) on `config.device`. */
+  /**
+   * Builds the model (seeded by `config.seed`) on `config.device`. Throws ConfigError when a
+   * retired environment switch (TATS_GRAPH, ...) is set: its setting is `config.runtime` now.
+   */
   static async create(config: SessionConfig): Promise<Session> {
+    refuseRetiredEnv();
     const caller = new Error();
     try {
       return new Session(new (native().Session)(config), config);

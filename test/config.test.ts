@@ -156,7 +156,7 @@ describe('resolveConfig', () => {
 
   it('toSessionConfig gives the contract fields only', () => {
     const s = toSessionConfig(resolveConfig({ preset: 'cpu-demo' }, cpu));
-    expect(Object.keys(s).sort()).toEqual(['batchSize', 'device', 'masking', 'model', 'optim', 'precision', 'sampler', 'seed']);
+    expect(Object.keys(s).sort()).toEqual(['batchSize', 'device', 'masking', 'model', 'optim', 'precision', 'runtime', 'sampler', 'seed']);
     expect(s.optim).not.toHaveProperty('baseLr');
     expect(Object.keys(s.optim).sort()).toEqual(['beta1', 'beta2', 'clipGrad', 'lr', 'minLr', 'totalSteps', 'warmupSteps', 'weightDecay']);
   });

@@ -24,7 +24,8 @@ const optim = { lr: 1e-4, minLr: 1e-6, warmupSteps: 0, totalSteps: 10, weightDec
 const cfg = (m = {}, top = {}) => ({ model: { ...model, ...m }, masking: { strategy: 'tube', ratio: 0.75 },
   sampler: { dim: 24, heads: 3, temperature: 1, ppoEpochs: 1, clipEps: 0.2, valueCoef: 0.5, beta: 1, betaStart: 1, betaSteps: 0, targetKl: 0.01, lr: 1e-4, warmupSteps: 0, clipGrad: 1,
     weightDecay: 0.05, detachInput: true, adamaeWeight: 1e-4 },
-  optim, batchSize: 1, device: 'cpu', seed: 1, precision: 'fp32', ...top });
+  optim, batchSize: 1, device: 'cpu', seed: 1, precision: 'fp32',
+  runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false }, ...top });
 const { decoderDim, decoderDepth, decoderHeads, ...encoder } = model;
 const ccfg = (m = {}) => ({ model: { ...encoder, ...m }, classes: 3, dropPath: 0, linearProbe: false, layerDecay: 1,
   labelSmoothing: 0, mixup: 0, cutmix: 0, mixupProb: 0, switchProb: 0, optim, batchSize: 1, device: 'cpu', seed: 1, precision: 'fp32' });

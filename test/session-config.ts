@@ -24,6 +24,10 @@ export interface TestConfigOptions {
   device?: 'cpu' | 'cuda';
   precision?: 'fp32' | 'bf16';
   clipGrad?: number;
+  /** runtime.graph (default true, lib/config's default). */
+  graph?: boolean;
+  /** runtime.legacyAdamw (default false). */
+  legacyAdamw?: boolean;
 }
 
 export function sessionConfig(o: TestConfigOptions = {}): NativeSessionConfig {
@@ -63,5 +67,6 @@ export function sessionConfig(o: TestConfigOptions = {}): NativeSessionConfig {
     device: o.device ?? 'cpu',
     seed: o.seed ?? 1,
     precision: o.precision ?? 'fp32',
+    runtime: { graph: o.graph ?? true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: o.legacyAdamw ?? false },
   };
 }

@@ -54,6 +54,8 @@ export const DEFAULTS = {
      */
     syntheticStyle: { spriteScale: [0.25, 0.35], spriteTexture: false, background: 'flat', polarity: 'bright-on-dark' },
   },
+  /** RuntimeConfig (types.ts): today's fast paths on, the unfused AdamW off. */
+  runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false },
   dataset: 'synthetic',
   steps: 1000,
   epochs: null,

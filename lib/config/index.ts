@@ -4,6 +4,7 @@ export { PRESETS, PRESET_NAMES, DATASET_LAYOUTS, type Preset, type DatasetLayout
 export { resolveConfig, mergeOptions, toSessionConfig, tokensPerClip, maskedTokens, type ResolveContext } from './resolve.js';
 export { loadConfigFile } from './load.js';
 export { checkSyntheticStyle, defaultSyntheticStyle } from './synthetic-style.js';
+export { refuseRetiredEnv, RETIRED_ENV } from '../retired-env.js';
 export {
   resolveFinetuneConfig,
   resolveFlip,

@@ -9,12 +9,14 @@ import { boolean, integer, knownKeys, nonEmptyString, number, oneOf, plainObject
 import { parseDatasetSpec } from '../data/spec.js';
 import { refuseStyleEnv } from '../data/synthetic.js';
 import { checkSyntheticStyle } from './synthetic-style.js';
+import { refuseRetiredEnv } from '../retired-env.js';
 import { DEFAULTS, DERIVED, MODEL_PRESETS } from './defaults.js';
 import { PRESETS, PRESET_NAMES, type Preset } from './presets.js';
 import {
   DEVICE_CHOICES,
   MODEL_SIZES,
   PRECISION_CHOICES,
+  SDPA_CHOICES,
   STRATEGIES,
   type PretrainConfig,
   type PretrainOptions,
@@ -42,6 +44,7 @@ const SECTION_KEYS = {
   ],
   optim: ['baseLr', 'lr', 'minLr', 'warmupSteps', 'totalSteps', 'weightDecay', 'beta1', 'beta2', 'clipGrad'],
   data: ['syntheticClips', 'stride', 'syntheticStyle', 'prefetch', 'workers'],
+  runtime: ['graph', 'staging', 'sdpa', 'layerNormBf16', 'legacyAdamw'],
 } as const;
 const TOP_KEYS = [
   ...Object.keys(SECTION_KEYS),
@@ -119,8 +122,10 @@ function composePresets(names: string): Preset {
  * full config. Throws ConfigError for the first invalid field.
  */
 export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext = {}): PretrainConfig {
-  // The look of the synthetic clips was this variable before it became data.syntheticStyle.
+  // The look of the synthetic clips was this variable before it became data.syntheticStyle, and
+  // the runtime section's fields were variables too.
   refuseStyleEnv();
+  refuseRetiredEnv();
   const given = checkShape(options);
   const presetName = given.preset === undefined || given.preset === null ? null : nonEmptyString('preset', given.preset);
   const preset = presetName === null ? undefined : composePresets(presetName);
@@ -130,6 +135,7 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
   const s = (o.sampler ?? {}) as Obj;
   const op = (o.optim ?? {}) as Obj;
   const d = (o.data ?? {}) as Obj;
+  const rt = (o.runtime ?? {}) as Obj;
   const pick = <T>(v: unknown, dflt: T): unknown => (v === undefined ? dflt : v);
 
   // Model.
@@ -280,6 +286,14 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
   data.workers = integer('data.workers', pick(d.workers, DERIVED.workers(device, cores)), 0, 64);
   data.prefetch = integer('data.prefetch', pick(d.prefetch, DERIVED.prefetch(data.workers)), 1, 64);
 
+  const runtime = {
+    graph: boolean('runtime.graph', pick(rt.graph, DEFAULTS.runtime.graph)),
+    staging: boolean('runtime.staging', pick(rt.staging, DEFAULTS.runtime.staging)),
+    sdpa: oneOf('runtime.sdpa', pick(rt.sdpa, DEFAULTS.runtime.sdpa), SDPA_CHOICES),
+    layerNormBf16: boolean('runtime.layerNormBf16', pick(rt.layerNormBf16, DEFAULTS.runtime.layerNormBf16)),
+    legacyAdamw: boolean('runtime.legacyAdamw', pick(rt.legacyAdamw, DEFAULTS.runtime.legacyAdamw)),
+  };
+
   const out = nonEmptyString('out', pick(o.out, DEFAULTS.out));
   const checkpointEvery = integer('checkpointEvery', pick(o.checkpointEvery, DEFAULTS.checkpointEvery), 1);
   const logEvery = integer('logEvery', pick(o.logEvery, DEFAULTS.logEvery), 1);
@@ -290,6 +304,7 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
     sampler,
     optim,
     data,
+    runtime,
     dataset: pick(o.dataset, DEFAULTS.dataset) as string,
     steps,
     epochs,
@@ -319,6 +334,7 @@ export function toSessionConfig(c: PretrainConfig): SessionConfig {
     device: c.device,
     seed: c.seed,
     precision: c.precision,
+    runtime: { ...c.runtime },
   };
 }
 

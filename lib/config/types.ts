@@ -22,6 +22,10 @@ export const PRECISION_CHOICES = ['auto', 'fp32', 'bf16'] as const;
 export type PrecisionChoice = (typeof PRECISION_CHOICES)[number];
 export type Precision = Exclude<PrecisionChoice, 'auto'>;
 
+/** Scaled-dot-product-attention backends `runtime.sdpa` may force (`auto`: libtorch chooses). */
+export const SDPA_CHOICES = ['auto', 'flash', 'efficient', 'cudnn', 'math'] as const;
+export type SdpaChoice = (typeof SDPA_CHOICES)[number];
+
 /** The MAE: a VideoMAE ViT encoder on visible tokens and a narrower decoder on all tokens. */
 export interface ModelConfig {
   /**
@@ -177,6 +181,49 @@ export interface DataConfig {
   workers: number;
 }
 
+/**
+ * How the training step runs: paths that change its speed and the rounding of its results, not
+ * the model, the data or the schedule (so a resumed run may change them, like `device`). They were
+ * environment variables (TATS_GRAPH, TATS_STAGING, TATS_SDPA, TATS_LN_BF16, TATS_LEGACY_ADAMW)
+ * before they were recorded here; setting one of those now is an error naming the field.
+ */
+export interface RuntimeConfig {
+  /**
+   * Capture the training step as one CUDA graph and replay it (native/core/session.h): fewer host
+   * launches per step. Taken only where it can be: CUDA, a fixed masking strategy (random, tube,
+   * frame), the fused AdamW (`legacyAdamw` false), a single process; elsewhere the eager step
+   * runs. Defaults to true.
+   */
+  graph: boolean;
+  /**
+   * CUDA: upload the clips through a reused pinned staging buffer (copied by several threads) into
+   * a reused device buffer; false: a plain pageable copy each step. The graphed step always stages
+   * (it reads a fixed buffer). No effect on the CPU. Defaults to true.
+   */
+  staging: boolean;
+  /**
+   * Scaled-dot-product-attention backend: `auto` lets libtorch choose per call; `flash`,
+   * `efficient`, `cudnn` or `math` allow only that one (process-wide libtorch flags, set at each
+   * training step; libtorch >= 2.5, else ignored). A backend that cannot run a call makes it fail.
+   * Defaults to `auto`.
+   */
+  sdpa: SdpaChoice;
+  /**
+   * Under bf16 autocast on CUDA, run LayerNorm on bf16 input, weight and bias (statistics in fp32)
+   * instead of autocast's fp32 LayerNorm: two cast passes fewer per norm; the affine uses
+   * bf16-rounded weight and bias (native/core/vit.h). No effect in fp32 or on the CPU.
+   * Defaults to true.
+   */
+  layerNormBf16: boolean;
+  /**
+   * The MAE's and the learned sampler's AdamW as libtorch's torch::optim::AdamW with per-parameter
+   * gradient clipping, instead of the fused flat-buffer AdamW (native/core/optim.h, three launches
+   * per step). Kept for before/after comparisons: the results differ in the last bits, on the CPU
+   * too, and the CUDA graph needs the fused one. Defaults to false.
+   */
+  legacyAdamw: boolean;
+}
+
 /** The resolved pretraining configuration: every field set. Written to `<out>/config.json`. */
 export interface PretrainConfig {
   /**
@@ -190,6 +237,7 @@ export interface PretrainConfig {
   sampler: SamplerConfig;
   optim: OptimConfig;
   data: DataConfig;
+  runtime: RuntimeConfig;
   /**
    * Where clips come from: `synthetic` (built-in), `shards:DIR`, `list:FILE` ("path label" lines),
    * `ucf101:DIR`, `hmdb51:DIR`, `k400:DIR`, `ssv2:DIR`. Defaults to `synthetic`.

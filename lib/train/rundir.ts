@@ -234,6 +234,8 @@ export function initRun(paths: RunPaths, config: PretrainConfig): void {
 /** Fields a resumed run may change: none of them alters the schedule, the weights or the data order. */
 export const RESUMABLE_CHANGES = [
   'logEvery', 'checkpointEvery', 'keepCheckpoints', 'picture', 'device', 'precision', 'steps', 'out', 'data.workers', 'data.prefetch',
+  // How the step runs (speed paths; runs from before the section have none recorded).
+  'runtime',
   // How the ranks are started may change (torchrun instead of --nproc-per-node); their number (worldSize) may not.
   'nprocPerNode',
 ] as const;

@@ -69,6 +69,8 @@ function sessionFrom(json: Record<string, unknown> | undefined): NativeSessionCo
     device: c.device,
     seed: c.seed,
     precision: c.precision,
+    // Runs from before the runtime section (its fields were environment variables) take the defaults.
+    runtime: { ...DEFAULTS.runtime, ...(typeof c.runtime === 'object' ? c.runtime : {}) },
   } as NativeSessionConfig;
 }
 

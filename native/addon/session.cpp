@@ -68,6 +68,12 @@ core::SessionConfig read_config(const Napi::Object& c) {
   cfg.device = get_string(c, "device", "config");
   cfg.seed = get_int(c, "seed", "config");
   cfg.precision = get_string(c, "precision", "config");
+  const Napi::Object r = get_object(c, "runtime", "config");
+  cfg.runtime.graph = get_bool(r, "graph", "config.runtime");
+  cfg.runtime.staging = get_bool(r, "staging", "config.runtime");
+  cfg.runtime.sdpa = get_string(r, "sdpa", "config.runtime");
+  cfg.runtime.layer_norm_bf16 = get_bool(r, "layerNormBf16", "config.runtime");
+  cfg.runtime.legacy_adamw = get_bool(r, "legacyAdamw", "config.runtime");
   // Optional (single process on device 0 when absent): lib/config always sets them.
   cfg.device_index = get_int_or(c, "deviceIndex", 0, "config");
   const Napi::Value dp = c.Get("dataParallel");
@@ -147,6 +153,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     check_range(env, "config.sampler.heads", cfg.sampler.heads, 1, 256);
     check_range(env, "config.sampler.betaSteps", cfg.sampler.beta_steps, 0, 1000000000);
     check_range(env, "config.sampler.warmupSteps", cfg.sampler.warmup_steps, 0, 1000000000);
+    const auto& sdpa = cfg.runtime.sdpa;
+    if (sdpa != "auto" && sdpa != "flash" && sdpa != "efficient" && sdpa != "cudnn" && sdpa != "math")
+      throw_error(env, "ERR_INVALID_ARG",
+                  "config.runtime.sdpa must be 'auto', 'flash', 'efficient', 'cudnn' or 'math', received '" + sdpa + "'");
   }
 
   // clips as [B, T, H, W, 3]: B = batchSize for training; any whole number of clips otherwise.

@@ -35,7 +35,7 @@ class AdaMaeMaskSampler : public MaskSampler {
     o.heads = s.heads;
     o.tokens = tokens_;
     module_ = AdaMaeSampler(o);
-    optimizer_ = make_sampler_optimizer(*module_, s.lr, s.weight_decay);
+    optimizer_ = make_sampler_optimizer(*module_, s.lr, s.weight_decay, ctx.config.runtime.legacy_adamw);
     to_device(ctx.device);
   }
 

@@ -40,6 +40,20 @@ struct OptimConfig {
   int64_t warmup_steps = 0, total_steps = 0;
   double weight_decay = 0, beta1 = 0, beta2 = 0;
   double clip_grad = 0;  // max global gradient norm; 0 = no clipping
+  // runtime.legacyAdamw: torch::optim::AdamW with per-parameter clipping instead of the fused
+  // flat-buffer AdamW (core/optim.h). The session sets it from RuntimeConfig.
+  bool legacy_adamw = false;
+};
+
+// How the step runs (lib/config's `runtime` section, written into the run's config.json): paths
+// that change speed and the rounding of the results, not the model, the data or the schedule.
+// Every field is set by lib/config (its defaults: lib/config/defaults.ts).
+struct RuntimeConfig {
+  bool graph = false;            // runtime.graph: the training step as one CUDA graph where it can be (session.h)
+  bool staging = false;          // runtime.staging: the clips' upload through a pinned staging buffer (step_buffers.h)
+  std::string sdpa;              // runtime.sdpa: auto | flash | efficient | cudnn | math (configure_sdpa)
+  bool layer_norm_bf16 = false;  // runtime.layerNormBf16: LayerNorm on bf16 input under bf16 autocast (vit.h)
+  bool legacy_adamw = false;     // runtime.legacyAdamw: torch::optim::AdamW instead of the fused one (optim.h)
 };
 
 struct SessionConfig {
@@ -56,6 +70,7 @@ struct SessionConfig {
   // share of a global batch of batch_size * world_size clips; gradients, reward statistics and
   // the step's metrics are averaged over the ranks, and masks are drawn for the global batch.
   bool data_parallel = false;
+  RuntimeConfig runtime;
 };
 
 // Token grid of a clip: N = slots * per_slot tokens in (t, h, w) order.

@@ -4,8 +4,6 @@
 #include "kernels/adamw_op.h"
 
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <sstream>
 #include <type_traits>
 
@@ -53,8 +51,7 @@ MaeOptimizer::MaeOptimizer(const std::vector<std::pair<std::string, torch::Tenso
     params_.push_back(p);
     (decays(name, p) ? decay : no_decay).push_back(p);
   }
-  const char* legacy = std::getenv("TATS_LEGACY_ADAMW");
-  fused_ = !(legacy && std::strcmp(legacy, "1") == 0);
+  fused_ = !cfg.legacy_adamw;
   for (const auto& p : params_)
     if (p.scalar_type() != torch::kFloat || p.device() != params_.front().device()) fused_ = false;
   if (!fused_) {

@@ -36,8 +36,9 @@ torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double ma
 //   parameter, nothing read on the host, capturable in a CUDA graph (prepare() outside, apply()
 //   inside). The parameters stay the same tensors (set_data onto views); build the optimiser after
 //   the model has reached its device and never move the model afterwards.
-// - legacy (environment TATS_LEGACY_ADAMW=1, for before/after timings): torch::optim::AdamW and
-//   per-parameter clipping.
+// - legacy (OptimConfig::legacy_adamw, the config field runtime.legacyAdamw, for before/after
+//   timings; also taken when the parameters are not all fp32 on one device): torch::optim::AdamW
+//   and per-parameter clipping.
 class MaeOptimizer {
  public:
   MaeOptimizer(const std::vector<std::pair<std::string, torch::Tensor>>& named, const OptimConfig& cfg);

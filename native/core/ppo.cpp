@@ -90,7 +90,7 @@ torch::Tensor RewardNormalizer::update_and_normalize(const torch::Tensor& reward
 }
 
 std::unique_ptr<MaeOptimizer> make_sampler_optimizer(torch::nn::Module& module, double lr, double weight_decay,
-                                                     int64_t warmup_steps, double clip_grad) {
+                                                     bool legacy_adamw, int64_t warmup_steps, double clip_grad) {
   std::vector<std::pair<std::string, torch::Tensor>> named;
   for (const auto& item : module.named_parameters(/*recurse=*/true)) named.emplace_back(item.key(), item.value());
   OptimConfig cfg;
@@ -102,6 +102,7 @@ std::unique_ptr<MaeOptimizer> make_sampler_optimizer(torch::nn::Module& module, 
   cfg.beta1 = kSamplerBeta1;
   cfg.beta2 = kSamplerBeta2;
   cfg.clip_grad = clip_grad;
+  cfg.legacy_adamw = legacy_adamw;
   return std::make_unique<MaeOptimizer>(named, cfg);
 }
 
@@ -116,8 +117,8 @@ PpoTrainer::PpoTrainer(TatsSampler sampler, const PpoOptions& options, int64_t m
   TORCH_CHECK(options.beta_steps == 0 || (options.beta > 0.0 && options.beta_start > 0.0),
               "PpoTrainer: a beta curriculum (betaSteps > 0) needs beta and betaStart > 0");
   rho_ = static_cast<double>(masked_count) / static_cast<double>(n);
-  optimizer_ = make_sampler_optimizer(*sampler_, options.lr, options.weight_decay, options.warmup_steps,
-                                      options.clip_grad);
+  optimizer_ = make_sampler_optimizer(*sampler_, options.lr, options.weight_decay, options.legacy_adamw,
+                                      options.warmup_steps, options.clip_grad);
 }
 
 torch::Tensor PpoTrainer::log_odds(const SamplerOutput& out) const {

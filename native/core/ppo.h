@@ -45,6 +45,7 @@ struct PpoOptions {
   int64_t warmup_steps = 0;  // linear warmup of lr over the first updates
   double clip_grad = 0;      // max global gradient norm (0: none)
   double weight_decay = 0;   // on weight matrices only (not biases, norms, position embedding)
+  bool legacy_adamw = false;  // the sampler's AdamW unfused (runtime.legacyAdamw, OptimConfig::legacy_adamw)
 };
 
 // beta for 0-based update t: beta_start * (beta / beta_start)^(t / beta_steps) while t < beta_steps,
@@ -148,9 +149,11 @@ class PpoTrainer {
 
 // The samplers' own AdamW: the MAE's optimiser class (same parameter groups: no weight decay on
 // biases, 1-D tensors and pos_embed), PyTorch's default betas (0.9, 0.999), lr warmed up linearly
-// over warmup_steps then constant, clipping at clip_grad (0: none). Its state exports as
+// over warmup_steps then constant, clipping at clip_grad (0: none); legacy_adamw as
+// OptimConfig::legacy_adamw (runtime.legacyAdamw). Its state exports as
 // optim.<param>.{exp_avg,exp_avg_sq,step}.
 std::unique_ptr<MaeOptimizer> make_sampler_optimizer(torch::nn::Module& module, double lr, double weight_decay,
-                                                     int64_t warmup_steps = 0, double clip_grad = 0.0);
+                                                     bool legacy_adamw, int64_t warmup_steps = 0,
+                                                     double clip_grad = 0.0);
 
 }  // namespace tats::core

@@ -8,6 +8,7 @@
 #include "core/masking.h"
 #include "core/ppo.h"
 #include "core/autocast.h"
+#include "core/vit.h"
 #ifdef TATS_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
@@ -45,6 +46,9 @@ SamplerBenchResult sampler_bench(const SamplerBenchOptions& o, const torch::Devi
   const int64_t M = masked_count("tats", o.ratio, TokenGrid{o.slots, o.per_slot});
   PpoTrainer ppo(sampler, po, M);
   ppo.set_autocast(o.bf16);
+  // The sampler's LayerNorms as a pretraining session runs them with runtime.layerNormBf16 on (its
+  // default): on bf16 input under bf16 autocast (vit.h).
+  const LayerNormBf16Scope ln_bf16(/*enabled=*/true);
   auto gen = make_generator(torch::kCPU, 0);
   const auto x = torch::randn({o.batch, N, o.input_dim}, torch::TensorOptions().device(device));
   const auto rewards = torch::rand({o.batch, M}, torch::TensorOptions().device(device));

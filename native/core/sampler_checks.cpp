@@ -172,7 +172,7 @@ BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int
     ao.input_dim = C, ao.dim = C, ao.heads = heads, ao.tokens = N;
     ada = AdaMaeSampler(ao);
     ada->to(device);
-    ada_opt = make_sampler_optimizer(*ada, 1e-3, 0.05);
+    ada_opt = make_sampler_optimizer(*ada, 1e-3, 0.05, /*legacy_adamw=*/false);
   }
   for (int64_t step = 0; step < steps; ++step) {
     // Fresh clips every step: a random quarter of each clip's tokens moves.

@@ -11,6 +11,7 @@
 #include "core/mae_loss.h"
 #include "core/step_trace.h"
 #include "core/masking.h"
+#include "core/vit.h"
 #include "kernels/patchify_op.h"
 
 namespace tats::core {
@@ -102,7 +103,9 @@ Session::Session(const SessionConfig& config)
   }
   model_->to_device(device_);
   sampler_->to_device(device_);
-  optimizer_ = std::make_unique<MaeOptimizer>(model_parameters(), cfg_.optim);
+  OptimConfig optim = cfg_.optim;
+  optim.legacy_adamw = cfg_.runtime.legacy_adamw;
+  optimizer_ = std::make_unique<MaeOptimizer>(model_parameters(), optim);
   if (group_) {
     // Same seed, same weights on every rank already; the broadcast makes it a guarantee.
     optimizer_->broadcast_params(*group_);
@@ -153,12 +156,13 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
   check_motion(motion, B, "trainStep");
   model_->train();
   sampler_->train(true);
-  configure_sdpa_from_env();
+  configure_sdpa(cfg_.runtime.sdpa);
+  const LayerNormBf16Scope ln_bf16(cfg_.runtime.layer_norm_bf16);
   if (use_graph()) return train_step_graphed(clips, motion);
 
   StepTrace trace(step_);  // TATS_TRACE: this step on the profiler's timeline
-  // Pinned staging + reused device buffer (TATS_STAGING=0: the pageable copy as before).
-  const auto x = device_.is_cuda() && env_enabled("STAGING") ? upload_.upload(clips, device_) : to_device_clips(clips);
+  // Pinned staging + reused device buffer (runtime.staging false: the pageable copy).
+  const auto x = device_.is_cuda() && cfg_.runtime.staging ? upload_.upload(clips, device_) : to_device_clips(clips);
   const auto pt = ops::patchify(x, cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
   MaskDraw draw;
   MaeLoss loss;
@@ -212,7 +216,7 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
 StepMetrics Session::finish_step(std::chrono::steady_clock::time_point t0, double issued_ms, double lr,
                                  const std::vector<std::string>& names, const std::vector<double>& host, bool graphed) {
   ++step_;
-  if (env_opt_in("STEP_TIMING"))  // is the step bound by the host's dispatch or by the GPU?
+  if (step_timing_enabled())  // is the step bound by the host's dispatch or by the GPU?
     std::fprintf(stderr, "tats: step %lld%s issued in %.2f ms, done in %.2f ms (clip copy %.2f ms)\n",
                  static_cast<long long>(step_), graphed ? " (graph)" : "", issued_ms, elapsed_ms(t0),
                  upload_.last_copy_ms());
@@ -228,7 +232,7 @@ StepMetrics Session::finish_step(std::chrono::steady_clock::time_point t0, doubl
 
 bool Session::use_graph() const {
   // Not under data parallelism yet: the graph's step has no all-reduce.
-  return env_enabled("GRAPH") && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() &&
+  return cfg_.runtime.graph && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() &&
          sampler_->graphable() && !group_;
 }
 
@@ -311,6 +315,7 @@ EvalMetrics Session::eval_step(const torch::Tensor& clips, const torch::Tensor& 
   const int64_t B = clips.size(0);
   check_motion(motion, B, "evalStep");
   torch::NoGradGuard no_grad;
+  const LayerNormBf16Scope ln_bf16(cfg_.runtime.layer_norm_bf16);
   model_->eval();
   sampler_->train(false);
   const auto x = to_device_clips(clips);
@@ -341,6 +346,7 @@ Reconstruction Session::reconstruct(const torch::Tensor& clips, const torch::Ten
     TORCH_CHECK(mask.dim() == 2 && mask.size(0) == B && mask.size(1) == N, "reconstruct: mask must be [", B, ", ", N,
                 "], got ", mask.sizes());
   torch::NoGradGuard no_grad;
+  const LayerNormBf16Scope ln_bf16(cfg_.runtime.layer_norm_bf16);
   model_->eval();
   sampler_->train(false);
   const auto x = to_device_clips(clips);

@@ -77,12 +77,14 @@ class Session {
 
  private:
   torch::Tensor to_device_clips(const torch::Tensor& clips) const;
-  // The training step as one CUDA graph (fixed samplers, fused AdamW, CUDA, libtorch >= 2, a
-  // single process; on by default, TATS_GRAPH=0 turns it off, see env_enabled): masks drawn on the host as in the eager step and copied into
-  // static index buffers, clips uploaded into the static clip buffer, then one replay.
+  // The training step as one CUDA graph when runtime.graph is set (lib/config's default: on) and
+  // the step allows it (a fixed strategy, the fused AdamW, CUDA, libtorch >= 2, a single process);
+  // otherwise the eager step. Masks drawn on the host as in the eager step and copied into static
+  // index buffers, clips uploaded into the static clip buffer (always staged: the graph reads a
+  // fixed buffer), then one replay.
   bool use_graph() const;
   StepMetrics train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion);
-  // Both step paths' end: counts the step, prints TATS_STEP_TIMING, builds the metrics from the
+  // Both step paths' end: counts the step, prints the step's times (TATS_STEP_TIMING), builds the metrics from the
   // host values read for `names` (loss, gradNorm, then the extras).
   StepMetrics finish_step(std::chrono::steady_clock::time_point t0, double issued_ms, double lr,
                           const std::vector<std::string>& names, const std::vector<double>& host, bool graphed);

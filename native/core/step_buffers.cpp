@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -47,12 +46,12 @@ torch::Tensor ClipUpload::upload(const torch::Tensor& clips_in, const torch::Dev
   return device_;
 }
 
-void configure_sdpa_from_env() {
+void configure_sdpa(const std::string& s) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
   static bool saved = false;
   static bool flash = true, efficient = true, math = true, cudnn = true;
-  const char* v = std::getenv("TATS_SDPA");
-  if (!v || !*v) return;
+  const bool forced = s == "flash" || s == "efficient" || s == "cudnn" || s == "math";
+  if (!forced && !saved) return;
   auto& ctx = at::globalContext();
   if (!saved) {
     flash = ctx.userEnabledFlashSDP();
@@ -61,8 +60,7 @@ void configure_sdpa_from_env() {
     cudnn = ctx.userEnabledCuDNNSDP();
     saved = true;
   }
-  const std::string s(v);
-  if (s == "flash" || s == "efficient" || s == "cudnn" || s == "math") {
+  if (forced) {
     ctx.setSDPUseFlash(s == "flash");
     ctx.setSDPUseMemEfficient(s == "efficient");
     ctx.setSDPUseMath(s == "math");
@@ -73,17 +71,9 @@ void configure_sdpa_from_env() {
     ctx.setSDPUseMath(math);
     ctx.setSDPUseCuDNN(cudnn);
   }
+#else
+  (void)s;
 #endif
-}
-
-bool env_enabled(const char* name) {
-  const char* v = std::getenv((std::string("TATS_") + name).c_str());
-  return !(v && std::strcmp(v, "0") == 0);
-}
-
-bool env_opt_in(const char* name) {
-  const char* v = std::getenv((std::string("TATS_") + name).c_str());
-  return v && std::strcmp(v, "1") == 0;
 }
 
 }  // namespace tats::core

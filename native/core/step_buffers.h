@@ -5,6 +5,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <string>
+
 namespace tats::core {
 
 class ClipUpload {
@@ -16,7 +18,7 @@ class ClipUpload {
   torch::Tensor upload(const torch::Tensor& clips, const torch::Device& device);
   // The device buffer of the last upload (undefined before the first).
   const torch::Tensor& device_buffer() const { return device_; }
-  // Host time of the last upload's copy into the pinned buffer (TATS_STEP_TIMING).
+  // Host time of the last upload's copy into the pinned buffer (printed by TATS_STEP_TIMING).
   double last_copy_ms() const { return last_copy_ms_; }
 
  private:
@@ -24,14 +26,9 @@ class ClipUpload {
   double last_copy_ms_ = 0;
 };
 
-// TATS_SDPA = flash | efficient | cudnn | math: only that scaled-dot-product-attention backend
-// (process-wide libtorch flags; libtorch >= 2.5); default (or unset after a choice): restores the
-// flags found at the first call. Unset at the first call: nothing is touched.
-void configure_sdpa_from_env();
-
-// Environment switch: TATS_<name>=0 turns a default-on speed path off (for before/after timings).
-bool env_enabled(const char* name);
-// True only when TATS_<name> is "1" (features that are off by default).
-bool env_opt_in(const char* name);
+// runtime.sdpa = flash | efficient | cudnn | math: only that scaled-dot-product-attention backend
+// (process-wide libtorch flags; libtorch >= 2.5; before that, nothing is touched); auto: restores
+// the flags found before the first choice (nothing is touched when no choice was made yet).
+void configure_sdpa(const std::string& choice);
 
 }  // namespace tats::core

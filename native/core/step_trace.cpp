@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 
 #if TORCH_VERSION_MAJOR >= 2
@@ -25,6 +26,11 @@ int64_t traced_step() {
 }
 
 }  // namespace
+
+bool step_timing_enabled() {
+  const char* v = std::getenv("TATS_STEP_TIMING");
+  return v && std::strcmp(v, "1") == 0;
+}
 
 StepTrace::StepTrace(int64_t step) {
   const char* p = std::getenv("TATS_TRACE");

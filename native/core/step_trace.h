@@ -15,6 +15,10 @@
 
 namespace tats::core {
 
+// TATS_STEP_TIMING=1: the session prints each step's host and total time to stderr (a
+// diagnostic: it changes nothing; the README's table of environment variables).
+bool step_timing_enabled();
+
 class StepTrace {
  public:
   // Starts the profiler when `step` (steps taken before this one) is the traced step.

@@ -48,6 +48,7 @@ class TatsMaskSampler : public MaskSampler {
     po.warmup_steps = s.warmup_steps;
     po.clip_grad = s.clip_grad;
     po.weight_decay = s.weight_decay;
+    po.legacy_adamw = ctx.config.runtime.legacy_adamw;
     ppo_ = std::make_unique<PpoTrainer>(TatsSampler(so), po, masked_);
     if (ctx.group) ppo_->set_group(ctx.group);
     to_device(ctx.device);

@@ -5,8 +5,6 @@
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 
 #include "core/linear.h"
 
@@ -53,15 +51,19 @@ BlockImpl::BlockImpl(int64_t dim, int64_t heads, double mlp_ratio) {
   mlp = register_module("mlp", Mlp(dim, static_cast<int64_t>(dim * mlp_ratio)));
 }
 
+namespace {
+thread_local bool layer_norm_bf16 = false;  // LayerNormBf16Scope
+}  // namespace
+
+LayerNormBf16Scope::LayerNormBf16Scope(bool enabled) : prev_(layer_norm_bf16) { layer_norm_bf16 = enabled; }
+LayerNormBf16Scope::~LayerNormBf16Scope() { layer_norm_bf16 = prev_; }
+
 torch::Tensor layer_norm(torch::nn::LayerNorm ln, const torch::Tensor& x) {
-  if (x.is_cuda() && x.scalar_type() == torch::kBFloat16) {
-    const char* flag = std::getenv("TATS_LN_BF16");
-    if (!flag || std::strcmp(flag, "0") != 0) {
-      const c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCUDA);
-      // Weight and bias cast to bf16 too (the CUDA kernel takes one dtype; statistics stay fp32).
-      return at::layer_norm(x, ln->options.normalized_shape(), ln->weight.to(torch::kBFloat16),
-                            ln->bias.to(torch::kBFloat16), ln->options.eps());
-    }
+  if (layer_norm_bf16 && x.is_cuda() && x.scalar_type() == torch::kBFloat16) {
+    const c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCUDA);
+    // Weight and bias cast to bf16 too (the CUDA kernel takes one dtype; statistics stay fp32).
+    return at::layer_norm(x, ln->options.normalized_shape(), ln->weight.to(torch::kBFloat16),
+                          ln->bias.to(torch::kBFloat16), ln->options.eps());
   }
   return ln(x);
 }

@@ -29,13 +29,27 @@ struct MlpImpl : torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
-// LayerNorm as VideoMAE applies it. By default (TATS_LN_BF16=0 turns it off; measured -3 ms per
-// base step, bench/records/2026-11-24-gpu-call-3.md), a bf16
-// CUDA input skips autocast's fp32 policy for layer_norm: the kernel runs on bf16 input, weight and
-// bias (statistics in fp32) and writes bf16, which is what the next Linear would cast autocast's
-// fp32 output to anyway: two cast passes and an fp32 activation fewer per norm, forward and
-// backward; the affine uses bf16-rounded weight and bias (2^-9 relative). Anything else: ln(x).
+// LayerNorm as VideoMAE applies it. Inside a LayerNormBf16Scope(true) (the pretraining session
+// opens one from runtime.layerNormBf16, on by default; measured -3 ms per base step,
+// bench/records/2026-11-24-gpu-call-3.md), a bf16 CUDA input skips autocast's fp32 policy for
+// layer_norm: the kernel runs on bf16 input, weight and bias (statistics in fp32) and writes bf16,
+// which is what the next Linear would cast autocast's fp32 output to anyway: two cast passes and
+// an fp32 activation fewer per norm, forward and backward; the affine uses bf16-rounded weight and
+// bias (2^-9 relative). Anything else (and outside such a scope): ln(x).
 torch::Tensor layer_norm(torch::nn::LayerNorm ln, const torch::Tensor& x);
+
+// Sets, for this thread and the scope's lifetime, whether layer_norm() takes the bf16 path above
+// (restored on exit; thread-local like autocast, because async calls run on pool threads).
+class LayerNormBf16Scope {
+ public:
+  explicit LayerNormBf16Scope(bool enabled);
+  ~LayerNormBf16Scope();
+  LayerNormBf16Scope(const LayerNormBf16Scope&) = delete;
+  LayerNormBf16Scope& operator=(const LayerNormBf16Scope&) = delete;
+
+ private:
+  bool prev_;
+};
 
 // Pre-LN transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)).
 struct BlockImpl : torch::nn::Module {

@@ -1,6 +1,6 @@
 // The ViT-B MAE step's speed paths side by side in one process (issue 5): the same session config
-// with the native switches TATS_LEGACY_ADAMW / TATS_STAGING / TATS_GRAPH (read when a Session is
-// built and at each step). Prints one JSON line per variant and a table; bench/records/*-mae-speed.md
+// with the fields of its runtime section (legacyAdamw, staging, graph, layerNormBf16, sdpa; they
+// were environment variables before issue 17). Prints one JSON line per variant and a table; bench/records/*-mae-speed.md
 // keeps the numbers. Runs on the GPU machine; skipped where there is no CUDA device.
 import { describe, expect, it } from 'vitest';
 
@@ -9,6 +9,7 @@ import { native } from '../../lib/native.js';
 import { Session } from '../../lib/session.js';
 import { randomBytes } from '../helpers.js';
 import { sessionConfig } from '../session-config.js';
+import type { SessionConfig } from '../../lib/session.js';
 
 const i = info();
 const reason = i.flavour !== 'cuda' ? 'this binary has no CUDA kernels' : !i.cuda ? 'no CUDA device is available' : '';
@@ -20,24 +21,24 @@ const median = (xs: number[]) => {
 
 interface Variant {
   name: string;
-  env: Record<string, string>;
+  runtime: SessionConfig['runtime'];
   batchSize?: number;
 }
 
-const EAGER = { TATS_LEGACY_ADAMW: '0', TATS_STAGING: '1', TATS_GRAPH: '0', TATS_SDPA: 'default', TATS_LN_BF16: '0' };
-const GRAPH = { ...EAGER, TATS_GRAPH: '1' };
+const EAGER: SessionConfig['runtime'] = { legacyAdamw: false, staging: true, graph: false, sdpa: 'auto', layerNormBf16: false };
+const GRAPH: SessionConfig['runtime'] = { ...EAGER, graph: true };
 // The CUDA graph's capture creates the capturing thread's cuBLAS/cuDNN handles first (steps run on
 // libuv pool threads; a handle created inside the capture failed it before).
 const VARIANTS: Variant[] = [
-  { name: 'legacy (torch AdamW, pageable H2D, eager)', env: { TATS_LEGACY_ADAMW: '1', TATS_STAGING: '0', TATS_GRAPH: '0', TATS_SDPA: 'default', TATS_LN_BF16: '0' } },
-  { name: 'fused AdamW, pinned staging, eager', env: EAGER },
-  { name: 'fused AdamW, pinned staging, CUDA graph', env: GRAPH },
-  { name: 'eager, LayerNorm in bf16', env: { ...EAGER, TATS_LN_BF16: '1' } },
-  { name: 'CUDA graph, LayerNorm in bf16', env: { ...GRAPH, TATS_LN_BF16: '1' } },
-  { name: 'CUDA graph, SDPA cuDNN only', env: { ...GRAPH, TATS_SDPA: 'cudnn' } },
-  { name: 'fused AdamW eager again (spread)', env: EAGER },
-  { name: 'CUDA graph again (spread)', env: GRAPH },
-  { name: 'CUDA graph, batch 16 (memory)', env: GRAPH, batchSize: 16 },
+  { name: 'legacy (torch AdamW, pageable H2D, eager)', runtime: { ...EAGER, legacyAdamw: true, staging: false } },
+  { name: 'fused AdamW, pinned staging, eager', runtime: EAGER },
+  { name: 'fused AdamW, pinned staging, CUDA graph', runtime: GRAPH },
+  { name: 'eager, LayerNorm in bf16', runtime: { ...EAGER, layerNormBf16: true } },
+  { name: 'CUDA graph, LayerNorm in bf16', runtime: { ...GRAPH, layerNormBf16: true } },
+  { name: 'CUDA graph, SDPA cuDNN only', runtime: { ...GRAPH, sdpa: 'cudnn' } },
+  { name: 'fused AdamW eager again (spread)', runtime: EAGER },
+  { name: 'CUDA graph again (spread)', runtime: GRAPH },
+  { name: 'CUDA graph, batch 16 (memory)', runtime: GRAPH, batchSize: 16 },
 ];
 
 describe.skipIf(Boolean(reason))(`MAE step speed paths on ${i.device}`, () => {
@@ -46,11 +47,12 @@ describe.skipIf(Boolean(reason))(`MAE step speed paths on ${i.device}`, () => {
     const rows: Record<string, unknown>[] = [];
     const clips32 = randomBytes(32 * frames * size * size * 3, 1);
     for (const v of VARIANTS) {
-      for (const [k, val] of Object.entries(v.env)) process.env[k] = val;
       const batchSize = v.batchSize ?? 32;
       const clips = batchSize === 32 ? clips32 : clips32.subarray(0, batchSize * frames * size * size * 3);
       const cfg = sessionConfig({ preset: 'base', frames, size, batchSize, strategy: 'tube', ratio: 0.9, device: 'cuda', precision: 'bf16', warmupSteps: 10, totalSteps: 1000 });
       cfg.optim.lr = 1.5e-4 * (batchSize / 256);
+      // The session after a cuDNN-only one restores libtorch's SDPA choice (runtime.sdpa auto).
+      cfg.runtime = v.runtime;
       const session = await Session.create(cfg);
       try {
         await (async () => {
@@ -87,8 +89,6 @@ describe.skipIf(Boolean(reason))(`MAE step speed paths on ${i.device}`, () => {
         session.dispose();
       }
     }
-    process.env.TATS_SDPA = 'default';
-    for (const k of ['TATS_LEGACY_ADAMW', 'TATS_STAGING', 'TATS_GRAPH', 'TATS_LN_BF16']) delete process.env[k];
     console.log(['| variant | batch | median step ms | min | median wall ms | clips/s | peak GiB |', '|---|---|---|---|---|---|---|',
       ...rows.map((r) => (r.error ? `| ${r.variant} | ${r.batchSize} | error: ${r.error} |` : `| ${r.variant} | ${r.batchSize} | ${r.medianStepMs} | ${r.minStepMs} | ${r.medianWallMs} | ${r.clipsPerSec} | ${r.peakGiB} |`))].join('\n'));
     // Same seed, same clips and masks: the fused, graphed path must train like the legacy one
