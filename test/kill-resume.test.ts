@@ -22,7 +22,7 @@ import { rng, runCli } from './helpers.js';
 const root = mkdtempSync(join(tmpdir(), 'tats-kill-'));
 const cli = join(packageRoot, 'dist', 'cli', 'tats.js');
 
-const STEPS = 180;
+const STEPS = 140;
 const EVERY = 3;
 /** A model whose step takes tens of milliseconds on two shared cores (as test/pretrain.test.ts). */
 const options: PretrainOptions = {
