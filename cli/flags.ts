@@ -43,6 +43,8 @@ export interface TrainFlags {
   'checkpoint-every'?: number;
   'log-every'?: number;
   'nproc-per-node'?: number;
+  /** tats pretrain only. */
+  'on-damaged'?: string;
   set?: string[];
   json: boolean;
 }
@@ -70,6 +72,7 @@ export const FLAG_FIELDS: Record<string, string> = {
   'checkpoint-every': 'checkpointEvery',
   'log-every': 'logEvery',
   'nproc-per-node': 'nprocPerNode',
+  'on-damaged': 'data.onDamaged',
 };
 
 const list = (xs: readonly string[]) => xs.join(', ');

@@ -3,7 +3,7 @@ import { basename, dirname, resolve } from 'node:path';
 
 import type { CommandModule } from 'yargs';
 
-import { DEFAULTS, Trainer, launchPretrain, localRanks, type PretrainResult, type TrainProgress } from '../../lib/index.js';
+import { DEFAULTS, ON_DAMAGED_CHOICES, Trainer, badSampleName, launchPretrain, localRanks, type PretrainResult, type TrainProgress } from '../../lib/index.js';
 import { DASHBOARD_DEFAULTS, serveDashboard, type Dashboard } from '../../lib/dashboard/index.js';
 import { EXIT_FAILURE, handler } from '../exit.js';
 import { nameFlag, optionsFromFlags, trainFlags, type TrainFlags } from '../flags.js';
@@ -35,6 +35,7 @@ function summary(r: PretrainResult) {
     picture: r.picture,
     bad_samples: r.badSamples,
     bad_files: r.badFiles,
+    bad_samples_log: r.badSamplesLog,
     config: r.config,
   };
 }
@@ -45,6 +46,11 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
   builder: (y) =>
     trainFlags(y)
       .option('resume', { type: 'boolean', default: false, group: 'Run:', describe: 'Continue the run in --out from its latest checkpoint (a new run if there is none)' })
+      .option('on-damaged', {
+        type: 'string',
+        group: 'Run:',
+        describe: `A damaged shard clip (failing its checksum): stop the run (exit 3, naming the shard file and clip) or skip it (replaced, counted, listed in <out>/bad_samples.jsonl); the config field data.onDamaged: ${ON_DAMAGED_CHOICES.join(', ')}. Default ${DEFAULTS.data.onDamaged}`,
+      })
       .option('picture', { type: 'boolean', group: 'Run:', describe: 'Write reconstruction.png at the end (--no-picture to skip). Default true' })
       .option('progress', { type: 'boolean', group: 'Run:', describe: 'Force the progress bar on or off (default: a bar on a terminal, lines otherwise)' })
       .option('dashboard', { type: 'boolean', default: false, group: 'Dashboard:', describe: 'Serve `tats dashboard` for the folder that holds --out from this process; after a finished run it stays up until Ctrl-C' })
@@ -134,8 +140,8 @@ export const pretrainCommand: CommandModule<object, PretrainArgs> = {
         ...(r.picture ? [`picture    ${r.picture}`] : []),
         ...(r.badSamples > 0
           ? [
-              `bad        ${r.badSamples} sample(s) failed to load and were replaced by others (bad_samples in metrics.jsonl):`,
-              ...r.badFiles.map((b) => `           ${b.file}: ${b.reason}`),
+              `bad        ${r.badSamples} sample(s) failed to load and were replaced by others (each listed in ${r.badSamplesLog ?? 'bad_samples.jsonl'}):`,
+              ...r.badFiles.map((b) => `           ${badSampleName(b)}: ${b.reason}`),
             ]
           : []),
         ...(r.aborted ? [`continue with: tats pretrain --out ${r.out} --resume`] : []),

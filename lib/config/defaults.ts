@@ -53,6 +53,8 @@ export const DEFAULTS = {
      * solid bright sprites a quarter to a third of the frame wide over a flat dark background.
      */
     syntheticStyle: { spriteScale: [0.25, 0.35], spriteTexture: false, background: 'flat', polarity: 'bright-on-dark' },
+    /** A damaged shard clip stops the run (ERR_SHARD_CHECKSUM, exit 3); `skip` replaces, counts and records it. */
+    onDamaged: 'stop',
   },
   /** RuntimeConfig (types.ts): today's fast paths on, the unfused AdamW off. */
   runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false },

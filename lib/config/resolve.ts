@@ -15,6 +15,7 @@ import { PRESETS, PRESET_NAMES, type Preset } from './presets.js';
 import {
   DEVICE_CHOICES,
   MODEL_SIZES,
+  ON_DAMAGED_CHOICES,
   PRECISION_CHOICES,
   SDPA_CHOICES,
   STRATEGIES,
@@ -43,7 +44,7 @@ const SECTION_KEYS = {
     'lr', 'warmupSteps', 'clipGrad', 'weightDecay', 'detachInput', 'adamaeWeight',
   ],
   optim: ['baseLr', 'lr', 'minLr', 'warmupSteps', 'totalSteps', 'weightDecay', 'beta1', 'beta2', 'clipGrad'],
-  data: ['syntheticClips', 'stride', 'syntheticStyle', 'prefetch', 'workers'],
+  data: ['syntheticClips', 'stride', 'syntheticStyle', 'prefetch', 'workers', 'onDamaged'],
   runtime: ['graph', 'staging', 'sdpa', 'layerNormBf16', 'legacyAdamw'],
 } as const;
 const TOP_KEYS = [
@@ -194,6 +195,7 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
     syntheticStyle: checkSyntheticStyle('data.syntheticStyle', pick(d.syntheticStyle, {})),
     prefetch: 0,
     workers: 0,
+    onDamaged: oneOf('data.onDamaged', pick(d.onDamaged, DEFAULTS.data.onDamaged), ON_DAMAGED_CHOICES),
   };
   const worldSize = integer('worldSize', ctx.worldSize ?? nprocPerNode, 1, 65536);
   const localWorldSize = Math.max(1, Math.min(worldSize, ctx.localWorldSize ?? nprocPerNode));

@@ -179,6 +179,18 @@ export interface DataConfig {
    * wants the cores) and to min(8, cores - 2), at least 1, on CUDA.
    */
   workers: number;
+  /**
+   * A shard clip that is damaged (fails its crc32, or lies past the end of its shard file; an
+   * edited index record fails the same way): `stop` ends the run with ERR_SHARD_CHECKSUM (exit 3
+   * from the CLI), naming the shard file and the clip; `skip` replaces the clip by another (the
+   * same deterministic walk as on resume), counts it (`bad_samples` in metrics.jsonl and the
+   * checkpoint) and records it, one line per replaced clip with the step, shard file, clip index
+   * and reason, in `<out>/bad_samples.jsonl`. More than 5% of the dataset damaged stops the run
+   * either way (ERR_DATA_TOO_MANY_BAD). Only `shards:` datasets have checksums; videos of a list
+   * that fail to decode are always replaced, counted and recorded. May change on `--resume`.
+   * Defaults to `stop`.
+   */
+  onDamaged: OnDamaged;
 }
 
 /**
@@ -223,6 +235,9 @@ export interface RuntimeConfig {
    */
   legacyAdamw: boolean;
 }
+/** What a run does with a damaged shard clip (`data.onDamaged`). */
+export const ON_DAMAGED_CHOICES = ['stop', 'skip'] as const;
+export type OnDamaged = (typeof ON_DAMAGED_CHOICES)[number];
 
 /** The resolved pretraining configuration: every field set. Written to `<out>/config.json`. */
 export interface PretrainConfig {

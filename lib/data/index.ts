@@ -8,5 +8,5 @@ export * from './transforms.js';
 export * from './shards.js';
 export { packVideos, packSynthetic, type PackReport, type PackError, type PackVideosOptions, type PackSyntheticOptions } from './pack.js';
 export * from './spec.js';
-export { openSource, buildBatch, type Source, type SourceDescriptor, type LoadResult, type BuiltBatch } from './sources.js';
+export { openSource, buildBatch, badSampleName, type BadSample, type Source, type SourceDescriptor, type LoadResult, type BuiltBatch } from './sources.js';
 export * from './loader.js';

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 
 import { ConfigError, DataError } from '../errors/index.js';
 import { packageRoot } from '../paths.js';
-import { buildBatch, openSource, type BuiltBatch, type Source, type SourceDescriptor } from './sources.js';
+import { badSampleName, buildBatch, openSource, type BadSample, type BuiltBatch, type Source, type SourceDescriptor } from './sources.js';
 import { seededRand } from './transforms.js';
 
 export interface LoaderOptions {
@@ -49,7 +49,7 @@ export interface LoaderStats {
   attempts: number;
   bad: number;
   /** The first 100 failures. */
-  errors: Array<{ file: string; reason: string }>;
+  errors: BadSample[];
 }
 
 function workerUrl(): URL {
@@ -173,7 +173,7 @@ export class DataLoader implements AsyncIterable<LoaderBatch> {
   private checkBad(final: boolean): void {
     const { attempts, bad } = this.stats;
     if (bad > 0 && (final || attempts >= this.opts.minAttemptsForBadCheck) && bad / attempts > this.opts.maxBadShare) {
-      const first = this.stats.errors.slice(0, 5).map((e) => `  ${e.file}: ${e.reason}`).join('\n');
+      const first = this.stats.errors.slice(0, 5).map((e) => `  ${badSampleName(e)}: ${e.reason}`).join('\n');
       throw new DataError(
         'ERR_DATA_TOO_MANY_BAD',
         `${bad} of ${attempts} samples were bad (${((100 * bad) / attempts).toFixed(1)}% > ${(100 * this.opts.maxBadShare).toFixed(1)}% allowed); first ones:\n${first}`,

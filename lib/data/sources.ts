@@ -45,7 +45,23 @@ export type SourceDescriptor =
       timeoutMs?: number;
     };
 
-export type LoadResult = { ok: true; label: number } | { ok: false; file: string; reason: string };
+/**
+ * A sample that failed to load: the file (a video, or the shard file that holds the clip), the
+ * clip's index in the shard set for shards, and why.
+ */
+export interface BadSample {
+  file: string;
+  /** Shards: the clip's index in the set (index.json's `clips[clip]`). */
+  clip?: number;
+  reason: string;
+}
+
+/** `file`, or `file clip N` for a shard clip: how a bad sample is named in messages. */
+export function badSampleName(b: { file: string; clip?: number }): string {
+  return b.clip === undefined ? b.file : `${b.file} clip ${b.clip}`;
+}
+
+export type LoadResult = { ok: true; label: number } | ({ ok: false } & BadSample);
 
 export interface Source {
   readonly length: number;
@@ -118,9 +134,9 @@ class ShardSource implements Source {
   }
   load(index: number, epoch: number, clip: Uint8Array, motion?: Uint8Array): Promise<LoadResult> {
     const c = this.reader.index.clips[index]!;
-    const file = `${this.reader.dir}/${this.reader.index.shards[c.shard]?.file} clip ${index} (${c.source})`;
+    const file = `${this.reader.dir}/${this.reader.index.shards[c.shard]?.file}`;
     if (c.bytes !== this.srcShape.reduce((a, b) => a * b, 1)) {
-      return Promise.resolve({ ok: false, file, reason: `shape ${c.shape.join('x')} differs from the set's ${this.srcShape.join('x')}` });
+      return Promise.resolve({ ok: false, file, clip: index, reason: `clip ${index} (${c.source}) has shape ${c.shape.join('x')}, which differs from the set's ${this.srcShape.join('x')}` });
     }
     try {
       if (this.scratch) {
@@ -135,7 +151,7 @@ class ShardSource implements Source {
     } catch (err) {
       // Damage is never passed over silently: by default it stops the caller.
       if (this.onDamaged === 'stop' || !(err instanceof DataError)) return Promise.reject(err);
-      return Promise.resolve({ ok: false, file, reason: (err as Error).message });
+      return Promise.resolve({ ok: false, file, clip: index, reason: (err as Error).message });
     }
   }
   close(): void {
@@ -199,7 +215,7 @@ export interface BuiltBatch {
   motion?: Uint8Array;
   labels: Int32Array;
   /** Samples that failed (each replaced by another index). */
-  bad: Array<{ file: string; reason: string }>;
+  bad: BadSample[];
   /** Load attempts, good and bad. */
   attempts: number;
 }
@@ -216,7 +232,7 @@ export async function buildBatch(src: Source, indices: number[], epoch: number, 
   const clips = reuse && reuse.length === b * src.clipBytes ? reuse : uninitialised(b * src.clipBytes);
   const motion = src.motionBytes ? new Uint8Array(b * src.motionBytes) : undefined;
   const labels = new Int32Array(b);
-  const bad: Array<{ file: string; reason: string }> = [];
+  const bad: BadSample[] = [];
   let attempts = 0;
   await Promise.all(
     indices.map(async (first, k) => {
@@ -230,10 +246,11 @@ export async function buildBatch(src: Source, indices: number[], epoch: number, 
           labels[k] = r.label;
           return;
         }
-        bad.push({ file: r.file, reason: r.reason });
+        bad.push(r.clip === undefined ? { file: r.file, reason: r.reason } : { file: r.file, clip: r.clip, reason: r.reason });
         idx = (first + (attempt + 1) * 7919) % src.length;
       }
-      throw new Error(`no good sample after ${maxRetries + 1} tries from index ${first}; last: ${bad[bad.length - 1]?.file}: ${bad[bad.length - 1]?.reason}`);
+      const last = bad[bad.length - 1];
+      throw new Error(`no good sample after ${maxRetries + 1} tries from index ${first}; last: ${last ? badSampleName(last) : ''}: ${last?.reason}`);
     }),
   );
   return motion ? { clips, motion, labels, bad, attempts } : { clips, labels, bad, attempts };

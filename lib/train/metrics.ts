@@ -75,6 +75,15 @@ export class MetricsWriter {
     });
   }
 
+  /** Queues one line of any JSON object (with a numeric `step`, so that truncateAfter keeps or drops it). */
+  append(o: { step: number } & Record<string, unknown>): void {
+    if (this.failed) throw this.failed;
+    const line = JSON.stringify(o) + '\n';
+    this.pending = this.pending.then(() => appendFile(this.path, line)).catch((err: unknown) => {
+      this.failed = err;
+    });
+  }
+
   /** Waits for queued lines. */
   async flush(): Promise<void> {
     await this.pending;

@@ -144,6 +144,8 @@ export async function openRun(options: PretrainOptions = {}, opts: OpenOptions =
         if (writes) {
           // A killed run may have logged steps after its last checkpoint: they will be run again.
           new MetricsWriter(paths.metrics).truncateAfter(startStep);
+          // So may its record of replaced samples: the same batches, read again, record them again.
+          new MetricsWriter(paths.badSamples).truncateAfter(startStep);
           // Record the possibly changed fields (logEvery, device, ...) of this leg of the run.
           initRun(paths, config);
         }

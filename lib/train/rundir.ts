@@ -13,6 +13,8 @@ export interface RunPaths {
   out: string;
   config: string;
   metrics: string;
+  /** bad_samples.jsonl: one line per sample that failed to load and was replaced (step, file, clip, reason). */
+  badSamples: string;
   checkpoints: string;
   picture: string;
 }
@@ -23,6 +25,7 @@ export function runPaths(out: string): RunPaths {
     out: dir,
     config: join(dir, 'config.json'),
     metrics: join(dir, 'metrics.jsonl'),
+    badSamples: join(dir, 'bad_samples.jsonl'),
     checkpoints: join(dir, 'checkpoints'),
     picture: join(dir, 'reconstruction.png'),
   };
@@ -236,6 +239,8 @@ export const RESUMABLE_CHANGES = [
   'logEvery', 'checkpointEvery', 'keepCheckpoints', 'picture', 'device', 'precision', 'steps', 'out', 'data.workers', 'data.prefetch',
   // How the step runs (speed paths; runs from before the section have none recorded).
   'runtime',
+  // What to do with a damaged shard clip: a run stopped by one may go on skipping it.
+  'data.onDamaged',
   // How the ranks are started may change (torchrun instead of --nproc-per-node); their number (worldSize) may not.
   'nprocPerNode',
 ] as const;

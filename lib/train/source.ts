@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 import type { PretrainConfig } from '../config/index.js';
-import { datasetSource, openSource, parseDatasetSpec, type Source, type SourceDescriptor } from '../data/index.js';
+import { badSampleName, datasetSource, openSource, parseDatasetSpec, type BadSample, type Source, type SourceDescriptor } from '../data/index.js';
 import { ConfigError, DataError } from '../errors/index.js';
 import { packageRoot } from '../paths.js';
 
@@ -22,6 +22,8 @@ export interface ClipBatch {
   motion?: Uint8Array;
   /** int32 [B]. */
   labels: Int32Array;
+  /** Samples of this batch that failed to load and were replaced by others, in the order they failed. */
+  bad: BadSample[];
 }
 
 export interface ClipSource {
@@ -29,10 +31,10 @@ export interface ClipSource {
   readonly length: number;
   /** True when batches carry a motion map. */
   readonly hasMotion: boolean;
-  /** Samples that failed to load and were replaced, so far. */
+  /** Samples that failed to load and were replaced, so far (all reads, batches read ahead included). */
   readonly bad: number;
-  /** Distinct failures (file and reason), first ones first, at most 1000 kept. */
-  readonly badFiles: ReadonlyArray<{ file: string; reason: string }>;
+  /** Distinct failures (file, shard clip, reason), first ones first, at most 1000 kept. */
+  readonly badFiles: ReadonlyArray<BadSample>;
   /**
    * Reads the clips at `indices` (of `epoch`, which seeds augmentation) into one batch. Yields to
    * the event loop between clips, so a run in-process never holds the loop for longer than one
@@ -52,22 +54,23 @@ const MAX_RETRIES = 16;
  */
 export const MAX_BAD_FRACTION = 0.05;
 
-/** Counts failed samples, distinct by file, and stops past the limit (MAX_BAD_FRACTION). */
+/** Counts failed samples, distinct by file (by clip for shards), and stops past the limit (MAX_BAD_FRACTION). */
 class BadTally {
   count = 0;
-  readonly files: Array<{ file: string; reason: string }> = [];
+  readonly files: BadSample[] = [];
   private readonly seen = new Set<string>();
   private readonly limit: number;
   constructor(private readonly length: number) {
     this.limit = Math.max(1, Math.ceil(MAX_BAD_FRACTION * length));
   }
-  add(file: string, reason: string): void {
+  add(b: BadSample): void {
     this.count++;
-    if (this.seen.has(file)) return;
-    this.seen.add(file);
-    if (this.files.length < 1000) this.files.push({ file, reason });
+    const key = badSampleName(b);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    if (this.files.length < 1000) this.files.push(b);
     if (this.seen.size > this.limit) {
-      const list = this.files.slice(0, 5).map((f) => `${f.file}: ${f.reason}`).join('; ');
+      const list = this.files.slice(0, 5).map((f) => `${badSampleName(f)}: ${f.reason}`).join('; ');
       throw new DataError(
         'ERR_DATA_TOO_MANY_BAD',
         `${this.seen.size} samples of ${this.length} failed to load (more than ${MAX_BAD_FRACTION * 100}% of the dataset, limit ${this.limit}): ${list}${this.seen.size > 5 ? '; ...' : ''}`,
@@ -94,6 +97,7 @@ export function sourceDescriptor(config: PretrainConfig): SourceDescriptor {
     if (source.entries.length === 0) throw new ConfigError('dataset', config.dataset, 'a dataset with at least one readable video entry');
     return { ...source, recipe: { ...source.recipe, rate: config.data.stride } };
   }
+  if (source.kind === 'shards') return { ...source, onDamaged: config.data.onDamaged };
   return source;
 }
 
@@ -104,7 +108,7 @@ class IndexedSource implements ClipSource {
   get bad(): number {
     return this.tally.count;
   }
-  get badFiles(): ReadonlyArray<{ file: string; reason: string }> {
+  get badFiles(): ReadonlyArray<BadSample> {
     return this.tally.files;
   }
 
@@ -129,6 +133,7 @@ class IndexedSource implements ClipSource {
     const clips = new Uint8Array(b * cb);
     const motion = this.hasMotion ? new Uint8Array(b * mb) : undefined;
     const labels = new Int32Array(b);
+    const bad: BadSample[] = [];
     for (let k = 0; k < b; k++) {
       if (k > 0) await yieldToLoop();
       const clip = clips.subarray(k * cb, (k + 1) * cb);
@@ -141,14 +146,16 @@ class IndexedSource implements ClipSource {
           labels[k] = r.label;
           break;
         }
-        last = `${r.file}: ${r.reason}`;
-        this.tally.add(r.file, r.reason);
+        const failed: BadSample = r.clip === undefined ? { file: r.file, reason: r.reason } : { file: r.file, clip: r.clip, reason: r.reason };
+        last = `${badSampleName(failed)}: ${r.reason}`;
+        bad.push(failed);
+        this.tally.add(failed);
         if (attempt >= MAX_RETRIES) throw new DataError('ERR_DATA_TOO_MANY_BAD', `no good clip after ${MAX_RETRIES + 1} tries from index ${indices[k]}; last: ${last}`);
         // The same deterministic walk as lib/data's buildBatch, so a resumed run replaces alike.
         idx = (indices[k]! + (attempt + 1) * 7919) % this.length;
       }
     }
-    return motion ? { clips, motion, labels } : { clips, labels };
+    return motion ? { clips, motion, labels, bad } : { clips, labels, bad };
   }
 
   async close(): Promise<void> {
@@ -168,7 +175,7 @@ function workerScript(): URL {
 interface BuiltBatchMessage {
   type: 'batch' | 'error';
   id: number;
-  batch?: { clips: Uint8Array; motion?: Uint8Array; labels: Int32Array; bad: unknown[] };
+  batch?: { clips: Uint8Array; motion?: Uint8Array; labels: Int32Array; bad: BadSample[] };
   message?: string;
   /** The error's code (a DataError's, e.g. ERR_SHARD_CHECKSUM), when it had one. */
   code?: string;
@@ -186,7 +193,7 @@ class WorkerSource implements ClipSource {
   get bad(): number {
     return this.tally.count;
   }
-  get badFiles(): ReadonlyArray<{ file: string; reason: string }> {
+  get badFiles(): ReadonlyArray<BadSample> {
     return this.tally.files;
   }
   private readonly workers: Worker[] = [];
@@ -207,12 +214,12 @@ class WorkerSource implements ClipSource {
         this.pending.delete(m.id);
         if (m.type !== 'batch' || !m.batch) return p.reject(new DataError(m.code ?? 'ERR_DATA_LOADER', `loader worker: ${m.message ?? 'no batch'}`));
         try {
-          for (const b of m.batch.bad as Array<{ file: string; reason: string }>) this.tally.add(b.file, b.reason);
+          for (const b of m.batch.bad) this.tally.add(b);
         } catch (err) {
           return p.reject(err as Error);
         }
-        const { clips, motion, labels } = m.batch;
-        p.resolve(this.hasMotion && motion ? { clips, motion, labels } : { clips, labels });
+        const { clips, motion, labels, bad } = m.batch;
+        p.resolve(this.hasMotion && motion ? { clips, motion, labels, bad } : { clips, labels, bad });
       });
       w.on('error', (err) => {
         for (const [, p] of this.pending) p.reject(new DataError('ERR_DATA_LOADER', `loader worker failed: ${err.message}`));

@@ -15,6 +15,7 @@
  * filesystem all nodes share.
  */
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
@@ -22,7 +23,8 @@ import type { PretrainConfig, PretrainOptions } from '../config/index.js';
 import { TrainError } from '../errors/index.js';
 import type { DistEnv } from './distributed.js';
 import { native } from '../native.js';
-import { MetricsWriter } from './metrics.js';
+import { MetricsWriter, readMetrics } from './metrics.js';
+import { badSampleName, type BadSample } from '../data/index.js';
 import { DataOrder } from './order.js';
 import { checkpointName, pruneCheckpoints, type RunLock, type RunPaths } from './rundir.js';
 import { openRun, type OpenedRun } from './open.js';
@@ -68,6 +70,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   readonly notices: string[];
   /** Samples that failed to load and were replaced in the legs of this run before this one. */
   private readonly badBefore: number;
+  /** Samples replaced in the batches of this leg's steps (batches read ahead but not trained on are not counted). */
+  private badThisLeg = 0;
+  /** bad_samples.jsonl (rank 0 or a single process): one line per replaced sample, with its step. */
+  private readonly badLog: MetricsWriter | null;
   private lastLoss: number | null = null;
   /** The step of the last picture written to paths.picture. */
   private pictureStep = -1;
@@ -90,6 +96,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.lastCheckpoint = args.lastCheckpoint;
     this.order = new DataOrder(args.source.length, args.config.seed);
     this.metrics = this.writes ? new MetricsWriter(args.paths.metrics) : null;
+    this.badLog = this.writes ? new MetricsWriter(args.paths.badSamples) : null;
   }
 
   /** Whether this process writes the run directory: rank 0, or a single process. */
@@ -111,9 +118,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return this.session.step;
   }
 
-  /** Samples that failed to load and were replaced by others so far (all legs of the run, this rank). */
+  /**
+   * Samples that failed to load and were replaced by others in the batches of the steps run so far
+   * (all legs of the run, this rank). Counted when a batch is trained on, so a checkpoint's count
+   * is exact and a resumed run, which reads the batches after it again, counts each once.
+   */
   get badSamples(): number {
-    return this.badBefore + this.source.bad;
+    return this.badBefore + this.badThisLeg;
   }
 
   /** Clips per step (all ranks). */
@@ -168,6 +179,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         const m = await this.session.trainStep(batch.clips, batch.motion, this.dist ? { stop: Boolean(signal?.aborted) } : undefined);
         step = m.step;
         if ((m.stopRequested ?? 0) > 0) stopAgreed = true;
+        if (batch.bad.length > 0) {
+          this.badThisLeg += batch.bad.length;
+          const time = new Date().toISOString();
+          for (const b of batch.bad) this.badLog?.append({ step, file: b.file, ...(b.clip !== undefined ? { clip: b.clip } : {}), reason: b.reason, time });
+        }
         const t1 = performance.now();
         this.trainMs += t1 - t0;
         this.trainedClips += this.globalBatch;
@@ -219,6 +235,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.running = false;
       await Promise.allSettled(ahead);
       await this.metrics?.flush();
+      await this.badLog?.flush();
     }
   }
 
@@ -326,8 +343,26 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       metrics: this.paths.metrics,
       picture,
       badSamples: this.badSamples,
-      badFiles: this.source.badFiles.slice(0, 20),
+      badFiles: this.badFiles(),
+      badSamplesLog: this.writes && existsSync(this.paths.badSamples) && this.badSamples > 0 ? this.paths.badSamples : null,
     };
+  }
+
+  /**
+   * The first (up to 20) distinct samples replaced: from bad_samples.jsonl (all legs of the run)
+   * where this process writes it, else from this process's reads.
+   */
+  private badFiles(): BadSample[] {
+    if (!this.writes || !existsSync(this.paths.badSamples)) return this.source.badFiles.slice(0, 20);
+    const seen = new Map<string, BadSample>();
+    for (const o of readMetrics(this.paths.badSamples)) {
+      if (typeof o.file !== 'string' || typeof o.reason !== 'string') continue;
+      const b: BadSample = typeof o.clip === 'number' ? { file: o.file, clip: o.clip, reason: o.reason } : { file: o.file, reason: o.reason };
+      const key = badSampleName(b);
+      if (!seen.has(key)) seen.set(key, b);
+      if (seen.size >= 20) break;
+    }
+    return [...seen.values()];
   }
 
   private assertUsable(): void {

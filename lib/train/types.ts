@@ -1,4 +1,5 @@
 import type { PretrainConfig } from '../config/index.js';
+import type { BadSample } from '../data/index.js';
 
 /** One training step as the trainer reports it (camelCase; metrics.jsonl uses snake_case). */
 export interface StepRecord {
@@ -90,8 +91,10 @@ export interface PretrainResult {
   picture: string | null;
   /** Samples that failed to load and were replaced by others (all legs of the run). */
   badSamples: number;
-  /** The first (up to 20) distinct failures of this process: file and reason. */
-  badFiles: Array<{ file: string; reason: string }>;
+  /** The first (up to 20) distinct failures of the run (all legs): file (a video, or a shard file and the clip's index) and reason. */
+  badFiles: BadSample[];
+  /** `<out>/bad_samples.jsonl`, which lists every replaced sample with its step, or null when there was none. */
+  badSamplesLog: string | null;
 }
 
 /** Hooks for `pretrain()` and `Trainer.run()`. */
