@@ -137,7 +137,8 @@ downstream() { # downstream DIR SEED [CHECKPOINT]
       --mixup 0 --cutmix 0 --test-size "$TEST_SIZE" --seed "$seed" --device "$DEVICE" --json --out "$dir/$task")
     [ "$ckpt" = scratch ] && args+=(--model "$MODEL" --frames "$FRAMES" --size "$SIZE" --patch "$PATCH")
     if [ "$kind" = probe ]; then args+=(--linear-probe ${PROBE_LR:+--lr "$PROBE_LR"}); else args+=(--lr "$FT_LR"); fi
-    [ -s "$dir/$task.json" ] && continue  # done in an earlier call
+    # Done in an earlier call (a run interrupted there wrote an error object instead: run it again).
+    grep -q '"top1"' "$dir/$task.json" 2> /dev/null && continue
     ( tats finetune "${args[@]}" > "$dir/$task.json" 2> "$dir/$task.err" ) || echo "$dir $task failed: $(tail -c 300 "$dir/$task.err")" >&2
   done
 }
