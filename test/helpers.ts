@@ -1,7 +1,9 @@
-// Shared test helpers: a seeded PRNG so random inputs are reproducible, and the CLI runner.
+// Shared test helpers: a seeded PRNG so random inputs are reproducible, the CLI runner, and the
+// small pretraining config the CPU run tests share.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
+import type { PretrainOptions } from '../lib/config/index.js';
 import { packageRoot } from '../lib/paths.js';
 
 /** mulberry32: small, fast, seedable. Never returns all zeros for a run of draws. */
@@ -33,3 +35,15 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** A pretraining run small enough for a step in tens of milliseconds on two shared cores (CPU). */
+export const tinyPretrain: PretrainOptions = {
+  preset: 'cpu-demo',
+  model: { encoderDepth: 2, decoderDepth: 1 },
+  masking: { strategy: 'tats' },
+  sampler: { dim: 48, heads: 2, ppoEpochs: 2 },
+  batchSize: 2,
+  data: { syntheticClips: 16 },
+  logEvery: 1,
+  device: 'cpu',
+};

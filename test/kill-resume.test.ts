@@ -17,7 +17,7 @@ import { readMetrics, type PretrainOptions } from '../lib/index.js';
 import { listCheckpoints, runPaths } from '../lib/train/rundir.js';
 import { packageRoot } from '../lib/paths.js';
 import { buildDist } from './data-fixtures.js';
-import { rng, runCli } from './helpers.js';
+import { rng, runCli, tinyPretrain } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tats-kill-'));
 const cli = join(packageRoot, 'dist', 'cli', 'tats.js');
@@ -26,14 +26,7 @@ const STEPS = 140;
 const EVERY = 3;
 /** A model whose step takes tens of milliseconds on two shared cores (as test/pretrain.test.ts). */
 const options: PretrainOptions = {
-  preset: 'cpu-demo',
-  model: { encoderDepth: 2, decoderDepth: 1 },
-  masking: { strategy: 'tats' },
-  sampler: { dim: 48, heads: 2, ppoEpochs: 2 },
-  batchSize: 2,
-  data: { syntheticClips: 16 },
-  logEvery: 1,
-  device: 'cpu',
+  ...tinyPretrain,
   seed: 11,
   steps: STEPS,
   checkpointEvery: EVERY,

@@ -18,26 +18,15 @@ import {
   readMetrics,
   resolveConfig,
   toSessionConfig,
-  type PretrainOptions,
 } from '../lib/index.js';
 import { listCheckpoints, runPaths } from '../lib/train/rundir.js';
 import { packageRoot } from '../lib/paths.js';
-import { runCli } from './helpers.js';
+import { runCli, tinyPretrain } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tats-pretrain-'));
 const cpu = { cudaAvailable: false };
 
-/** A model small enough for a step in tens of milliseconds on two shared cores. */
-const tiny: PretrainOptions = {
-  preset: 'cpu-demo',
-  model: { encoderDepth: 2, decoderDepth: 1 },
-  masking: { strategy: 'tats' },
-  sampler: { dim: 48, heads: 2, ppoEpochs: 2 },
-  batchSize: 2,
-  data: { syntheticClips: 16 },
-  logEvery: 1,
-  device: 'cpu',
-};
+const tiny = tinyPretrain;
 
 describe('pretrain (API)', () => {
   it('writes the run directory of the contract', async () => {

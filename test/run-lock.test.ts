@@ -8,24 +8,15 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { readMetrics, type PretrainOptions } from '../lib/index.js';
+import { readMetrics } from '../lib/index.js';
 import { checkpointName, cleanRunLeftovers, listCheckpoints, lockRun, pruneCheckpoints, runPaths } from '../lib/train/rundir.js';
 import { packageRoot } from '../lib/paths.js';
-import { runCli } from './helpers.js';
+import { runCli, tinyPretrain } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tats-runlock-'));
 const cli = join(packageRoot, 'dist', 'cli', 'tats.js');
 
-const tiny: PretrainOptions = {
-  preset: 'cpu-demo',
-  model: { encoderDepth: 2, decoderDepth: 1 },
-  masking: { strategy: 'tats' },
-  sampler: { dim: 48, heads: 2, ppoEpochs: 2 },
-  batchSize: 2,
-  data: { syntheticClips: 16 },
-  logEvery: 1,
-  device: 'cpu',
-};
+const tiny = tinyPretrain;
 
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
