@@ -40,7 +40,11 @@
  * any order, on any thread, and gives the same bytes.
  */
 import { ConfigError } from '../errors/index.js';
-import { ANY_TONE, Stream, hash2, makeSprite, renderFlat, renderTexture, type Sprite, type Tone } from './synthetic-render.js';
+import { TONES, resolveStyle, type SyntheticStyle } from './synthetic-look.js';
+import { motionMap } from './synthetic-motion.js';
+import { Stream, hash2, makeSprite, renderFlat, renderTexture, type Sprite } from './synthetic-render.js';
+
+export { SYNTHETIC_STYLES, isDefaultStyle, refuseStyleEnv, type SyntheticStyle } from './synthetic-look.js';
 
 /** The 16 motion classes; a dataset with numClasses = C uses the first C. Order keeps any prefix balanced. */
 const CLASS_TABLE: ReadonlyArray<{ name: string; dx: number; dy: number; speed: number }> = (() => {
@@ -89,78 +93,6 @@ export interface SyntheticOptions {
   objects?: number;
   /** How clips look. */
   style?: Partial<SyntheticStyle>;
-}
-
-/** How clips look (not what the classes are). */
-export interface SyntheticStyle {
-  /** Sprite side as a fraction of the frame side, [lo, hi]. */
-  spriteScale: [number, number];
-  /** Two-colour procedural texture on sprites (true) or one solid colour (false). */
-  spriteTexture: boolean;
-  /** Static background: a two-colour procedural texture, one flat colour, or flat colour plus static grain. */
-  background: 'texture' | 'flat' | 'grain';
-  /** Colours of background and sprites from one range ('random'), or sprites bright over a dark background. */
-  polarity: 'random' | 'bright-on-dark';
-}
-
-/**
- * Named looks. `objects` (the default): one or a few solid bright sprites over a flat dark
- * background, the Moving-MNIST convention; the direction of motion is then a first-order cue (the
- * sign of the frame difference at a leading edge is always "brighter"), a small ViT learns it from
- * labels, and MAE pretraining on unlabelled clips helps a low-label fine-tune (docs/finetune.md).
- * `textured` (the first look of this set): small two-colour textured sprites over a textured
- * background, colours from one range; which way a sprite moves then depends on the product of the
- * frame difference and the edge's contrast sign, and at CPU and short GPU budgets neither fine-tuning
- * nor MAE pretraining gets above chance on it (docs/finetune.md has the record).
- */
-export const SYNTHETIC_STYLES: Readonly<Record<'objects' | 'textured', SyntheticStyle>> = {
-  objects: { spriteScale: [0.25, 0.35], spriteTexture: false, background: 'flat', polarity: 'bright-on-dark' },
-  textured: { spriteScale: [0.14, 0.22], spriteTexture: true, background: 'texture', polarity: 'random' },
-};
-/** The default look (`DEFAULTS.data.syntheticStyle` of lib/config/defaults.ts is the same; a test checks). */
-const DEFAULT_STYLE = SYNTHETIC_STYLES.objects;
-const STYLE_KEYS: ReadonlyArray<keyof SyntheticStyle> = ['spriteScale', 'spriteTexture', 'background', 'polarity'];
-
-
-/** [background, sprite] channel ranges per polarity. */
-const TONES: Record<SyntheticStyle['polarity'], [Tone, Tone]> = { random: [ANY_TONE, ANY_TONE], 'bright-on-dark': [[0, 100], [150, 255]] };
-
-/**
- * Throws when TATS_SYNTHETIC_STYLE is set: it used to change the look of the clips unrecorded; the
- * look is now the config field `data.syntheticStyle`, written into the run's config.json.
- */
-export function refuseStyleEnv(env: NodeJS.ProcessEnv = process.env): void {
-  const raw = env.TATS_SYNTHETIC_STYLE;
-  if (raw !== undefined && raw !== '') {
-    throw new ConfigError(
-      'TATS_SYNTHETIC_STYLE',
-      raw,
-      'unset: the look of the synthetic clips is the config field data.syntheticStyle now (e.g. "data": { "syntheticStyle": ' + raw + ' } in a --config file), recorded in the run\'s config.json; fine-tuning and eval read it from the checkpoint\'s run',
-    );
-  }
-}
-
-/**
- * The style: the default look, then the options' own fields, checked field by field (as
- * lib/config's checkSyntheticStyle does for `data.syntheticStyle`; lib/config depends on lib/data,
- * not the other way).
- */
-function resolveStyle(style: Partial<SyntheticStyle> | undefined): SyntheticStyle {
-  refuseStyleEnv();
-  if (style !== undefined && (style === null || typeof style !== 'object' || Array.isArray(style))) throw new ConfigError('style', style, 'an object');
-  for (const key of Object.keys(style ?? {})) if (!(STYLE_KEYS as readonly string[]).includes(key)) throw new ConfigError(`style.${key}`, (style as Record<string, unknown>)[key], `a known field; style has ${STYLE_KEYS.join(', ')}`);
-  const s = { ...DEFAULT_STYLE, ...(style ?? {}) };
-  const [lo, hi] = Array.isArray(s.spriteScale) ? s.spriteScale : [NaN, NaN];
-  if (!(typeof lo === 'number' && typeof hi === 'number' && lo > 0 && lo <= hi && hi < 1)) throw new ConfigError('style.spriteScale', s.spriteScale, '[lo, hi] with 0 < lo <= hi < 1');
-  if (typeof s.spriteTexture !== 'boolean') throw new ConfigError('style.spriteTexture', s.spriteTexture, 'true or false');
-  if (!['texture', 'flat', 'grain'].includes(s.background)) throw new ConfigError('style.background', s.background, '"texture", "flat" or "grain"');
-  if (!['random', 'bright-on-dark'].includes(s.polarity)) throw new ConfigError('style.polarity', s.polarity, '"random" or "bright-on-dark"');
-  return { ...s, spriteScale: [lo, hi] };
-}
-
-/** Whether a style is the default look. */
-export function isDefaultStyle(style: SyntheticStyle): boolean {
-  return STYLE_KEYS.every((k) => JSON.stringify(style[k]) === JSON.stringify(DEFAULT_STYLE[k]));
 }
 
 export interface SyntheticSample {
@@ -393,76 +325,10 @@ export class SyntheticMotionDataset {
       }
     }
 
-    this.motionMap(clip, sprites, motion);
+    motionMap(clip, sprites, motion, this, this.pairChanged);
     return label;
   }
 
-  /** Frame differences inside the sprites' boxes -> changed cells per frame pair -> token map. */
-  private motionMap(clip: Uint8Array, sprites: Sprite[], motion: Uint8Array): void {
-    const T = this.frames;
-    const S = this.size;
-    const P = this.patch;
-    const G = this.grid;
-    const cells = G * G;
-    const frameBytes = S * S * 3;
-    const changed = this.pairChanged;
-    changed.fill(0);
-    for (let t = 0; t + 1 < T; t++) {
-      const a = t * frameBytes;
-      const b = a + frameBytes;
-      const ch = t * cells;
-      for (const sp of sprites) {
-        const x0 = Math.min(sp.xs[t]!, sp.xs[t + 1]!);
-        const x1 = Math.max(sp.xs[t]!, sp.xs[t + 1]!) + sp.side; // exclusive
-        const y0 = Math.min(sp.ys[t]!, sp.ys[t + 1]!);
-        const y1 = Math.max(sp.ys[t]!, sp.ys[t + 1]!) + sp.side;
-        const gx0 = Math.floor(x0 / P);
-        const gx1 = Math.floor((x1 - 1) / P);
-        const gy0 = Math.floor(y0 / P);
-        const gy1 = Math.floor((y1 - 1) / P);
-        for (let gy = gy0; gy <= gy1; gy++) {
-          for (let gx = gx0; gx <= gx1; gx++) {
-            const c = ch + gy * G + gx;
-            if (changed[c] === 1) continue;
-            const ya = Math.max(y0, gy * P);
-            const yb = Math.min(y1, (gy + 1) * P);
-            const xa = Math.max(x0, gx * P) * 3;
-            const xb = Math.min(x1, (gx + 1) * P) * 3;
-            let diff = false;
-            for (let y = ya; y < yb && !diff; y++) {
-              const row = y * S * 3;
-              for (let x = xa; x < xb; x++) {
-                if (clip[a + row + x] !== clip[b + row + x]) {
-                  diff = true;
-                  break;
-                }
-              }
-            }
-            if (diff) changed[c] = 1;
-          }
-        }
-      }
-    }
-    const tub = this.tubelet;
-    const slots = T / tub;
-    for (let k = 0; k < slots; k++) {
-      const out = k * cells;
-      for (let c = 0; c < cells; c++) motion[out + c] = 0;
-      // pairs (t, t+1) inside the tubelet; for tubelet 1 the pair ending at the frame (or (0,1))
-      let p0: number;
-      let p1: number;
-      if (tub >= 2) {
-        p0 = k * tub;
-        p1 = k * tub + tub - 2;
-      } else {
-        p0 = p1 = Math.max(0, k - 1);
-      }
-      for (let p = p0; p <= p1 && p < T - 1; p++) {
-        const src = p * cells;
-        for (let c = 0; c < cells; c++) if (changed[src + c] === 1) motion[out + c] = 1;
-      }
-    }
-  }
 }
 
 /** The contract's factory: `synthetic({seed, frames, size, classes?, ...})`. */
