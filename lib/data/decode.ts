@@ -4,104 +4,17 @@
  * isolated, so a corrupt file cannot crash the caller: every failure (missing, empty, truncated,
  * undecodable, timed out) comes back as a typed result naming the file and the reason.
  *
- * The binary: $TATS_FFMPEG (and $TATS_FFPROBE) if set, else `ffmpeg`/`ffprobe` on PATH, else the
- * static build inside the optional npm package @ffmpeg-installer/linux-x64 (no ffprobe there:
- * probing then parses `ffmpeg -i`).
+ * The binary is found by ffmpeg.ts; failures are typed and classified by decode-failure.ts.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
 
 import { DataError } from '../errors/index.js';
+import { classify, errorLine, fail, firstErrorLine, statFailure, type DecodeFailure } from './decode-failure.js';
+import { requireFfmpeg } from './ffmpeg.js';
 
-export interface FfmpegBinaries {
-  ffmpeg: string;
-  /** Absent for the npm static build: probing then parses `ffmpeg -i`. */
-  ffprobe?: string;
-  source: 'env' | 'system' | 'npm';
-}
-
-function executable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    if (executable(p)) return p;
-  }
-  return undefined;
-}
-
-let cached: FfmpegBinaries | null | undefined;
-
-/** Finds ffmpeg (see the module comment); undefined when there is none. Cached. */
-export function findFfmpeg(): FfmpegBinaries | undefined {
-  if (cached !== undefined) return cached ?? undefined;
-  let found: FfmpegBinaries | undefined;
-  const env = process.env.TATS_FFMPEG;
-  if (env && executable(env)) {
-    const probe = process.env.TATS_FFPROBE;
-    found = { ffmpeg: env, source: 'env', ...(probe && executable(probe) ? { ffprobe: probe } : {}) };
-  }
-  if (!found) {
-    const ffmpeg = onPath('ffmpeg');
-    if (ffmpeg) {
-      const ffprobe = onPath('ffprobe');
-      found = { ffmpeg, source: 'system', ...(ffprobe ? { ffprobe } : {}) };
-    }
-  }
-  if (!found) {
-    try {
-      const req = createRequire(import.meta.url);
-      const pkg = req.resolve(`@ffmpeg-installer/${process.platform}-${process.arch}/package.json`);
-      const bin = join(dirname(pkg), process.platform === 'win32' ? 'ffmpeg.exe' : 'ffmpeg');
-      if (executable(bin)) found = { ffmpeg: bin, source: 'npm' };
-    } catch {
-      // optional dependency not installed
-    }
-  }
-  cached = found ?? null;
-  return found;
-}
-
-/**
- * Overrides the binaries findFfmpeg() returns (undefined: search again). For a `--ffmpeg` flag or
- * to run without ffprobe.
- */
-export function setFfmpeg(b: FfmpegBinaries | undefined): void {
-  cached = b;
-}
-
-/** findFfmpeg() or a DataError saying how to get one. */
-export function requireFfmpeg(): FfmpegBinaries {
-  const b = findFfmpeg();
-  if (!b) {
-    throw new DataError(
-      'ERR_FFMPEG_MISSING',
-      'no ffmpeg found: set TATS_FFMPEG to an ffmpeg binary, install ffmpeg (apt-get install ffmpeg), or install the optional dependency @ffmpeg-installer/linux-x64',
-    );
-  }
-  return b;
-}
-
-/** Why a video could not be used. */
-export type FailureKind = 'missing' | 'empty' | 'unreadable' | 'undecodable' | 'truncated' | 'corrupt' | 'timeout';
-
-export interface DecodeFailure {
-  ok: false;
-  file: string;
-  kind: FailureKind;
-  reason: string;
-}
+export { findFfmpeg, requireFfmpeg, setFfmpeg, type FfmpegBinaries } from './ffmpeg.js';
+export type { DecodeFailure, FailureKind } from './decode-failure.js';
 
 export interface VideoInfo {
   ok: true;
@@ -148,75 +61,6 @@ export interface DecodeOptions extends Resize {
   info?: VideoInfo;
   /** Kill the process after this long. Defaults to 30000 ms. */
   timeoutMs?: number;
-}
-
-function fail(file: string, kind: FailureKind, reason: string): DecodeFailure {
-  return { ok: false, file, kind, reason };
-}
-
-/** Checks the file itself: missing, unreadable, empty. */
-function statFailure(file: string): DecodeFailure | undefined {
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) return fail(file, 'unreadable', 'not a regular file');
-    if (st.size === 0) return fail(file, 'empty', 'the file is empty (0 bytes)');
-    accessSync(file, constants.R_OK);
-    return undefined;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return fail(file, 'missing', 'no such file');
-    return fail(file, 'unreadable', `cannot read the file (${code ?? (err as Error).message})`);
-  }
-}
-
-/** The last meaningful stderr line of ffmpeg, without the file name prefix. */
-function errorLine(stderr: string, file: string): string {
-  const ls = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0);
-  const last = ls[ls.length - 1] ?? 'ffmpeg failed without a message';
-  return last.startsWith(file + ': ') ? last.slice(file.length + 2) : last;
-}
-
-/** The first meaningful stderr line of ffmpeg, without its `[h264 @ 0x...]` prefix: the first damage seen. */
-function firstErrorLine(stderr: string): string {
-  const l = stderr.split('\n').map((x) => x.trim()).find((x) => x.length > 0) ?? '';
-  return l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '');
-}
-
-/** True when the file starts like a video container (mp4/mov, Matroska/WebM, AVI, Ogg, FLV, MPEG-TS). */
-function containerMagic(file: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const b = Buffer.alloc(12);
-    const n = readSync(fd, b, 0, 12, 0);
-    if (n < 4) return false;
-    const tag = b.toString('latin1', 4, 8);
-    return (
-      ['ftyp', 'moov', 'mdat', 'free', 'wide', 'skip'].includes(tag) ||
-      b.readUInt32BE(0) === 0x1a45dfa3 ||
-      b.toString('latin1', 0, 4) === 'RIFF' ||
-      b.toString('latin1', 0, 4) === 'OggS' ||
-      b.toString('latin1', 0, 3) === 'FLV' ||
-      (b[0] === 0x47 && n >= 1)
-    );
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/**
- * A failed ffmpeg/ffprobe run: 'truncated' when the file starts like a container but ffmpeg cannot
- * finish it (cut-off downloads: no moov atom, early end of file), 'undecodable' otherwise.
- */
-function classify(file: string, stderr: string): DecodeFailure {
-  const line = errorLine(stderr, file);
-  const truncated = containerMagic(file) && /moov atom not found|partial file|End of file|Truncat|invalid NAL|corrupt|Invalid data/i.test(stderr);
-  return fail(file, truncated ? 'truncated' : 'undecodable', truncated ? `incomplete file: ${line}` : line);
 }
 
 interface RunOut {

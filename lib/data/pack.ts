@@ -20,7 +20,7 @@ import { SyntheticMotionDataset, isDefaultStyle, type SyntheticOptions } from '.
 
 export interface PackError {
   file: string;
-  /** `<kind>: <what>`, kind one of decode.ts's FailureKind, `short`, or an annotation problem. */
+  /** `<kind>: <what>`, kind one of decode-failure.ts's FailureKind, `short`, or an annotation problem. */
   reason: string;
 }
 
