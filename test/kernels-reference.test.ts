@@ -7,13 +7,13 @@ import { native } from '../lib/native.js';
 
 describe('kernel CPU references vs composed libtorch', () => {
   it('has a check for every kernel with a backward or a composed equivalent', () => {
-    expect(native().kernelCheckNames()).toEqual(
+    expect(native().testing.kernelCheckNames()).toEqual(
       expect.arrayContaining(['masked_mse', 'gather_visible', 'decoder_assemble', 'ppo_loss', 'trajectory_temporal']),
     );
   });
-  for (const name of native().kernelCheckNames()) {
+  for (const name of native().testing.kernelCheckNames()) {
     it.each([1, 2, 3])(`${name} (seed %i)`, (seed) => {
-      const reports = native().kernelCheck(name, seed);
+      const reports = native().testing.kernelCheck(name, seed);
       expect(reports.length).toBeGreaterThan(0);
       for (const r of reports) {
         expect(r.numel).toBeGreaterThan(0);

@@ -78,7 +78,6 @@ const badCalls: Record<string, unknown[][]> = {
     [classifierWith('precision', 'fp16')],
   ],
   info: [],
-  kernelNames: [],
   patchify: [
     [],
     ...junk.map((j) => [j, { batch: 1, frames: 2, height: 16, width: 16 }]),
@@ -173,6 +172,11 @@ const badCalls: Record<string, unknown[][]> = {
   processGroup: [],
   destroyProcessGroup: [],
   distributedBackends: [],
+};
+
+/** For each function of addon.testing: argument lists that must fail. */
+const badTestingCalls: Record<string, unknown[][]> = {
+  kernelNames: [],
   kernelCheckNames: [],
   kernelCheck: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['masked_mse', j]), ['nope', 1], ['masked_mse', -3], ['masked_mse', 1.5]],
   kernelParity: [[], ...junk.map((j) => [j, 1]), ...junk.filter((j) => typeof j !== 'number').map((j) => ['patchify', j]), ['nope', 1], ['patchify', -3]],
@@ -232,19 +236,31 @@ async function expectJsError(fn: Fn, args: unknown[], construct = false): Promis
 
 describe('native argument checking', () => {
   const addon = native() as unknown as Record<string, unknown>;
+  const testing = native().testing as unknown as Record<string, unknown>;
+  const functionsOf = (holder: Record<string, unknown>) => Object.keys(holder).filter((k) => typeof holder[k] === 'function');
 
   it('covers every exported function', () => {
-    const exported = Object.keys(addon).filter((k) => typeof addon[k] === 'function');
-    for (const name of exported) expect(Object.keys(badCalls), `no bad-argument cases for ${name}`).toContain(name);
+    for (const name of functionsOf(addon)) expect(Object.keys(badCalls), `no bad-argument cases for ${name}`).toContain(name);
+    for (const name of functionsOf(testing)) expect(Object.keys(badTestingCalls), `no bad-argument cases for testing.${name}`).toContain(name);
   });
 
-  for (const [name, calls] of Object.entries(badCalls)) {
-    if (calls.length === 0) continue;
-    it(`${name} rejects bad arguments with coded errors`, async () => {
-      const fn = addon[name] as Fn;
-      expect(typeof fn).toBe('function');
-      for (const args of calls) await expectJsError(fn, args, classes.has(name));
-    });
+  it('keeps the test and bench entry points off the product surface', () => {
+    const product = functionsOf(addon);
+    for (const name of Object.keys(badTestingCalls)) expect(product, `${name} belongs on addon.testing`).not.toContain(name);
+  });
+
+  for (const [holder, table, prefix] of [
+    [addon, badCalls, ''],
+    [testing, badTestingCalls, 'testing.'],
+  ] as const) {
+    for (const [name, calls] of Object.entries(table)) {
+      if (calls.length === 0) continue;
+      it(`${prefix}${name} rejects bad arguments with coded errors`, async () => {
+        const fn = holder[name] as Fn;
+        expect(typeof fn).toBe('function');
+        for (const args of calls) await expectJsError(fn, args, classes.has(name));
+      });
+    }
   }
 });
 

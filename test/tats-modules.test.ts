@@ -8,7 +8,7 @@ import { native } from '../lib/native.js';
 
 describe('trajectory attention', () => {
   it.each([1, 2, 3])('equals the naive per-frame reference in fp32 (seed %i)', async (seed) => {
-    const r = await native().trajectoryAttentionCheck(seed);
+    const r = await native().testing.trajectoryAttentionCheck(seed);
     console.log(
       `trajectory attention seed ${seed}: y ${r.yMaxAbsDiff.toExponential(2)} var ${r.varianceMaxAbsDiff.toExponential(2)} ` +
         `grad ${r.gradMaxAbsDiff.toExponential(2)} (|y| max ${r.yMaxAbs.toFixed(2)}, N ${r.tokens}, T ${r.frames})`,
@@ -22,7 +22,7 @@ describe('trajectory attention', () => {
 
 describe('PPO loss', () => {
   it.each([1, 2, 3, 4])('gradients w.r.t. logits and values match central differences, fp32 path too (seed %i)', async (seed) => {
-    const r = await native().ppoGradCheck(seed);
+    const r = await native().testing.ppoGradCheck(seed);
     console.log(
       `ppo grad seed ${seed}: logits ${r.logitsMaxAbsDiff.toExponential(2)} (|g| ${r.logitsMaxAbsGrad.toFixed(3)}) ` +
         `values ${r.valuesMaxAbsDiff.toExponential(2)} (|g| ${r.valuesMaxAbsGrad.toFixed(3)}) clipFrac ${r.clipFrac}; ` +
@@ -43,7 +43,7 @@ describe('the budgeted Bernoulli mask draw', () => {
   // 4 clips of 128 tokens, a policy far from uniform; 20000 draws give each frequency a standard
   // error of at most 0.0035, so 0.02 is > 5 standard errors for the worst of the 512 tokens.
   it.each([0.5, 0.9, 0.95])('masks each token with its own probability q_i within 0.02, exactly k per draw (ratio %f)', async (ratio) => {
-    const r = await native().drawFrequencyCheck(7, ratio, 20000);
+    const r = await native().testing.drawFrequencyCheck(7, ratio, 20000);
     console.log(`draw frequency ratio ${ratio}: k ${r.masked}/${r.tokens}, max |freq - q| ${r.maxAbsDiff.toFixed(4)} (std error <= ${r.maxStdError.toFixed(4)}), q in [${r.qMin.toFixed(3)}, ${r.qMax.toFixed(3)}], |sum q - k| ${r.budgetMaxAbsDiff.toExponential(1)}`);
     expect(r.masked).toBe(Math.round(ratio * r.tokens));
     expect(r.exactCount).toBe(true);
@@ -59,7 +59,7 @@ describe('samplers on a contextual bandit (no MAE)', () => {
   // moving tokens a higher masking probability than the static ones (a random one: the same), and
   // the KL penalty towards uniform masking (beta 1) keeps it stochastic.
   it('PPO teaches TATS to mask the high-reward tokens', { timeout: 240_000 }, async () => {
-    const r = await native().samplerBanditCheck('tats', 1, 150);
+    const r = await native().testing.samplerBanditCheck('tats', 1, 150);
     console.log('bandit tats', JSON.stringify(r));
     expect(r.qMoving).toBeGreaterThan(r.qStatic + 0.03);
     expect(r.lastMaskedMovingShare).toBeGreaterThan(r.movingShare);
@@ -71,7 +71,7 @@ describe('samplers on a contextual bandit (no MAE)', () => {
   });
 
   it("AdaMAE's REINFORCE loss makes high-error tokens visible (its sign)", { timeout: 240_000 }, async () => {
-    const r = await native().samplerBanditCheck('adamae', 1, 150);
+    const r = await native().testing.samplerBanditCheck('adamae', 1, 150);
     console.log('bandit adamae', JSON.stringify(r));
     expect(r.lastMaskedMovingShare).toBeLessThan(r.movingShare - 0.01); // at 0.9 at most 6 of 58 masked tokens can turn visible
   });

@@ -6,8 +6,7 @@ namespace tats::addon {
 
 void register_info(Napi::Env env, Napi::Object exports);
 void register_kernels(Napi::Env env, Napi::Object exports);
-void register_bench(Napi::Env env, Napi::Object exports);
-void register_sampler_testing(Napi::Env env, Napi::Object exports);
+void register_matmul_peak(Napi::Env env, Napi::Object exports);
 void register_runtime(Napi::Env env, Napi::Object exports);
 void register_session(Napi::Env env, Napi::Object exports);
 void register_masking(Napi::Env env, Napi::Object exports);

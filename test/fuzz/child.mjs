@@ -392,11 +392,19 @@ const validExportArgs = {
   destroyProcessGroup: () => [],
   distributedBackends: () => [],
 };
-const safe = { kernelCheckNames: addon.kernelCheckNames(), kernelNames: addon.kernelNames() };
+const safe = { kernelCheckNames: addon.testing.kernelCheckNames(), kernelNames: addon.testing.kernelNames() };
 // Calls whose valid arguments still cost real work: fuzzed less often.
 const SLOW = new Set(['kernelCheck', 'kernelParity', 'trajectoryAttentionCheck', 'ppoGradCheck', 'samplerBanditCheck', 'drawFrequencyCheck', 'samplerBench']);
-const EXPORTS = Object.keys(addon).filter((k) => typeof addon[k] === 'function' && k !== 'Session' && k !== 'ClassifierSession');
-for (const k of EXPORTS) if (!validExportArgs[k]) throw new Error(`fuzz: no valid arguments for the new export ${k}; add a row to validExportArgs`);
+/** The product's functions and the test entry points of addon.testing, by name. */
+const exportFunctions = (holder) => Object.keys(holder).filter((k) => typeof holder[k] === 'function' && k !== 'Session' && k !== 'ClassifierSession');
+const EXPORT_FNS = Object.fromEntries([
+  ...exportFunctions(addon).map((k) => [k, (...a) => addon[k](...a)]),
+  ...exportFunctions(addon.testing).map((k) => [k, (...a) => addon.testing[k](...a)]),
+]);
+for (const k of Object.keys(EXPORT_FNS)) if (!validExportArgs[k]) throw new Error(`fuzz: no valid arguments for the new export ${k}; add a row to validExportArgs`);
+// Cases pick from the rows' order, not the addon's (which changed when the test entry points moved
+// to addon.testing), so a recorded seed and case still replay the same call.
+const EXPORTS = Object.keys(validExportArgs).filter((k) => EXPORT_FNS[k]);
 
 /** A bad variant of an initProcessGroup options object: always one field that fails its checks. */
 function badGroup(r) {
@@ -413,7 +421,7 @@ async function exportCase(r) {
     const a = validExportArgs[name](r);
     a[0] = junk(r);
     if (name === 'samplerBanditCheck' && a[0] === 'tats') a[0] = 'x';
-    return call(name, () => addon[name](...a));
+    return call(name, () => EXPORT_FNS[name](...a));
   }
   let a;
   if (name === 'initProcessGroup') a = r.chance(0.2) ? [junk(r)] : [badGroup(r)];
@@ -430,7 +438,7 @@ async function exportCase(r) {
     a[a.length - 1] = withGetter(r, a[a.length - 1], () => { if (r.chance(0.5)) throw hostileError(); });
   }
   if (VERBOSE) process.stdout.write(`C ${current} ${name} args: ${describe(a)}\n`);
-  return call(name, () => addon[name](...a));
+  return call(name, () => EXPORT_FNS[name](...a));
 }
 
 // ---------------------------------------------------------------------------------------------

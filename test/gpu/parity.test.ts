@@ -14,9 +14,9 @@ describe.skipIf(Boolean(reason))(`kernel parity on ${i.device}`, () => {
     expect(i.flavour).toBe('cuda');
     expect(i.cuda).toBe(true);
   });
-  for (const name of native().kernelNames()) {
+  for (const name of native().testing.kernelNames()) {
     it.each([1, 2, 3])(`${name} matches its CPU reference (seed %i)`, async (seed) => {
-      const reports = await native().kernelParity(name, seed);
+      const reports = await native().testing.kernelParity(name, seed);
       expect(reports.length).toBeGreaterThan(0);
       for (const r of reports) {
         console.log(JSON.stringify(r));

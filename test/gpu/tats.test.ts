@@ -15,7 +15,7 @@ if (reason) console.warn(`GPU tests skipped: ${reason}`);
 
 describe.skipIf(Boolean(reason))(`TATS sampler on ${i.device}`, () => {
   it.each([1, 2])('trajectory attention equals the naive reference on CUDA in fp32 (seed %i)', async (seed) => {
-    const r = await native().trajectoryAttentionCheck(seed, 'cuda');
+    const r = await native().testing.trajectoryAttentionCheck(seed, 'cuda');
     console.log(JSON.stringify({ check: 'trajectoryAttention', device: 'cuda', ...r }));
     expect(r.yMaxAbsDiff).toBeLessThan(1e-4);
     expect(r.varianceMaxAbsDiff).toBeLessThan(1e-4);
@@ -23,13 +23,13 @@ describe.skipIf(Boolean(reason))(`TATS sampler on ${i.device}`, () => {
   });
 
   it('PPO teaches TATS the bandit on CUDA (ratio 0.9)', async () => {
-    const r = await native().samplerBanditCheck('tats', 1, 150, 'cuda');
+    const r = await native().testing.samplerBanditCheck('tats', 1, 150, 'cuda');
     console.log(JSON.stringify({ check: 'bandit', device: 'cuda', ...r }));
     expect(r.qMoving).toBeGreaterThan(r.qStatic + 0.03);
   });
 
   it.each([0.5, 0.9, 0.95])('the budgeted mask draw on CUDA masks each token with its own probability (ratio %f)', async (ratio) => {
-    const r = await native().drawFrequencyCheck(3, ratio, 20000, 'cuda');
+    const r = await native().testing.drawFrequencyCheck(3, ratio, 20000, 'cuda');
     console.log(JSON.stringify({ check: 'drawFrequency', device: 'cuda', ratio, ...r }));
     expect(r.exactCount).toBe(true);
     expect(r.maxAbsDiff).toBeLessThan(0.02);
@@ -37,7 +37,7 @@ describe.skipIf(Boolean(reason))(`TATS sampler on ${i.device}`, () => {
 
   it.each([0.9, 0.95])('sampler cost at the base setting (B 32, 16x224, C 384, K 4, rho %f)', async (ratio) => {
     const opts = { batch: 32, slots: 8, perSlot: 196, inputDim: 768, dim: 384, heads: 6, epochs: 4, steps: 8, ratio };
-    const r = await native().samplerBench({ ...opts, bf16: true }, 'cuda');
+    const r = await native().testing.samplerBench({ ...opts, bf16: true }, 'cuda');
     console.log(JSON.stringify({ bench: 'samplerOnly', precision: 'bf16', ...opts, ...r }));
     expect(r.actMs).toBeGreaterThan(0);
     expect(r.updateMs).toBeGreaterThan(0);

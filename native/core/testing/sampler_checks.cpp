@@ -1,4 +1,4 @@
-#include "core/sampler_checks.h"
+#include "core/testing/sampler_checks.h"
 
 #include <cmath>
 
@@ -9,7 +9,7 @@
 #include "core/ppo.h"
 #include "core/trajectory_attention.h"
 
-namespace tats::core {
+namespace tats::core::testing {
 
 namespace {
 
@@ -218,4 +218,4 @@ BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int
   return c;
 }
 
-}  // namespace tats::core
+}  // namespace tats::core::testing

@@ -1,5 +1,6 @@
-// Benchmark helpers for `tats bench`: the measured matmul peak that MFU is reported against.
-// A square torch::mm loop, bf16 on CUDA (the tensor-core peak training runs at), fp32 on CPU.
+// The measured matmul peak that `tats bench` reports MFU against (lib/train/bench.ts), part of the
+// product: a square torch::mm loop, bf16 on CUDA (the tensor-core peak training runs at), fp32 on
+// CPU.
 #include <chrono>
 
 #include "addon/convert.h"
@@ -82,7 +83,7 @@ Napi::Value MatmulPeak(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void register_bench(Napi::Env env, Napi::Object exports) {
+void register_matmul_peak(Napi::Env env, Napi::Object exports) {
   export_function(env, exports, "matmulPeak", MatmulPeak);
 }
 

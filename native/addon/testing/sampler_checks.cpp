@@ -1,34 +1,14 @@
-// Test and benchmark entry points for the samplers (trajectory attention, PPO loss, the mask
-// draw's frequencies, a bandit, the sampler's cost). They run the real core code; the checks
-// themselves live in core/sampler_checks, the timing in core/sampler_bench.
-#include <cmath>
-#include <cstring>
-
-#include "addon/convert.h"
+// Self-checks of the sampler pieces, for the test suites: trajectory attention against its naive
+// reference, the PPO loss's gradients, the budgeted draw's frequencies and a bandit. They run the
+// real core code; the checks themselves live in core/testing/sampler_checks.
 #include "addon/errors.h"
-#include "addon/exports.h"
-#include "core/sampler_bench.h"
-#include "core/sampler_checks.h"
+#include "addon/testing/args.h"
+#include "addon/testing/exports.h"
+#include "core/testing/sampler_checks.h"
 
-namespace tats::addon {
+namespace tats::addon::testing {
 
 namespace {
-
-// Optional device argument: 'cpu' (default) or 'cuda' (rejected without a CUDA device).
-torch::Device arg_device(const Napi::CallbackInfo& info, size_t index) {
-  if (info.Length() <= index || info[index].IsUndefined()) return torch::kCPU;
-  const std::string name = arg_string(info, index, "device");
-  if (name == "cpu") return torch::kCPU;
-  if (name != "cuda") throw_error(info.Env(), "ERR_INVALID_ARG", "device must be 'cpu' or 'cuda', received '" + name + "'");
-  if (!torch::cuda::is_available()) throw_error(info.Env(), "ERR_NO_CUDA", "device 'cuda' requested but no CUDA device is available");
-  return {torch::kCUDA, 0};
-}
-
-uint64_t arg_seed(const Napi::CallbackInfo& info, size_t index) {
-  const int64_t seed = arg_int(info, index, "seed");
-  if (seed < 0) throw_type_error(info.Env(), "seed must be a non-negative integer");
-  return static_cast<uint64_t>(seed);
-}
 
 class TrajectoryAttentionCheckWorker : public PromiseWorker {
  public:
@@ -36,7 +16,7 @@ class TrajectoryAttentionCheckWorker : public PromiseWorker {
       : PromiseWorker(env, "trajectoryAttentionCheck"), seed_(seed), device_(device) {}
 
  protected:
-  void Run() override { c_ = core::trajectory_attention_check(seed_, device_); }
+  void Run() override { c_ = core::testing::trajectory_attention_check(seed_, device_); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("batch", Napi::Number::New(env, static_cast<double>(c_.batch)));
@@ -54,7 +34,7 @@ class TrajectoryAttentionCheckWorker : public PromiseWorker {
  private:
   uint64_t seed_;
   torch::Device device_;
-  core::TrajectoryAttentionCheck c_{};
+  core::testing::TrajectoryAttentionCheck c_{};
 };
 
 class PpoGradCheckWorker : public PromiseWorker {
@@ -62,7 +42,7 @@ class PpoGradCheckWorker : public PromiseWorker {
   PpoGradCheckWorker(Napi::Env env, uint64_t seed) : PromiseWorker(env, "ppoGradCheck"), seed_(seed) {}
 
  protected:
-  void Run() override { c_ = core::ppo_grad_check(seed_); }
+  void Run() override { c_ = core::testing::ppo_grad_check(seed_); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("logitsMaxAbsDiff", c_.logits_max_abs_diff);
@@ -78,7 +58,7 @@ class PpoGradCheckWorker : public PromiseWorker {
 
  private:
   uint64_t seed_;
-  core::PpoGradCheck c_{};
+  core::testing::PpoGradCheck c_{};
 };
 
 // trajectoryAttentionCheck(seed, device?) -> Promise<{yMaxAbsDiff, varianceMaxAbsDiff, gradMaxAbsDiff, ...}>
@@ -102,7 +82,7 @@ class DrawFrequencyCheckWorker : public PromiseWorker {
       : PromiseWorker(env, "drawFrequencyCheck"), seed_(seed), ratio_(ratio), draws_(draws), device_(device) {}
 
  protected:
-  void Run() override { c_ = core::draw_frequency_check(seed_, ratio_, draws_, device_); }
+  void Run() override { c_ = core::testing::draw_frequency_check(seed_, ratio_, draws_, device_); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("tokens", Napi::Number::New(env, static_cast<double>(c_.tokens)));
@@ -122,7 +102,7 @@ class DrawFrequencyCheckWorker : public PromiseWorker {
   double ratio_;
   int64_t draws_;
   torch::Device device_;
-  core::DrawFrequencyCheck c_{};
+  core::testing::DrawFrequencyCheck c_{};
 };
 
 // drawFrequencyCheck(seed, ratio, draws, device?) -> Promise<{maxAbsDiff, exactCount, ...}>
@@ -147,7 +127,7 @@ class BanditCheckWorker : public PromiseWorker {
         device_(device) {}
 
  protected:
-  void Run() override { c_ = core::sampler_bandit_check(strategy_, seed_, steps_, device_); }
+  void Run() override { c_ = core::testing::sampler_bandit_check(strategy_, seed_, steps_, device_); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("movingShare", c_.moving_share);
@@ -168,7 +148,7 @@ class BanditCheckWorker : public PromiseWorker {
   uint64_t seed_;
   int64_t steps_;
   torch::Device device_;
-  core::BanditCheck c_{};
+  core::testing::BanditCheck c_{};
 };
 
 // samplerBanditCheck(strategy: 'tats'|'adamae', seed, steps, device?) -> Promise<{movingShare, ...}>
@@ -184,66 +164,13 @@ Napi::Value BanditCheckFn(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
-class SamplerBenchWorker : public PromiseWorker {
- public:
-  SamplerBenchWorker(Napi::Env env, core::SamplerBenchOptions options, torch::Device device)
-      : PromiseWorker(env, "samplerBench"), options_(options), device_(device) {}
-
- protected:
-  void Run() override { r_ = core::sampler_bench(options_, device_); }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("actMs", r_.act_ms);
-    o.Set("updateMs", r_.update_ms);
-    o.Set("peakMiB", r_.peak_mib);
-    return o;
-  }
-
- private:
-  core::SamplerBenchOptions options_;
-  torch::Device device_;
-  core::SamplerBenchResult r_{};
-};
-
-// samplerBench({batch, slots, perSlot, inputDim, dim, heads, epochs, steps, ratio, bf16?}, device?)
-//   -> Promise<{actMs, updateMs, peakMiB}>
-Napi::Value SamplerBenchFn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Napi::Object opts = arg_object(info, 0, "options");
-  core::SamplerBenchOptions o;
-  o.batch = get_int(opts, "batch", "options");
-  o.slots = get_int(opts, "slots", "options");
-  o.per_slot = get_int(opts, "perSlot", "options");
-  o.input_dim = get_int(opts, "inputDim", "options");
-  o.dim = get_int(opts, "dim", "options");
-  o.heads = get_int(opts, "heads", "options");
-  o.epochs = get_int(opts, "epochs", "options");
-  o.steps = get_int(opts, "steps", "options");
-  o.ratio = get_number(opts, "ratio", "options");
-  o.bf16 = get_bool_or(opts, "bf16", false, "options");
-  const torch::Device device = arg_device(info, 1);
-  // Upper bounds too: steps and epochs are loop counts (an unbounded one hangs the worker).
-  const bool ok = o.batch >= 1 && o.batch <= 1024 && o.slots >= 1 && o.slots <= 64 && o.per_slot >= 1 &&
-                  o.per_slot <= 4096 && o.input_dim >= 1 && o.input_dim <= 4096 && o.dim >= 1 && o.dim <= 4096 &&
-                  o.heads >= 1 && o.heads <= 64 && o.dim % o.heads == 0 && o.epochs >= 1 && o.epochs <= 64 &&
-                  o.steps >= 3 && o.steps <= 10000 && o.ratio > 0 && o.ratio < 1;
-  if (!ok)
-    throw_error(env, "ERR_INVALID_ARG",
-                "samplerBench: sizes must be positive (batch <= 1024, slots <= 64, perSlot <= 4096, inputDim and dim <= 4096, heads <= 64), dim a multiple of heads, epochs in [1, 64], steps in [3, 10000], ratio in (0, 1)");
-  if (o.bf16 && !device.is_cuda()) throw_error(env, "ERR_INVALID_ARG", "samplerBench: bf16 needs device 'cuda'");
-  auto* worker = new SamplerBenchWorker(env, o, device);
-  worker->Queue();
-  return worker->Promise();
-}
-
 }  // namespace
 
-void register_sampler_testing(Napi::Env env, Napi::Object exports) {
-  export_function(env, exports, "trajectoryAttentionCheck", TrajectoryAttentionCheckFn);
-  export_function(env, exports, "ppoGradCheck", PpoGradCheckFn);
-  export_function(env, exports, "drawFrequencyCheck", DrawFrequencyCheckFn);
-  export_function(env, exports, "samplerBanditCheck", BanditCheckFn);
-  export_function(env, exports, "samplerBench", SamplerBenchFn);
+void register_sampler_checks(Napi::Env env, Napi::Object testing) {
+  export_function(env, testing, "trajectoryAttentionCheck", TrajectoryAttentionCheckFn);
+  export_function(env, testing, "ppoGradCheck", PpoGradCheckFn);
+  export_function(env, testing, "drawFrequencyCheck", DrawFrequencyCheckFn);
+  export_function(env, testing, "samplerBanditCheck", BanditCheckFn);
 }
 
-}  // namespace tats::addon
+}  // namespace tats::addon::testing

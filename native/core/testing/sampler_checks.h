@@ -1,4 +1,5 @@
-// Self-checks of the sampler pieces, run from tests through the addon. Each runs the real module
+// Self-checks of the sampler pieces, run from tests through the addon's `testing` object (not part
+// of the training path: namespace tats::core::testing). Each runs the real module
 // code against an independent formulation: a naive trajectory attention, central finite
 // differences of the PPO loss, and many budgeted draws for frequency tests.
 #pragma once
@@ -7,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-namespace tats::core {
+namespace tats::core::testing {
 
 struct TrajectoryAttentionCheck {
   int64_t batch, tokens, frames, dim, heads;
@@ -66,4 +67,4 @@ struct BanditCheck {
 BanditCheck sampler_bandit_check(const std::string& strategy, uint64_t seed, int64_t steps,
                                  const torch::Device& device);
 
-}  // namespace tats::core
+}  // namespace tats::core::testing

@@ -1,12 +1,13 @@
 // Timing of the TATS sampler alone (no MAE): one act (forward without grad + Gumbel-top-k) and
 // one PPO update (K epochs of forward + backward + AdamW) per step on random embeddings, with
-// CUDA events bracketing each phase. For the GPU benchmarks and tests.
+// a device sync bracketing each phase. For the GPU tests, through the addon's `testing` object (not
+// part of the training path: namespace tats::core::testing).
 #pragma once
 #include <torch/torch.h>
 
 #include <cstdint>
 
-namespace tats::core {
+namespace tats::core::testing {
 
 struct SamplerBenchOptions {
   int64_t batch = 0, slots = 0, per_slot = 0, input_dim = 0, dim = 0, heads = 0, epochs = 0, steps = 0;
@@ -21,4 +22,4 @@ struct SamplerBenchResult {
 
 SamplerBenchResult sampler_bench(const SamplerBenchOptions& options, const torch::Device& device);
 
-}  // namespace tats::core
+}  // namespace tats::core::testing

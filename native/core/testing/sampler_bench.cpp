@@ -1,4 +1,4 @@
-#include "core/sampler_bench.h"
+#include "core/testing/sampler_bench.h"
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +13,7 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
-namespace tats::core {
+namespace tats::core::testing {
 
 namespace {
 
@@ -86,4 +86,4 @@ SamplerBenchResult sampler_bench(const SamplerBenchOptions& o, const torch::Devi
   return r;
 }
 
-}  // namespace tats::core
+}  // namespace tats::core::testing
