@@ -16,23 +16,23 @@
  */
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
 import type { PretrainConfig, PretrainOptions } from '../config/index.js';
 import { TrainError } from '../errors/index.js';
 import type { DistEnv } from './distributed.js';
 import { native } from '../native.js';
-import { MetricsWriter, readMetrics } from './metrics.js';
-import { badSampleName, type BadSample } from '../data/index.js';
+import { MetricsWriter } from './metrics.js';
+import type { BadSample } from '../data/index.js';
+import { BAD_FILES_SHOWN, appendBadSamples, firstBadSamples } from './bad-samples.js';
+import { assertFiniteStep } from './divergence.js';
 import { DataOrder } from './order.js';
+import { writeRunPicture } from './picture.js';
 import { checkpointName, pruneCheckpoints, type RunLock, type RunPaths } from './rundir.js';
 import { openRun, type OpenedRun } from './open.js';
 import { saveCheckpoint, type TrainSession } from './engine.js';
 import type { ClipBatch, ClipSource } from './source.js';
 import type { OpenOptions, PretrainResult, RunHooks, StepRecord, TrainerState, TrainProgress } from './types.js';
-import { reconstructionPngAsync } from '../viz/reconstruction.js';
-import { renderGifAsync } from '../viz/figure-async.js';
 
 /** Events a Trainer emits. */
 export interface TrainerEvents {
@@ -181,22 +181,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         if ((m.stopRequested ?? 0) > 0) stopAgreed = true;
         if (batch.bad.length > 0) {
           this.badThisLeg += batch.bad.length;
-          const time = new Date().toISOString();
-          for (const b of batch.bad) this.badLog?.append({ step, file: b.file, ...(b.clip !== undefined ? { clip: b.clip } : {}), reason: b.reason, time });
+          if (this.badLog) appendBadSamples(this.badLog, step, batch.bad);
         }
         const t1 = performance.now();
         this.trainMs += t1 - t0;
         this.trainedClips += this.globalBatch;
         windowClips += this.globalBatch;
-        if (!Number.isFinite(m.loss)) {
-          throw new TrainError('ERR_NONFINITE_LOSS', `the loss is ${m.loss} at step ${step}; the last checkpoint is ${this.lastCheckpoint?.path ?? 'none'} (try a lower --lr)`);
-        }
-        // A diverged sampler leaves the MAE's loss finite while its masks turn meaningless: stop too.
-        for (const [name, v] of [['samplerLoss', m.samplerLoss], ['entropy', m.entropy], ['kl', m.kl], ['valueLoss', m.valueLoss]] as const) {
-          if (v !== undefined && v !== null && !Number.isFinite(v)) {
-            throw new TrainError('ERR_NONFINITE_LOSS', `the sampler's ${name} is ${v} at step ${step}: the sampler diverged; the last checkpoint is ${this.lastCheckpoint?.path ?? 'none'} (try a lower --set sampler.lr)`);
-          }
-        }
+        assertFiniteStep(m, step, this.lastCheckpoint?.path ?? null);
         this.lastLoss = m.loss;
         const logged = step % this.config.logEvery === 0 || step === total;
         const record: StepRecord = {
@@ -274,20 +265,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   async picture(path: string = this.paths.picture, clips = 2): Promise<string> {
     this.assertUsable();
-    const shown = Math.max(1, Math.min(clips, this.source.length));
-    const batch = await this.source.read(Array.from({ length: shown }, (_, i) => i), 0);
-    const r = await this.session.reconstruct(batch.clips);
-    const m = this.config.model;
-    const [png, gif] = await Promise.all([
-      reconstructionPngAsync({ clips: batch.clips, mask: r.mask, pred: r.pred, policy: r.policy, batch: shown }, m),
-      renderGifAsync({ clips: batch.clips, batch: shown, frames: m.frames, size: m.size, tubelet: m.tubelet, patch: m.patch, rec: { ...r, target: new Float32Array(0) } }),
-    ]);
-    const atomic = async (file: string, data: Buffer) => {
-      await writeFile(`${file}.tmp`, data);
-      await rename(`${file}.tmp`, file);
-    };
-    await atomic(path, png);
-    if (gif) await atomic(path.replace(/\.png$/i, '') + '.gif', gif);
+    await writeRunPicture(this.session, this.source, this.config.model, path, clips);
     if (path === this.paths.picture) this.pictureStep = this.session.step;
     return path;
   }
@@ -349,20 +327,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /**
-   * The first (up to 20) distinct samples replaced: from bad_samples.jsonl (all legs of the run)
+   * The first (up to BAD_FILES_SHOWN) distinct samples replaced: from bad_samples.jsonl (all legs of the run)
    * where this process writes it, else from this process's reads.
    */
   private badFiles(): BadSample[] {
-    if (!this.writes || !existsSync(this.paths.badSamples)) return this.source.badFiles.slice(0, 20);
-    const seen = new Map<string, BadSample>();
-    for (const o of readMetrics(this.paths.badSamples)) {
-      if (typeof o.file !== 'string' || typeof o.reason !== 'string') continue;
-      const b: BadSample = typeof o.clip === 'number' ? { file: o.file, clip: o.clip, reason: o.reason } : { file: o.file, reason: o.reason };
-      const key = badSampleName(b);
-      if (!seen.has(key)) seen.set(key, b);
-      if (seen.size >= 20) break;
-    }
-    return [...seen.values()];
+    if (!this.writes || !existsSync(this.paths.badSamples)) return this.source.badFiles.slice(0, BAD_FILES_SHOWN);
+    return firstBadSamples(this.paths.badSamples);
   }
 
   private assertUsable(): void {
