@@ -59,6 +59,18 @@ describe('tats pretrain: invalid config exits 2 naming the field', () => {
     expect(r.stderr).toMatch(/Unknown argument/);
   });
 
+  it('pack checks its flags with the config predicates', () => {
+    for (const [flag, value, allowed] of [
+      ['--shard-mb', '0', 'an integer >= 1'],
+      ['--seed', '-1', 'an integer >= 0'],
+      ['--size', '4', 'an integer >= 8'],
+    ]) {
+      const r = runCli(['pack', '--dataset', 'synthetic', '--out', join(dir, 'pack'), flag!, value!]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${flag}: expected ${allowed}, received ${value}`);
+    }
+  });
+
   it('bench checks its config too', () => {
     const r = runCli(['bench', '--mask-ratio', '-1']);
     expect(r.status).toBe(2);

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { ConfigError } from '../../lib/errors/index.js';
 import { packSynthetic, packVideos } from '../../lib/data/pack.js';
 import { parseDatasetSpec, readAnnotation } from '../../lib/data/spec.js';
+import { integer } from '../../lib/config/check.js';
 import { checkSyntheticStyle } from '../../lib/config/synthetic-style.js';
 import type { SyntheticStyle } from '../../lib/data/synthetic.js';
 import { handler } from '../exit.js';
@@ -40,11 +41,6 @@ function syntheticStyle(raw: string | undefined): SyntheticStyle | undefined {
   return checkSyntheticStyle('--synthetic-style', parsed);
 }
 
-function positiveInt(flag: string, v: unknown, lo = 1): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo) throw new ConfigError(flag, v, `an integer >= ${lo}`);
-  return v;
-}
-
 export const packCommand: CommandModule<object, PackArgs> = {
   command: 'pack',
   describe: 'Decode a dataset once into uint8 clip shards (resumable; bad videos are skipped and listed)',
@@ -73,16 +69,16 @@ export const packCommand: CommandModule<object, PackArgs> = {
     } catch (err) {
       throw nameFlag(err, args, { dataset: 'dataset' });
     }
-    const frames = positiveInt('--frames', args.frames);
-    const size = positiveInt('--size', args.size, 8);
-    const maxShardBytes = positiveInt('--shard-mb', args['shard-mb']) * 1024 * 1024;
+    const frames = integer('--frames', args.frames, 1);
+    const size = integer('--size', args.size, 8);
+    const maxShardBytes = integer('--shard-mb', args['shard-mb'], 1) * 1024 * 1024;
     if (spec.kind === 'shards') throw new ConfigError('--dataset', args.dataset, 'a dataset to decode, not shards');
     let report;
     if (spec.kind !== 'synthetic' && args['synthetic-style'] !== undefined) throw new ConfigError('--synthetic-style', args['synthetic-style'], 'no value with a video dataset (synthetic only)');
     if (spec.kind === 'synthetic') {
       const style = syntheticStyle(args['synthetic-style']);
       report = packSynthetic({
-        synthetic: { seed: positiveInt('--seed', args.seed, 0), frames, size, length: positiveInt('--count', args.count), ...(style ? { style } : {}) },
+        synthetic: { seed: integer('--seed', args.seed, 0), frames, size, length: integer('--count', args.count, 1), ...(style ? { style } : {}) },
         out: args.out,
         maxShardBytes,
       });
@@ -90,7 +86,7 @@ export const packCommand: CommandModule<object, PackArgs> = {
       const annotation = readAnnotation(spec, {
         split: args.split as 1 | 2 | 3,
         subset: args.subset as 'train' | 'val' | 'test',
-        ...(args.classes !== undefined ? { classes: positiveInt('--classes', args.classes) } : {}),
+        ...(args.classes !== undefined ? { classes: integer('--classes', args.classes, 1) } : {}),
       });
       say(args, `${spec.kind}: ${annotation.entries.length} videos, ${annotation.classNames.length} classes, ${annotation.issues.length} bad annotation lines`);
       let last = 0;
@@ -99,9 +95,9 @@ export const packCommand: CommandModule<object, PackArgs> = {
         out: args.out,
         frames,
         size,
-        rate: args.rate !== undefined ? positiveInt('--rate', args.rate) : spec.kind === 'ssv2' ? 2 : 4,
-        clipsPerVideo: positiveInt('--clips-per-video', args['clips-per-video']),
-        ...(args.jobs !== undefined ? { jobs: positiveInt('--jobs', args.jobs) } : {}),
+        rate: args.rate !== undefined ? integer('--rate', args.rate, 1) : spec.kind === 'ssv2' ? 2 : 4,
+        clipsPerVideo: integer('--clips-per-video', args['clips-per-video'], 1),
+        ...(args.jobs !== undefined ? { jobs: integer('--jobs', args.jobs, 1) } : {}),
         maxShardBytes,
         keepShort: args['keep-short'],
         onProgress: (done, total) => {
