@@ -109,6 +109,7 @@ export interface NativeSessionConfig {
     beta: number;
     betaStart: number;
     betaSteps: number;
+    reward: 'error' | 'negError' | 'progress';
     targetKl: number;
     lr: number;
     warmupSteps: number;
