@@ -66,6 +66,7 @@ export interface NativeSessionConfig {
     beta: number;
     betaStart: number;
     betaSteps: number;
+    reward: 'error' | 'negError' | 'progress';
     targetKl: number;
     lr: number;
     warmupSteps: number;

@@ -43,7 +43,7 @@ describe('resolveConfig', () => {
     expect(c.masking).toEqual({ strategy: 'tats', ratio: 0.9 });
     expect(c.sampler).toEqual({
       dim: 384, heads: 6, temperature: 1, ppoEpochs: 4, clipEps: 0.2, valueCoef: 0.5,
-      beta: DEFAULTS.sampler.beta, betaStart: DEFAULTS.sampler.beta, betaSteps: 0, targetKl: 0.01,
+      beta: DEFAULTS.sampler.beta, betaStart: DEFAULTS.sampler.beta, betaSteps: 0, reward: DEFAULTS.sampler.reward, targetKl: 0.01,
       lr: 1e-4, warmupSteps: 50, clipGrad: 1, weightDecay: 0.05, detachInput: true, adamaeWeight: 1e-4,
     });
     expect(c.optim.lr).toBeCloseTo((1.5e-4 * 8) / 256, 12);
@@ -178,6 +178,7 @@ describe('invalid configs: one message format naming field, value and what is al
     ['fractional betaSteps', { sampler: { betaSteps: 2.5 } }, 'sampler.betaSteps', /an integer in \[0, 1000000000\], received 2\.5/],
     ['a curriculum from beta 0', { sampler: { betaStart: 0, betaSteps: 100 } }, 'sampler.betaStart', /a number > 0, with sampler\.beta > 0 \(now 1\), when sampler\.betaSteps > 0 .*log-linear.*received 0/],
     ['a curriculum to beta 0', { sampler: { beta: 0, betaStart: 1, betaSteps: 100 } }, 'sampler.betaStart', /sampler\.beta > 0 \(now 0\).*received 1/],
+    ['an unknown reward', { sampler: { reward: 'loss' as never } }, 'sampler.reward', /one of error, negError, progress.*received "loss"|error, negError or progress.*"loss"/],
     ['targetKl 0', { sampler: { targetKl: 0 } }, 'sampler.targetKl', /a number > 0, received 0/],
     ['sampler lr 0', { sampler: { lr: 0 } }, 'sampler.lr', /a number in \(0, 10\], received 0/],
     ['negative sampler warmup', { sampler: { warmupSteps: -1 } }, 'sampler.warmupSteps', /an integer in \[0, 1000000000\], received -1/],

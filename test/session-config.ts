@@ -45,6 +45,7 @@ export function sessionConfig(o: TestConfigOptions = {}): NativeSessionConfig {
       beta: 1,
       betaStart: 1,
       betaSteps: 0,
+      reward: 'error',
       targetKl: 0.01,
       lr: 1e-4,
       warmupSteps: 0,

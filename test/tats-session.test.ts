@@ -104,3 +104,45 @@ describe.each(['tats', 'adamae'] as const)('strategy %s in the Session', (strate
     }
   });
 });
+
+describe('sampler.reward: what the TATS sampler is rewarded with on the masked tokens', () => {
+  const withReward = (reward: 'error' | 'negError' | 'progress') => {
+    const c = config('tats', 0.9);
+    c.sampler = { ...c.sampler, reward };
+    return c;
+  };
+
+  it("error's reward is the step's masked error, negError's its negative", async () => {
+    for (const [reward, sign] of [['error', 1], ['negError', -1]] as const) {
+      const s = await Session.create(withReward(reward));
+      try {
+        for (const m of await steps(s, 0, 3)) expect(m.reward! * sign, `${reward}: ${JSON.stringify(m)}`).toBeCloseTo(m.loss, 5);
+      } finally {
+        s.dispose();
+      }
+    }
+  });
+
+  it("progress's reward is the drop of the masked error over the MAE's own update (one more forward)", async () => {
+    const s = await Session.create(withReward('progress'));
+    try {
+      const ms = await steps(s, 0, 6);
+      for (const m of ms) {
+        expect(Number.isFinite(m.reward!)).toBe(true);
+        expect(Math.abs(m.reward!)).toBeLessThan(m.loss); // a drop, not the error itself
+      }
+      // An AdamW step on a batch lowers that batch's error: the mean drop is positive (it would be
+      // exactly 0 if the errors after were read before the update).
+      const mean = ms.reduce((a, m) => a + m.reward!, 0) / ms.length;
+      expect(mean).toBeGreaterThan(0);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it('the native layer refuses an unknown reward with the field named', async () => {
+    const c = config('tats') as unknown as { sampler: Record<string, unknown> };
+    c.sampler.reward = 'loss';
+    await expect(Session.create(c as unknown as SessionConfig)).rejects.toThrow(/config\.sampler\.reward must be 'error', 'negError' or 'progress', received 'loss'/);
+  });
+});

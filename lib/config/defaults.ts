@@ -36,6 +36,8 @@ export const DEFAULTS = {
      */
     beta: 1.0,
     betaSteps: 0,
+    /** The masked tokens' reward (SAMPLER_REWARD_CHOICES); the sweep of docs/tats.md chooses it. */
+    reward: 'error' as const,
     targetKl: 0.01,
     /** TATS's own AdamW lr: it does not follow the MAE's peak lr (AdaMAE's does: DERIVED.samplerLr). */
     lr: 1e-4,

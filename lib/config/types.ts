@@ -24,6 +24,14 @@ export type Precision = Exclude<PrecisionChoice, 'auto'>;
 
 /** Scaled-dot-product-attention backends `runtime.sdpa` may force (`auto`: libtorch chooses). */
 export const SDPA_CHOICES = ['auto', 'flash', 'efficient', 'cudnn', 'math'] as const;
+/**
+ * TATS's per-token reward on the masked tokens (`sampler.reward`, docs/tats.md): `error` the MAE's
+ * reconstruction error e_i (the paper's adversarial reward), `negError` -e_i (mask what the MAE
+ * already predicts), `progress` e_i - e_i' with e_i' after the MAE's update on the same masks (mask
+ * what the step learns from; one more MAE forward per step).
+ */
+export const SAMPLER_REWARD_CHOICES = ['error', 'negError', 'progress'] as const;
+export type SamplerReward = (typeof SAMPLER_REWARD_CHOICES)[number];
 export type SdpaChoice = (typeof SDPA_CHOICES)[number];
 
 /** The MAE: a VideoMAE ViT encoder on visible tokens and a narrower decoder on all tokens. */
@@ -113,6 +121,8 @@ export interface SamplerConfig {
    * >= 0; 0 means a constant `beta`. Defaults to 0.
    */
   betaSteps: number;
+  /** TATS's reward, one of SAMPLER_REWARD_CHOICES. Defaults to `DEFAULTS.sampler.reward` (see docs/tats.md). */
+  reward: SamplerReward;
   /**
    * PPO early stop: the epochs of a step stop once the exact mean per-token KL between the old and
    * the new mask distributions passes this, in nats per token. Number > 0. Defaults to 0.01.

@@ -76,6 +76,10 @@ export async function openRun(options: PretrainOptions = {}, opts: OpenOptions =
       const { sampler: _old, ...rest } = stored;
       stored = rest as PretrainConfig;
     }
+    // Runs from before sampler.reward rewarded the masked error: they go on with it.
+    if (!legacySampler && typeof stored.sampler === 'object' && stored.sampler !== null && !('reward' in stored.sampler)) {
+      stored = { ...stored, sampler: { ...(stored.sampler as object), reward: 'error' } } as PretrainConfig;
+    }
     config = resolveConfig(resumeOptions(stored, options), { cudaAvailable, datasetClips: 1, ...ranks });
     if (legacySampler) {
       stored = { ...stored, sampler: config.sampler };

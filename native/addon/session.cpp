@@ -49,6 +49,7 @@ core::SessionConfig read_config(const Napi::Object& c) {
   cfg.sampler.beta_start = get_number(s, "betaStart", "config.sampler");
   cfg.sampler.beta_steps = get_int(s, "betaSteps", "config.sampler");
   cfg.sampler.target_kl = get_number(s, "targetKl", "config.sampler");
+  cfg.sampler.reward = get_string(s, "reward", "config.sampler");
   cfg.sampler.lr = get_number(s, "lr", "config.sampler");
   cfg.sampler.warmup_steps = get_int(s, "warmupSteps", "config.sampler");
   cfg.sampler.clip_grad = get_number(s, "clipGrad", "config.sampler");
@@ -153,6 +154,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     check_range(env, "config.sampler.heads", cfg.sampler.heads, 1, 256);
     check_range(env, "config.sampler.betaSteps", cfg.sampler.beta_steps, 0, 1000000000);
     check_range(env, "config.sampler.warmupSteps", cfg.sampler.warmup_steps, 0, 1000000000);
+    const auto& reward = cfg.sampler.reward;
+    if (reward != "error" && reward != "negError" && reward != "progress")
+      throw_error(env, "ERR_INVALID_ARG",
+                  "config.sampler.reward must be 'error', 'negError' or 'progress', received '" + reward + "'");
     const auto& sdpa = cfg.runtime.sdpa;
     if (sdpa != "auto" && sdpa != "flash" && sdpa != "efficient" && sdpa != "cudnn" && sdpa != "math")
       throw_error(env, "ERR_INVALID_ARG",

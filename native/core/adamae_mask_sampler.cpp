@@ -59,7 +59,7 @@ class AdaMaeMaskSampler : public MaskSampler {
     return weight_ * last_loss_;
   }
 
-  SamplerMetrics update(const MaskDraw& draw, const torch::Tensor& errors) override {
+  SamplerMetrics update(const MaskDraw& draw, const torch::Tensor& errors, const torch::Tensor&) override {
     if (!training_) return {};
     if (group_) optimizer_->all_reduce_grads(*group_);  // the joint loss's gradients, averaged over ranks
     optimizer_->step(steps_++);

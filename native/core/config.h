@@ -29,6 +29,9 @@ struct SamplerConfig {
   double beta = 0, beta_start = 0;  // KL(q || uniform) weight: log-linear from beta_start over beta_steps
   int64_t beta_steps = 0;
   double target_kl = 0;             // PPO early stop (nats per token)
+  // TATS's per-token reward on the masked tokens (docs/tats.md): "error" e_i (adversarial),
+  // "negError" -e_i, "progress" e_i - e_i' (e_i' after the MAE's update on the same masks).
+  std::string reward;
   double lr = 0, clip_grad = 0, weight_decay = 0;
   int64_t warmup_steps = 0;
   bool detach_input = true;

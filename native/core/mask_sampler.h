@@ -41,8 +41,14 @@ class MaskSampler {
   virtual MaskDraw sample(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) = 0;
 
   // After the MAE step: errors = the MAE's per-token reconstruction error for draw.masked,
-  // [B, Nm], detached. Learned samplers train here; fixed ones do nothing.
-  virtual SamplerMetrics update(const MaskDraw& draw, const torch::Tensor& errors) { return {}; }
+  // [B, Nm], detached; errors_after = the same after the MAE's update (same clips and masks),
+  // computed only when wants_errors_after(), undefined otherwise. Learned samplers train here;
+  // fixed ones do nothing.
+  virtual SamplerMetrics update(const MaskDraw& draw, const torch::Tensor& errors, const torch::Tensor& errors_after) {
+    return {};
+  }
+  // Whether update() needs errors_after: one more MAE forward per step (TATS's progress reward).
+  virtual bool wants_errors_after() const { return false; }
 
   // A loss term added to the MAE's loss before its backward (AdaMAE's REINFORCE term); undefined = none.
   virtual torch::Tensor joint_loss(const MaskDraw& draw, const torch::Tensor& errors) { return {}; }

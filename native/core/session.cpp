@@ -196,7 +196,7 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
   SamplerMetrics sampler_metrics;
   {
     TATS_SCOPE("tats.sampler_update");
-    sampler_metrics = sampler_->update(draw, loss.errors);
+    sampler_metrics = sampler_->update(draw, loss.errors, errors_after_update(pt, draw.visible, draw.masked));
   }
 
   std::vector<std::string> names{"loss", "gradNorm"};
@@ -228,6 +228,16 @@ StepMetrics Session::finish_step(std::chrono::steady_clock::time_point t0, doubl
   for (size_t i = 2; i < names.size(); ++i) out.extra[names[i]] = host[i];
   out.step_ms = elapsed_ms(t0);
   return out;
+}
+
+torch::Tensor Session::errors_after_update(const ops::Patchified& pt, const torch::Tensor& visible,
+                                           const torch::Tensor& masked) {
+  if (!sampler_->wants_errors_after()) return {};
+  TATS_SCOPE("tats.errors_after");
+  torch::NoGradGuard no_grad;
+  AutocastScope autocast(autocast_);
+  const auto tokens = model_->embed(pt.patches);
+  return mae_loss(model_->forward(tokens, visible, masked), pt.targets, masked).errors.detach();
 }
 
 bool Session::use_graph() const {
@@ -297,7 +307,12 @@ StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch:
         std::vector<torch::Tensor> values{g_loss_, g_norm_};
         if (sampler_->learned()) {
           TATS_SCOPE("tats.sampler_update");
-          for (const auto& [name, value] : sampler_->update(draw, g_errors_)) {
+          torch::Tensor after;
+          if (sampler_->wants_errors_after()) {
+            const auto pt = ops::patchify(upload_.device_buffer(), cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
+            after = errors_after_update(pt, g_visible_, g_masked_);
+          }
+          for (const auto& [name, value] : sampler_->update(draw, g_errors_, after)) {
             names.push_back(name);
             values.push_back(value);
           }

@@ -18,6 +18,7 @@
 #include "core/step_buffers.h"
 #include "core/step_graph.h"
 #include "core/videomae.h"
+#include "kernels/patchify_op.h"
 
 namespace tats::core {
 
@@ -84,6 +85,9 @@ class Session {
   // fixed buffer), then one replay.
   bool use_graph() const;
   StepMetrics train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion);
+  // The MAE's per-token errors on the same clips and masks after its update: undefined unless the
+  // sampler wants them (TATS's progress reward); one more forward, no graph kept.
+  torch::Tensor errors_after_update(const ops::Patchified& pt, const torch::Tensor& visible, const torch::Tensor& masked);
   // Both step paths' end: counts the step, prints the step's times (TATS_STEP_TIMING), builds the metrics from the
   // host values read for `names` (loss, gradNorm, then the extras).
   StepMetrics finish_step(std::chrono::steady_clock::time_point t0, double issued_ms, double lr,

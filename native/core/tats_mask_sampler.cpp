@@ -3,10 +3,12 @@
 //   sample():  exactly k tokens masked with marginals q_old (budgeted per-token Bernoulli), no grad;
 //              the rollout (state, action, z_old, V_old) rides in MaskDraw::aux;
 //   (session)  MAE forward / backward / update on those masks, per-token errors e_i;
-//   update():  rewards e_i on the masked tokens, up to K PPO epochs on theta (its own AdamW).
+//   update():  rewards on the masked tokens (config.sampler.reward: e_i, -e_i, or e_i - e_i' with
+//              e_i' after the MAE's update), up to K PPO epochs on theta (its own AdamW).
 // The sampler always reads detached embeddings: PPO trains theta only, with its own optimiser,
 // so detachInput does not apply to it (it does to AdaMAE).
 #include <cmath>
+#include <string>
 
 #include "core/mask_sampler.h"
 #include "core/masking.h"
@@ -27,8 +29,11 @@ class TatsMaskSampler : public MaskSampler {
  public:
   explicit TatsMaskSampler(const SamplerContext& ctx)
       : precision_bf16_(ctx.config.precision == "bf16"),
-        masked_(masked_count("tats", ctx.config.masking.ratio, ctx.grid)) {
+        masked_(masked_count("tats", ctx.config.masking.ratio, ctx.grid)),
+        reward_(ctx.config.sampler.reward) {
     const auto& s = ctx.config.sampler;
+    TORCH_CHECK(reward_ == "error" || reward_ == "negError" || reward_ == "progress",
+                "tats sampler: config.sampler.reward must be 'error', 'negError' or 'progress', got '", reward_, "'");
     TatsSamplerOptions so;
     so.input_dim = ctx.embed_dim;
     so.dim = s.dim;
@@ -74,8 +79,18 @@ class TatsMaskSampler : public MaskSampler {
     return draw;
   }
 
-  SamplerMetrics update(const MaskDraw& draw, const torch::Tensor& errors) override {
+  bool wants_errors_after() const override { return reward_ == "progress"; }
+
+  SamplerMetrics update(const MaskDraw& draw, const torch::Tensor& errors, const torch::Tensor& errors_after) override {
     if (!training_) return {};
+    torch::Tensor rewards;
+    if (reward_ == "progress") {
+      TORCH_CHECK(errors_after.defined() && errors_after.sizes() == errors.sizes(),
+                  "tats sampler: the progress reward needs the errors after the MAE's update, [B, Nm]");
+      rewards = errors.to(torch::kFloat) - errors_after.to(torch::kFloat);  // how much this step taught the MAE
+    } else {
+      rewards = reward_ == "negError" ? -errors.to(torch::kFloat) : errors;
+    }
     PpoRollout rollout;
     rollout.state = draw.aux.at("state");
     rollout.masked = draw.masked;
@@ -84,7 +99,7 @@ class TatsMaskSampler : public MaskSampler {
     rollout.value_old = draw.aux.at("value_old");
     if (const auto it = draw.aux.find("live_logits"); it != draw.aux.end())
       rollout.live = SamplerOutput{it->second, draw.aux.at("live_values")};
-    const auto s = ppo_->update(rollout, errors);
+    const auto s = ppo_->update(rollout, rewards);
     return {{"kl", s.kl},
             {"entropy", s.entropy},
             {"clipFrac", s.clip_frac},
@@ -157,6 +172,7 @@ class TatsMaskSampler : public MaskSampler {
  private:
   bool precision_bf16_;
   int64_t masked_;
+  std::string reward_;  // config.sampler.reward
   std::unique_ptr<PpoTrainer> ppo_;
   torch::Device device_{torch::kCPU};
   bool training_ = true;
