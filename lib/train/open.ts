@@ -95,7 +95,8 @@ export async function openRun(options: PretrainOptions = {}, opts: OpenOptions =
     lock?.release();
     if (fresh && lock) removeIfEmpty(paths.out);
   };
-  if (lock?.tookOver) notices.push(`took over the stale lock of process ${lock.tookOver.pid || '(unknown)'}${lock.tookOver.since ? ` (since ${lock.tookOver.since})` : ''}, which is no longer running`);
+  if (lock?.tookOver?.damaged) notices.push(`took over the lock file ${lock.path} as stale: ${lock.tookOver.damaged} (a run killed while writing it, or damage; no live run leaves it so)`);
+  else if (lock?.tookOver) notices.push(`took over the stale lock of process ${lock.tookOver.pid || '(unknown)'}${lock.tookOver.since ? ` (since ${lock.tookOver.since})` : ''}, which is no longer running`);
   let source: ClipSource;
   try {
     if (writes) {
