@@ -27,6 +27,7 @@ import { MetricsWriter, readMetrics } from './metrics.js';
 import { badSampleName, type BadSample } from '../data/index.js';
 import { DataOrder } from './order.js';
 import { checkpointName, pruneCheckpoints, type RunLock, type RunPaths } from './rundir.js';
+import { rankJournalPath, RankJournalReader } from './rank-bad-samples.js';
 import { openRun, type OpenedRun } from './open.js';
 import { saveCheckpoint, type TrainSession } from './engine.js';
 import type { ClipBatch, ClipSource } from './source.js';
@@ -72,8 +73,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private readonly badBefore: number;
   /** Samples replaced in the batches of this leg's steps (batches read ahead but not trained on are not counted). */
   private badThisLeg = 0;
-  /** bad_samples.jsonl (rank 0 or a single process): one line per replaced sample, with its step. */
-  private readonly badLog: MetricsWriter | null;
+  /**
+   * bad_samples.jsonl (rank 0 or a single process): one line per replaced sample, with its step;
+   * on a rank r > 0 its journal, which rank 0 copies into bad_samples.jsonl (rank-bad-samples.ts).
+   */
+  private readonly badLog: MetricsWriter;
+  /** Rank 0 of several: reads the other ranks' journals. */
+  private readonly journals: RankJournalReader | null;
   private lastLoss: number | null = null;
   /** The step of the last picture written to paths.picture. */
   private pictureStep = -1;
@@ -96,7 +102,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.lastCheckpoint = args.lastCheckpoint;
     this.order = new DataOrder(args.source.length, args.config.seed);
     this.metrics = this.writes ? new MetricsWriter(args.paths.metrics) : null;
-    this.badLog = this.writes ? new MetricsWriter(args.paths.badSamples) : null;
+    this.badLog = new MetricsWriter(this.writes ? args.paths.badSamples : rankJournalPath(args.paths, args.dist!.rank));
+    this.journals = this.writes && args.config.worldSize > 1 ? new RankJournalReader(args.paths, args.config.worldSize, args.startStep) : null;
   }
 
   /** Whether this process writes the run directory: rank 0, or a single process. */
@@ -176,13 +183,22 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         const batch = await ahead.shift()!;
         taken++;
         fill();
+        if (batch.bad.length > 0) {
+          // Recorded before the step that trains on the batch: under data parallelism the step's
+          // collective then orders these lines before rank 0 reads them (rank-bad-samples.ts).
+          const time = new Date().toISOString();
+          const rank = this.config.worldSize > 1 ? { rank: this.dist?.rank ?? 0 } : {};
+          for (const b of batch.bad) this.badLog.append({ step: taken, file: b.file, ...(b.clip !== undefined ? { clip: b.clip } : {}), reason: b.reason, ...rank, time });
+          if (this.dist) await this.badLog.flush();
+        }
         const m = await this.session.trainStep(batch.clips, batch.motion, this.dist ? { stop: Boolean(signal?.aborted) } : undefined);
         step = m.step;
         if ((m.stopRequested ?? 0) > 0) stopAgreed = true;
-        if (batch.bad.length > 0) {
-          this.badThisLeg += batch.bad.length;
-          const time = new Date().toISOString();
-          for (const b of batch.bad) this.badLog?.append({ step, file: b.file, ...(b.clip !== undefined ? { clip: b.clip } : {}), reason: b.reason, time });
+        this.badThisLeg += batch.bad.length;
+        if (this.journals) {
+          const others = this.journals.take(step);
+          for (const l of others) this.badLog.append(l);
+          this.badThisLeg += others.length;
         }
         const t1 = performance.now();
         this.trainMs += t1 - t0;
@@ -235,7 +251,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.running = false;
       await Promise.allSettled(ahead);
       await this.metrics?.flush();
-      await this.badLog?.flush();
+      await this.badLog.flush();
     }
   }
 
