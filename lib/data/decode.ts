@@ -12,6 +12,7 @@ import { cpus } from 'node:os';
 import { DataError } from '../errors/index.js';
 import { classify, errorLine, fail, firstErrorLine, statFailure, type DecodeFailure } from './decode-failure.js';
 import { requireFfmpeg } from './ffmpeg.js';
+import { containerCut } from './container-check.js';
 
 export { findFfmpeg, requireFfmpeg, setFfmpeg, type FfmpegBinaries } from './ffmpeg.js';
 export type { DecodeFailure, FailureKind } from './decode-failure.js';
@@ -145,9 +146,22 @@ export async function probe(file: string, opts: { timeoutMs?: number } = {}): Pr
       return fail(file, 'truncated', `${packets} of the ${nb} frames its header lists are in the file (it ends early)${r.stderr.trim() ? `: ${firstErrorLine(r.stderr)}` : ''}`);
     }
     if (packets > 0 && expected > packets + 2 && packets < 0.9 * expected) {
-      return fail(file, 'truncated', `${packets} frames in the file where its duration (${duration.toFixed(2)} s at ${fps.toFixed(2)} fps) needs about ${expected}`);
+      // Fewer packets than the duration needs is a cut file only if they end early: streams that
+      // leave out repeated frames (Theora's dropped frames, variable rate) have gaps but reach
+      // the end. Their frames are indexed as decoded; seeking at the nominal rate still leaves
+      // enough of them after the seek point (at most one frame per 1/fps before it).
+      const end = await lastPacketEnd(bins.ffprobe, file, timeoutMs);
+      if (end === undefined || end < duration - 1.5 / (fps || 25)) {
+        return fail(
+          file,
+          'truncated',
+          `${packets} frames in the file where its duration (${duration.toFixed(2)} s at ${fps.toFixed(2)} fps) needs about ${expected}${end === undefined ? '' : `, and they end at ${end.toFixed(2)} s`}`,
+        );
+      }
     }
     if (r.stderr.trim()) return fail(file, 'corrupt', `damaged data (ffprobe: ${firstErrorLine(r.stderr)})`);
+    const cut = containerCut(file);
+    if (cut) return fail(file, 'truncated', cut);
     return { ok: true, file, frames, fps: fps || 25, width, height, duration: duration || frames / (fps || 25), codec: String(s.codec_name ?? '') };
   }
   // No ffprobe: parse `ffmpeg -i` (it exits 1 because no output is given; the header is on stderr).
@@ -161,7 +175,36 @@ export async function probe(file: string, opts: { timeoutMs?: number } = {}): Pr
   const fps = Number(vid[4]);
   const frames = Math.round(duration * fps);
   if (!(frames > 0)) return fail(file, 'undecodable', 'no duration in the header');
+  const cut = containerCut(file);
+  if (cut) return fail(file, 'truncated', cut);
   return { ok: true, file, frames, fps, width: Number(vid[2]), height: Number(vid[3]), duration, codec: vid[1]! };
+}
+
+/** End time (s) of the last video packet of the file (pts + duration), or undefined when none has a time. */
+async function lastPacketEnd(ffprobe: string, file: string, timeoutMs: number): Promise<number | undefined> {
+  const r = await run(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file], timeoutMs);
+  if (r.code !== 0 || r.timedOut) return undefined;
+  let end: number | undefined;
+  for (const line of r.stdout.toString('utf8').split('\n')) {
+    const [pts, dur] = line.split(',').map(Number);
+    if (pts === undefined || !Number.isFinite(pts)) continue;
+    const e = pts + (dur !== undefined && Number.isFinite(dur) ? dur : 0);
+    if (end === undefined || e > end) end = e;
+  }
+  return end;
+}
+
+/**
+ * The lines of an ffmpeg run at `-loglevel level+info` that report damage: errors, and the
+ * decoder's concealment of broken macroblocks, which it logs at info level (at `-loglevel error`
+ * a slice with garbage in it can decode with no word). Tags removed.
+ */
+function damageLines(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((l) => /\[(error|fatal|panic)\]/.test(l) || /concealing \d+ DC|corrupt decoded frame/.test(l))
+    .map((l) => l.replace(/\[(info|warning|error|fatal|panic)\] /, ''))
+    .join('\n');
 }
 
 /** Output size for a resize request on a w x h source, and the ffmpeg filter chain for it. */
@@ -202,18 +245,19 @@ export async function decodeFrames(file: string, opts: DecodeOptions): Promise<D
   const sel = uniq.map((i) => `eq(n\\,${i - first})`).join('+');
   const vf = `select='${sel}',${geo.filter}`;
   const args = [
-    '-nostdin', '-hide_banner', '-loglevel', 'error', '-threads', '1', '-filter_threads', '1',
+    '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-threads', '1', '-filter_threads', '1',
     ...seek, '-i', file, '-an', '-sn', '-dn', '-map', '0:v:0', '-vf', vf, '-vsync', '0',
     '-frames:v', String(uniq.length), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
   ];
   const want = uniq.length * frameBytes;
   const buf = Buffer.allocUnsafe(want);
   let got = 0;
-  const r = await run(bins.ffmpeg, args, timeoutMs, (c) => {
+  const ran = await run(bins.ffmpeg, args, timeoutMs, (c) => {
     const n = Math.min(c.length, want - got);
     if (n > 0) c.copy(buf, got, 0, n);
     got += c.length;
   });
+  const r = { ...ran, stderr: damageLines(ran.stderr) };
   if (r.spawnError) throw new DataError('ERR_FFMPEG_MISSING', `cannot run ${bins.ffmpeg}: ${r.spawnError.message}`);
   if (r.timedOut) return fail(file, 'timeout', `decoding took longer than ${timeoutMs} ms`);
   if (got < want) {
@@ -222,8 +266,8 @@ export async function decodeFrames(file: string, opts: DecodeOptions): Promise<D
     // With errors on stderr the frames are there but do not decode (damage); without, they are missing.
     return fail(file, r.stderr.trim() ? 'corrupt' : 'truncated', `decoded ${frames} of ${uniq.length} frames (asked for frames ${uniq[0]}..${uniq[uniq.length - 1]} of ${info.frames})${r.stderr.trim() ? `: ${errorLine(r.stderr, file)}` : ''}`);
   }
-  // ffmpeg runs at -loglevel error: any line is a decode error in the frames used (concealed
-  // macroblocks, broken NAL units), which would otherwise pass as a plausible, wrong clip.
+  // Any damage line is a decode error in the frames used (concealed macroblocks, broken NAL
+  // units), which would otherwise pass as a plausible, wrong clip.
   if (r.code !== 0 || r.stderr.trim()) {
     return fail(file, 'corrupt', `decode errors in frames ${uniq[0]}..${uniq[uniq.length - 1]}: ${firstErrorLine(r.stderr) || `ffmpeg exited with ${r.code}`}`);
   }

@@ -6,8 +6,10 @@
  *   { format: "tats-shards", version: 1, dataset, classNames, shards: [{file, bytes}],
  *     clips: [{key, shard, offset, bytes, shape: [T,H,W,3], motionBytes?, label, source, frames?, crc32}] }
  * `crc32` (zlib's) covers the clip bytes, its motion bytes and then (version 2) the clip's record:
- * key, label, shard, offset, bytes, motionBytes, so an edited label or offset fails the check as a
- * flipped byte does (version 1 sets, data only, are still read). The index is rewritten atomically
+ * key, label, shard, offset, bytes, motionBytes, and (version 3) its shape, so an edited label,
+ * offset or shape fails the check as a flipped byte does (version 1 and 2 sets are still read).
+ * Every version also checks a clip's shape against the set's (pack writes one shape per set), so an
+ * edited shape is named even where the checksum does not cover it. The index is rewritten atomically
  * (write a temporary file, fsync, rename) after the shard data it names has been fsynced, so a crash
  * leaves a valid index; on reopen, shard bytes past the indexed end are cut off and packing resumes,
  * skipping the clips whose key is already indexed.
@@ -19,20 +21,38 @@ import { crc32 } from 'node:zlib';
 import { DataError } from '../errors/index.js';
 
 export const SHARD_FORMAT = 'tats-shards';
-export const SHARD_VERSION = 2;
-/** Versions read: 1 (crc32 over the data only) and 2 (data and record). */
-const READABLE_VERSIONS = [1, 2];
+export const SHARD_VERSION = 3;
+/** Versions read: 1 (crc32 over the data only), 2 (data and record), 3 (data and record with shape). */
+const READABLE_VERSIONS = [1, 2, 3];
 
-/** The clip record's bytes that a version 2 crc32 covers after the data. */
-function recordBytes(c: Pick<ShardClip, 'key' | 'label' | 'shard' | 'offset' | 'bytes' | 'motionBytes'>): Buffer {
-  return Buffer.from(JSON.stringify([c.key, c.label, c.shard, c.offset, c.bytes, c.motionBytes ?? 0]), 'utf8');
+type RecordFields = Pick<ShardClip, 'key' | 'label' | 'shard' | 'offset' | 'bytes' | 'motionBytes' | 'shape'>;
+
+/** The clip record's bytes that a version >= 2 crc32 covers after the data (version 3 adds the shape). */
+function recordBytes(version: number, c: RecordFields): Buffer {
+  const fields: unknown[] = [c.key, c.label, c.shard, c.offset, c.bytes, c.motionBytes ?? 0];
+  if (version >= 3) fields.push(c.shape);
+  return Buffer.from(JSON.stringify(fields), 'utf8');
 }
 
 /** The crc32 stored for a clip: data (clip, then motion), then the record for version >= 2. */
-export function clipChecksum(version: number, c: Pick<ShardClip, 'key' | 'label' | 'shard' | 'offset' | 'bytes' | 'motionBytes'>, clip: Uint8Array, motion?: Uint8Array): number {
+export function clipChecksum(version: number, c: RecordFields, clip: Uint8Array, motion?: Uint8Array): number {
   let crc = crc32(clip);
   if (motion) crc = crc32(motion, crc);
-  return version >= 2 ? crc32(recordBytes(c), crc) : crc;
+  return version >= 2 ? crc32(recordBytes(version, c), crc) : crc;
+}
+
+/** The shape most clips of the set have (pack writes one per set); ties go to the earliest. */
+export function setShape(clips: ShardClip[]): [number, number, number, number] | undefined {
+  const counts = new Map<string, { n: number; shape: [number, number, number, number] }>();
+  let best: { n: number; shape: [number, number, number, number] } | undefined;
+  for (const c of clips) {
+    const k = c.shape.join('x');
+    const e = counts.get(k) ?? { n: 0, shape: c.shape };
+    e.n++;
+    counts.set(k, e);
+    if (!best || e.n > best.n) best = e;
+  }
+  return best?.shape;
 }
 
 export interface ShardClip {
@@ -83,7 +103,7 @@ export function readShardIndex(dir: string): ShardIndex {
   j.clips.forEach((c, i) => {
     const ok =
       c && Number.isInteger(c.shard) && c.shard >= 0 && c.shard < j.shards.length && Number.isInteger(c.offset) && c.offset >= 0 &&
-      Number.isInteger(c.bytes) && Array.isArray(c.shape) && c.shape.length === 4 && c.shape.reduce((a, b) => a * b, 1) === c.bytes &&
+      Number.isInteger(c.bytes) && Array.isArray(c.shape) && c.shape.length === 4 && c.shape.every((d) => Number.isInteger(d) && d > 0) && c.shape[3] === 3 && c.shape.reduce((a, b) => a * b, 1) === c.bytes &&
       Number.isInteger(c.label) && Number.isInteger(c.crc32) && c.offset + c.bytes + (c.motionBytes ?? 0) <= j.shards[c.shard]!.bytes;
     if (!ok) throw indexError(dir, `clips[${i}] is malformed (needs shard, offset, bytes = product of shape [T,H,W,3], label, crc32, within its shard)`);
     if (c.label < 0 || (j.classNames.length > 0 && c.label >= j.classNames.length)) {
@@ -233,6 +253,8 @@ export class ShardReader {
   readonly dir: string;
   readonly index: ShardIndex;
   readonly verify: 'always' | 'once' | 'never';
+  /** The set's clip shape (see setShape); a clip whose index record says otherwise is refused. */
+  readonly setShape: [number, number, number, number] | undefined;
   private readonly fds: Array<number | undefined>;
   private readonly verified: Uint8Array;
 
@@ -241,6 +263,7 @@ export class ShardReader {
     this.index = readShardIndex(dir);
     const v = opts.verify ?? 'once';
     this.verify = v === true ? 'always' : v === false ? 'never' : v;
+    this.setShape = setShape(this.index.clips);
     this.fds = new Array(this.index.shards.length).fill(undefined);
     this.verified = new Uint8Array(this.index.clips.length);
   }
@@ -288,6 +311,15 @@ export class ShardReader {
    */
   readInto(i: number, clipOut: Uint8Array, motionOut?: Uint8Array): number {
     const c = this.clip(i);
+    // Checked on every read, before the bytes: the shape decides how they are laid out, and the
+    // crc32 of version 1 and 2 sets does not cover it.
+    const want = this.setShape!;
+    if (c.shape.some((d, k) => d !== want[k])) {
+      throw new DataError(
+        'ERR_SHARD_INDEX',
+        `${join(this.dir, INDEX)}: clips[${i}].shape is [${c.shape.join(', ')}] (${c.source}), where the set's clips are [${want.join(', ')}]: the index record is damaged or edited; pack it again`,
+      );
+    }
     if (clipOut.length !== c.bytes) throw new RangeError(`clip ${i} has ${c.bytes} bytes (shape ${c.shape.join('x')}), the buffer ${clipOut.length}`);
     const fd = this.fd(c.shard);
     const file = join(this.dir, this.index.shards[c.shard]!.file);
@@ -306,7 +338,7 @@ export class ShardReader {
       if (crc !== c.crc32) {
         throw new DataError(
           'ERR_SHARD_CHECKSUM',
-          `shard ${file}: clip ${i} (${c.source}, offset ${c.offset}, label ${c.label}) fails its checksum (crc32 ${crc} != ${c.crc32} in the index): the clip's bytes or its index record are damaged; pack it again`,
+          `shard ${file}: clip ${i} (${c.source}, offset ${c.offset}, label ${c.label}) fails its checksum (crc32 ${crc} != ${c.crc32} in the index): the clip's bytes or its index record (key, label, shard, offset, bytes, shape) are damaged; pack it again`,
         );
       }
       this.verified[i] = 1;

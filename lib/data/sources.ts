@@ -120,7 +120,7 @@ class ShardSource implements Source {
     this.reader = new ShardReader(d.dir, { verify: d.verify ?? 'once' });
     this.length = this.reader.length;
     const first = this.reader.index.clips[0];
-    this.srcShape = first ? first.shape : [1, 1, 1, 3];
+    this.srcShape = this.reader.setShape ?? [1, 1, 1, 3];
     const [t, h, w] = this.srcShape;
     const size = d.size;
     const resize = size !== undefined && (size !== h || size !== w);
@@ -129,15 +129,12 @@ class ShardSource implements Source {
     this.flip = d.flip ?? false;
     // Motion maps are only meaningful at the packed geometry, unflipped.
     this.motionBytes = resize || this.flip ? 0 : (first?.motionBytes ?? 0);
-    this.scratch = resize ? new Uint8Array(first!.bytes) : undefined;
+    this.scratch = resize ? new Uint8Array(this.srcShape.reduce((a, b) => a * b, 1)) : undefined;
     this.seed = d.seed ?? 0;
   }
   load(index: number, epoch: number, clip: Uint8Array, motion?: Uint8Array): Promise<LoadResult> {
     const c = this.reader.index.clips[index]!;
     const file = `${this.reader.dir}/${this.reader.index.shards[c.shard]?.file}`;
-    if (c.bytes !== this.srcShape.reduce((a, b) => a * b, 1)) {
-      return Promise.resolve({ ok: false, file, clip: index, reason: `clip ${index} (${c.source}) has shape ${c.shape.join('x')}, which differs from the set's ${this.srcShape.join('x')}` });
-    }
     try {
       if (this.scratch) {
         const label = this.reader.readInto(index, this.scratch);

@@ -8,10 +8,11 @@ import { readMetrics, type MetricsWriter } from './metrics.js';
 /** How many distinct bad samples a run's summary lists. */
 export const BAD_FILES_SHOWN = 20;
 
-/** Appends one line per replaced sample of the batch trained at `step`. */
-export function appendBadSamples(log: MetricsWriter, step: number, bad: readonly BadSample[]): void {
+/** Appends one line per replaced sample of the batch trained at `step` (tagged with `rank` under data parallelism). */
+export function appendBadSamples(log: MetricsWriter, step: number, bad: readonly BadSample[], rank?: number): void {
   const time = new Date().toISOString();
-  for (const b of bad) log.append({ step, file: b.file, ...(b.clip !== undefined ? { clip: b.clip } : {}), reason: b.reason, time });
+  const tag = rank !== undefined ? { rank } : {};
+  for (const b of bad) log.append({ step, file: b.file, ...(b.clip !== undefined ? { clip: b.clip } : {}), reason: b.reason, ...tag, time });
 }
 
 /** The first BAD_FILES_SHOWN distinct samples of a bad_samples.jsonl (all legs of the run). */

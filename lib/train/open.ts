@@ -3,7 +3,7 @@
  * decided (new, or resumed from its latest checkpoint) and locked, the clip source, the process
  * group and the native session, each released again when a later part fails.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 
 import { info } from '../info.js';
 import { mergeOptions, resolveConfig, toSessionConfig, type PretrainConfig, type PretrainOptions } from '../config/index.js';
@@ -12,6 +12,7 @@ import { native } from '../native.js';
 import { joinProcessGroup, readDistEnv, type DistEnv } from './distributed.js';
 import { createSession, loadCheckpoint, type TrainSession } from './engine.js';
 import { MetricsWriter } from './metrics.js';
+import { rankJournalPath } from './rank-bad-samples.js';
 import { checkResumable, cleanRunLeftovers, hasRun, initRun, listCheckpoints, lockRun, readRunConfig, removeIfEmpty, runPaths, type RunLock, type RunPaths } from './rundir.js';
 import { openClipSource, type ClipSource } from './source.js';
 import type { OpenOptions } from './types.js';
@@ -99,7 +100,8 @@ export async function openRun(options: PretrainOptions = {}, opts: OpenOptions =
     lock?.release();
     if (fresh && lock) removeIfEmpty(paths.out);
   };
-  if (lock?.tookOver) notices.push(`took over the stale lock of process ${lock.tookOver.pid || '(unknown)'}${lock.tookOver.since ? ` (since ${lock.tookOver.since})` : ''}, which is no longer running`);
+  if (lock?.tookOver?.damaged) notices.push(`took over the lock file ${lock.path} as stale: ${lock.tookOver.damaged} (a run killed while writing it, or damage; no live run leaves it so)`);
+  else if (lock?.tookOver) notices.push(`took over the stale lock of process ${lock.tookOver.pid || '(unknown)'}${lock.tookOver.since ? ` (since ${lock.tookOver.since})` : ''}, which is no longer running`);
   let source: ClipSource;
   try {
     if (writes) {
@@ -153,6 +155,11 @@ export async function openRun(options: PretrainOptions = {}, opts: OpenOptions =
           // Record the possibly changed fields (logEvery, device, ...) of this leg of the run.
           initRun(paths, config);
         }
+      }
+      // A rank r > 0 keeps its own record of replaced samples (rank-bad-samples.ts): cut the same way.
+      if (!writes && dist) {
+        mkdirSync(paths.out, { recursive: true }); // rank 0 may not have made it yet
+        new MetricsWriter(rankJournalPath(paths, dist.rank)).truncateAfter(startStep);
       }
     } catch (err) {
       session.dispose();

@@ -2,7 +2,7 @@
  * The run directory (docs/cli.md, "The run directory"): config.json, metrics.jsonl, checkpoints/, pictures. Creating one,
  * finding a run's latest checkpoint, and deciding whether a resume may change a field.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -103,9 +103,59 @@ export interface RunLockInfo {
   /** The process's start time (clock ticks since boot, /proc/<pid>/stat), to tell a reused pid apart. */
   start?: number;
   since: string;
+  /** Set on a lock taken over because it was empty or not valid JSON: what it held. */
+  damaged?: string;
 }
 
 const LOCK = '.lock';
+
+/**
+ * Creates `file` holding `text`, atomically and exclusively: the text goes to a temporary file
+ * first, which is then hard-linked to `file` (link fails with EEXIST if `file` exists). A process
+ * killed at any point leaves no lock or a whole one, never an empty one; its temporary `*.tmp` is
+ * removed by cleanRunLeftovers() at the next start. Returns false when `file` exists.
+ */
+function createWhole(file: string, text: string): boolean {
+  for (let attempt = 0; ; attempt++) {
+    const tmp = `${file}.${process.pid}.${attempt}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(tmp, file);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      // A file system without hard links: exclusive create, then write (not atomic there).
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV') return createThenWrite(file, text);
+      // The temporary file was removed by another run's leftover cleaning before the link: again.
+      if (code !== 'ENOENT' || attempt >= 3) throw err;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+}
+
+function createThenWrite(file: string, text: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
 
 function processStart(pid: number): number | undefined {
   try {
@@ -150,29 +200,23 @@ export function lockRun(paths: RunPaths): RunLock {
   const mine: RunLockInfo = { pid: process.pid, host: hostname(), ...(processStart(process.pid) !== undefined ? { start: processStart(process.pid)! } : {}), since: new Date().toISOString() };
   let tookOver: RunLockInfo | null = null;
   for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(file, 'wx');
-      try {
-        writeSync(fd, JSON.stringify(mine) + '\n');
-      } finally {
-        closeSync(fd);
-      }
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
-    }
-    let held: RunLockInfo | undefined;
-    try {
-      held = JSON.parse(readFileSync(file, 'utf8')) as RunLockInfo;
-    } catch {
-      // Empty or torn: the holder was killed between create and write (or is writing right now).
-      if (Date.now() - statSafe(file) < 2000) throw locked(file, 'another process (the lock file is being written)');
-    }
-    if (held && typeof held.pid === 'number') {
+    if (createWhole(file, JSON.stringify(mine) + '\n')) break;
+    if (attempt >= 3) throw locked(file, 'another process (the lock was taken again each time it was freed)');
+    const text = readSafe(file);
+    if (text === undefined) continue; // released meanwhile
+    const held = parseLock(text);
+    if (held) {
       if (held.host !== mine.host) throw locked(file, `process ${held.pid} on host ${held.host} (since ${held.since}); if it is gone, delete ${file}`);
       if (alive(held)) throw locked(file, `process ${held.pid} (since ${held.since})`);
+      tookOver = held;
+    } else {
+      // Empty or garbled: tats writes its lock whole, so no run of this version holds it (an
+      // older one killed between create and write, or damage). A file system without hard links
+      // writes it in two steps: a young one may still be being written.
+      if (Date.now() - statSafe(file) < 2000) throw locked(file, 'another process (the lock file is being written)');
+      const damaged = text.length === 0 ? 'it was empty' : `it held ${JSON.stringify(text.slice(0, 40))}, not a lock`;
+      tookOver = { pid: 0, host: mine.host, since: '', damaged };
     }
-    tookOver = held ?? { pid: 0, host: mine.host, since: '' };
     rmSync(file, { force: true });
   }
   let released = false;
@@ -197,6 +241,24 @@ export function removeIfEmpty(dir: string): void {
     if (readdirSync(dir).length === 0) rmdirSync(dir);
   } catch {
     // written to meanwhile, or already gone
+  }
+}
+
+function readSafe(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lock a file holds, or undefined when it is not one (empty, cut, garbled). */
+function parseLock(text: string): RunLockInfo | undefined {
+  try {
+    const j = JSON.parse(text) as RunLockInfo;
+    return j && typeof j === 'object' && Number.isInteger(j.pid) && j.pid > 0 && typeof j.host === 'string' ? j : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -29,6 +29,7 @@ import { assertFiniteStep } from './divergence.js';
 import { DataOrder } from './order.js';
 import { writeRunPicture } from './picture.js';
 import { checkpointName, pruneCheckpoints, type RunLock, type RunPaths } from './rundir.js';
+import { rankJournalPath, RankJournalReader } from './rank-bad-samples.js';
 import { openRun, type OpenedRun } from './open.js';
 import { saveCheckpoint, type TrainSession } from './engine.js';
 import type { ClipBatch, ClipSource } from './source.js';
@@ -72,8 +73,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private readonly badBefore: number;
   /** Samples replaced in the batches of this leg's steps (batches read ahead but not trained on are not counted). */
   private badThisLeg = 0;
-  /** bad_samples.jsonl (rank 0 or a single process): one line per replaced sample, with its step. */
-  private readonly badLog: MetricsWriter | null;
+  /**
+   * bad_samples.jsonl (rank 0 or a single process): one line per replaced sample, with its step;
+   * on a rank r > 0 its journal, which rank 0 copies into bad_samples.jsonl (rank-bad-samples.ts).
+   */
+  private readonly badLog: MetricsWriter;
+  /** Rank 0 of several: reads the other ranks' journals. */
+  private readonly journals: RankJournalReader | null;
   private lastLoss: number | null = null;
   /** The step of the last picture written to paths.picture. */
   private pictureStep = -1;
@@ -96,7 +102,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.lastCheckpoint = args.lastCheckpoint;
     this.order = new DataOrder(args.source.length, args.config.seed);
     this.metrics = this.writes ? new MetricsWriter(args.paths.metrics) : null;
-    this.badLog = this.writes ? new MetricsWriter(args.paths.badSamples) : null;
+    this.badLog = new MetricsWriter(this.writes ? args.paths.badSamples : rankJournalPath(args.paths, args.dist!.rank));
+    this.journals = this.writes && args.config.worldSize > 1 ? new RankJournalReader(args.paths, args.config.worldSize, args.startStep) : null;
   }
 
   /** Whether this process writes the run directory: rank 0, or a single process. */
@@ -176,12 +183,20 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         const batch = await ahead.shift()!;
         taken++;
         fill();
+        if (batch.bad.length > 0) {
+          // Recorded before the step that trains on the batch: under data parallelism the step's
+          // collective then orders these lines before rank 0 reads them (rank-bad-samples.ts).
+          appendBadSamples(this.badLog, taken, batch.bad, this.config.worldSize > 1 ? this.dist?.rank ?? 0 : undefined);
+          if (this.dist) await this.badLog.flush();
+        }
         const m = await this.session.trainStep(batch.clips, batch.motion, this.dist ? { stop: Boolean(signal?.aborted) } : undefined);
         step = m.step;
         if ((m.stopRequested ?? 0) > 0) stopAgreed = true;
-        if (batch.bad.length > 0) {
-          this.badThisLeg += batch.bad.length;
-          if (this.badLog) appendBadSamples(this.badLog, step, batch.bad);
+        this.badThisLeg += batch.bad.length;
+        if (this.journals) {
+          const others = this.journals.take(step);
+          for (const l of others) this.badLog.append(l);
+          this.badThisLeg += others.length;
         }
         const t1 = performance.now();
         this.trainMs += t1 - t0;
@@ -226,7 +241,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.running = false;
       await Promise.allSettled(ahead);
       await this.metrics?.flush();
-      await this.badLog?.flush();
+      await this.badLog.flush();
     }
   }
 
