@@ -31,13 +31,18 @@ export const DEFAULTS = {
     clipEps: 0.2,
     valueCoef: 0.5,
     /**
-     * Weight of the KL(q || rho) penalty towards uniform masking. A placeholder until the GPU
-     * sweep of docs/tats.md sets it; betaStart defaults to it (no curriculum).
+     * Weight of the KL(q || rho) penalty towards uniform masking; betaStart defaults to it (no
+     * curriculum). 1 with the negError reward: 0.1 let the policy collapse (entropy 0.02-0.04 nats
+     * per token, under a quarter of uniform masking's 0.325; docs/tats.md).
      */
     beta: 1.0,
     betaSteps: 0,
-    /** The masked tokens' reward (SAMPLER_REWARD_CHOICES); the sweep of docs/tats.md chooses it. */
-    reward: 'error' as const,
+    /**
+     * The masked tokens' reward (SAMPLER_REWARD_CHOICES). negError: the only one of the three that
+     * beat random, tube and AdaMAE downstream in the 3-seed sweep of docs/tats.md; error (the
+     * paper's) and progress mask the moving tokens first and scored below random.
+     */
+    reward: 'negError' as const,
     targetKl: 0.01,
     /** TATS's own AdamW lr: it does not follow the MAE's peak lr (AdaMAE's does: DERIVED.samplerLr). */
     lr: 1e-4,

@@ -111,7 +111,7 @@ export interface SamplerConfig {
   /**
    * Weight beta of the penalty KL(q || rho) of the per-token mask probabilities q towards the
    * uniform budget rate rho = masked / N: large beta is random masking, 0 leaves the reward
-   * alone (which hides all motion). Number >= 0. Defaults to 1 (`DEFAULTS.sampler.beta`; see docs/tats.md).
+   * alone (with the error reward that hides all motion; with negError the policy collapses). Number >= 0. Defaults to 1 (`DEFAULTS.sampler.beta`; see docs/tats.md).
    */
   beta: number;
   /** beta at step 0 of a curriculum towards `beta` over `betaSteps`. Number >= 0 (> 0 when `betaSteps` > 0). Defaults to `beta` (no curriculum). */
