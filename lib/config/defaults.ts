@@ -3,6 +3,7 @@
  * other fields (model widths, lr, minLr, warmup, totalSteps, sampler width, heads and warmup,
  * device, precision) are derived in `resolve.ts` by the rules named in `DERIVED`.
  */
+import type { SyntheticStyle } from '../data/synthetic.js';
 import type { ModelSize } from './types.js';
 
 /**
@@ -164,3 +165,9 @@ export const COMPARE_DEFAULTS = {
   downstream: 'probe',
   downstreamSteps: 100,
 } as const;
+
+/** The default look of the synthetic clips (`DEFAULTS.data.syntheticStyle`), a fresh copy. */
+export function defaultSyntheticStyle(): SyntheticStyle {
+  const d = DEFAULTS.data.syntheticStyle;
+  return { ...d, spriteScale: [d.spriteScale[0], d.spriteScale[1]] } as SyntheticStyle;
+}

@@ -2,15 +2,15 @@
  * The fine-tuning configuration (`tats finetune`, and the downstream runs of `tats compare`):
  * options, their defaults (`FINETUNE_DEFAULTS` in defaults.ts: VideoMAE's run_class_finetuning.py
  * recipe) and their resolution into the plain config the native ClassifierSession reads. Checked
- * with the predicates of check.ts, so a bad value throws the same ConfigError as the pretraining
+ * with the predicates of lib/check.ts, so a bad value throws the same ConfigError as the pretraining
  * config: the option's name, the value and what is allowed (the CLI adds the flag and exits 2).
  */
 import { ConfigError } from '../errors/index.js';
 import { native, type NativeClassifierConfig } from '../native.js';
 import { directionalLabels, parseDatasetSpec } from '../data/spec.js';
 import { refuseStyleEnv, type SyntheticStyle } from '../data/synthetic.js';
-import { checkSyntheticStyle } from './synthetic-style.js';
-import { boolean, integer, number, oneOf } from './check.js';
+import { checkSyntheticStyle } from '../data/synthetic.js';
+import { boolean, integer, number, oneOf } from '../check.js';
 import { DERIVED, FINETUNE_DEFAULTS, MODEL_PRESETS } from './defaults.js';
 import { DEVICE_CHOICES, MODEL_SIZES, PRECISION_CHOICES, type Device, type DeviceChoice, type ModelSize, type PrecisionChoice } from './types.js';
 

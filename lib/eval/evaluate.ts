@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { parseDatasetSpec } from '../data/spec.js';
 import type { SyntheticStyle } from '../data/synthetic.js';
-import { integer } from '../config/check.js';
+import { integer } from '../check.js';
 import { resolveDevice } from '../config/finetune.js';
 import { ConfigError, TrainError } from '../errors/index.js';
 import type { ClassifierSession } from './classifier.js';

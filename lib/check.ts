@@ -1,8 +1,10 @@
 /**
  * Small predicates for config validation. Each throws a ConfigError naming the field, the value
- * received and what is allowed, so every config message has the same shape.
+ * received and what is allowed, so every config message has the same shape. A leaf (it imports
+ * only lib/errors), so lib/config, lib/data and the rest all check with the same functions without
+ * an import circle.
  */
-import { ConfigError } from '../errors/index.js';
+import { ConfigError } from './errors/index.js';
 
 function range(min: number, max: number, minOpen = false, maxOpen = false): string {
   if (max === Infinity) return `${minOpen ? '>' : '>='} ${min}`;
