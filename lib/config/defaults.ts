@@ -166,6 +166,25 @@ export const COMPARE_DEFAULTS = {
   downstreamSteps: 100,
 } as const;
 
+/**
+ * The defaults of `tats eval` (and of the test at the end of `tats finetune`, which shares the
+ * views): multi-view testing as VideoMAE does it.
+ */
+export const EVAL_DEFAULTS = {
+  dataset: 'synthetic',
+  /** Most test videos scored (`--test-size`). */
+  limit: 256,
+  /** Views per forward pass. */
+  batchSize: 16,
+  /** Seed of the synthetic test split. */
+  seed: 0,
+  /**
+   * Views per video as [clips, crops], by dataset kind: one view of synthetic clips and shards
+   * (already cut to size), VideoMAE's 5 x 3 on videos and 2 x 3 on SSv2.
+   */
+  views: { single: [1, 1], ssv2: [2, 3], video: [5, 3] },
+} as const;
+
 /** The default look of the synthetic clips (`DEFAULTS.data.syntheticStyle`), a fresh copy. */
 export function defaultSyntheticStyle(): SyntheticStyle {
   const d = DEFAULTS.data.syntheticStyle;
