@@ -4,6 +4,8 @@
  * only lib/errors), so lib/config, lib/data and the rest all check with the same functions without
  * an import circle.
  */
+import { statSync } from 'node:fs';
+
 import { ConfigError } from './errors/index.js';
 
 function range(min: number, max: number, minOpen = false, maxOpen = false): string {
@@ -46,6 +48,12 @@ export function boolean(field: string, value: unknown): boolean {
 
 export function nonEmptyString(field: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(field, value, 'a non-empty string');
+  return value;
+}
+
+/** The path of an existing folder; `what` says what it holds (the expected part of the message). */
+export function existingFolder(field: string, value: unknown, what = 'an existing folder'): string {
+  if (typeof value !== 'string' || value === '' || !statSync(value, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError(field, value, what);
   return value;
 }
 

@@ -185,6 +185,17 @@ export const EVAL_DEFAULTS = {
   views: { single: [1, 1], ssv2: [2, 3], video: [5, 3] },
 } as const;
 
+/** The defaults of `tats dashboard` (and of `tats pretrain --dashboard`). */
+export const DASHBOARD_DEFAULTS = {
+  /** Folder whose runs are shown. */
+  runs: 'runs',
+  port: 8421,
+  /** This machine only. */
+  host: '127.0.0.1',
+  /** How often the files of the runs a page shows are checked, in ms. */
+  pollMs: 1000,
+} as const;
+
 /** The default look of the synthetic clips (`DEFAULTS.data.syntheticStyle`), a fresh copy. */
 export function defaultSyntheticStyle(): SyntheticStyle {
   const d = DEFAULTS.data.syntheticStyle;
