@@ -17,7 +17,7 @@ import {
   toSessionConfig,
   type PretrainOptions,
 } from '../lib/index.js';
-import { EVAL_DEFAULTS, checkSyntheticStyle, parseViews, resolveEvalConfig, resolveFinetuneConfig } from '../lib/config/index.js';
+import { EVAL_DEFAULTS, PACK_DEFAULTS, checkSyntheticStyle, resolvePackConfig, parseViews, resolveEvalConfig, resolveFinetuneConfig } from '../lib/config/index.js';
 import { DataLoader } from '../lib/data/loader.js';
 import { openSource } from '../lib/data/sources.js';
 import { SYNTHETIC_STYLES, SyntheticMotionDataset } from '../lib/data/synthetic.js';
@@ -353,5 +353,22 @@ describe('eval options (lib/config/eval.ts over EVAL_DEFAULTS)', () => {
     expect(() => resolveEvalConfig({ dataset: 'nope' })).toThrow(/^dataset: expected/);
     expect(() => parseViews('5x2')).toThrow(/^views: expected CLIPSxCROPS with clips 1\.\.64 and crops 1 or 3, e\.g\. 5x3, received "5x2"/);
     expect(parseViews('2x3')).toEqual({ clips: 2, crops: 3 });
+  });
+});
+
+describe('pack options (lib/config/pack.ts over PACK_DEFAULTS)', () => {
+  it('fills the defaults, the rate by dataset kind', () => {
+    expect(resolvePackConfig({ dataset: 'synthetic', out: 'o' })).toEqual({ kind: 'synthetic', spec: { kind: 'synthetic', spec: 'synthetic' }, out: 'o', frames: 16, size: 224, maxShardBytes: 256 * 1024 * 1024, count: 1000, seed: 0 });
+    expect(PACK_DEFAULTS).toMatchObject({ frames: 16, size: 224, shardMb: 256, count: 1000, seed: 0, clipsPerVideo: 1, split: 1, subset: 'train', keepShort: false });
+    expect(resolvePackConfig({ dataset: 'ssv2:/tmp/x', out: 'o' })).toMatchObject({ kind: 'videos', rate: 2, clipsPerVideo: 1, split: 1, subset: 'train', keepShort: false });
+    expect(resolvePackConfig({ dataset: 'k400:/tmp/x', out: 'o' })).toMatchObject({ rate: 4 });
+    expect(resolvePackConfig({ dataset: 'synthetic', out: 'o', syntheticStyle: '{"background":"grain"}' })).toMatchObject({ syntheticStyle: { background: 'grain', polarity: 'bright-on-dark' } });
+  });
+
+  it('names the field of a bad value', () => {
+    expect(() => resolvePackConfig({ dataset: 'synthetic', out: 'o', shardMb: 0 })).toThrow(/^shardMb: expected an integer >= 1, received 0$/);
+    expect(() => resolvePackConfig({ dataset: 'k400:/tmp/x', out: 'o', clipsPerVideo: 0 })).toThrow(/^clipsPerVideo: expected an integer >= 1, received 0$/);
+    expect(() => resolvePackConfig({ dataset: 'k400:/tmp/x', out: 'o', jobs: 0.5 })).toThrow(/^jobs: expected an integer >= 1, received 0\.5$/);
+    expect(() => resolvePackConfig({ dataset: 'synthetic', out: '' })).toThrow(/^out: expected a non-empty string/);
   });
 });

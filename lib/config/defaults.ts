@@ -185,6 +185,30 @@ export const EVAL_DEFAULTS = {
   views: { single: [1, 1], ssv2: [2, 3], video: [5, 3] },
 } as const;
 
+/** The defaults of `tats pack` (decoding a dataset once into clip shards). */
+export const PACK_DEFAULTS = {
+  /** Frames per clip. */
+  frames: 16,
+  /** Clip side: short side scaled to it, then centre-cropped square. */
+  size: 224,
+  /** Temporal stride by dataset kind: VideoMAE's 2 on SSv2, 4 on the others. */
+  rate: { ssv2: 2, video: 4 },
+  /** Evenly spaced clips per video. */
+  clipsPerVideo: 1,
+  /** Official split (UCF101, HMDB51). */
+  split: 1,
+  /** Which list to pack. */
+  subset: 'train',
+  /** Shard file size before rolling to the next, in MiB. */
+  shardMb: 256,
+  /** Clips to render (synthetic only). */
+  count: 1000,
+  /** Seed of the synthetic clips. */
+  seed: 0,
+  /** Videos shorter than a clip are skipped and listed (true: packed with frames repeated). */
+  keepShort: false,
+} as const;
+
 /** The defaults of `tats dashboard` (and of `tats pretrain --dashboard`). */
 export const DASHBOARD_DEFAULTS = {
   /** Folder whose runs are shown. */
