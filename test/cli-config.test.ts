@@ -59,16 +59,31 @@ describe('tats pretrain: invalid config exits 2 naming the field', () => {
     expect(r.stderr).toMatch(/Unknown argument/);
   });
 
-  it('pack checks its flags with the config predicates', () => {
-    for (const [flag, value, allowed] of [
-      ['--shard-mb', '0', 'an integer >= 1'],
-      ['--seed', '-1', 'an integer >= 0'],
-      ['--size', '4', 'an integer >= 8'],
+  it('pack checks its flags with the config predicates (lib/config/pack.ts)', () => {
+    for (const [flag, value, message] of [
+      ['--shard-mb', '0', '--shard-mb (shardMb): expected an integer >= 1, received 0'],
+      ['--seed', '-1', '--seed: expected an integer >= 0, received -1'],
+      ['--size', '4', '--size: expected an integer >= 8, received 4'],
+      ['--frames', '0', '--frames: expected an integer >= 1, received 0'],
+      ['--count', '0', '--count: expected an integer >= 1, received 0'],
+      ['--split', '4', '--split: expected an integer in [1, 3], received 4'],
+      ['--subset', 'dev', '--subset: expected one of train, val, test, received "dev"'],
+      ['--synthetic-style', '{bad', '--synthetic-style (syntheticStyle): expected a JSON object of synthetic style fields (spriteScale, spriteTexture, background, polarity), received "{bad"'],
+      ['--synthetic-style', '{"background":"stripes"}', 'syntheticStyle.background: expected one of texture, flat, grain, received "stripes"'],
     ]) {
       const r = runCli(['pack', '--dataset', 'synthetic', '--out', join(dir, 'pack'), flag!, value!]);
       expect(r.status, r.stderr).toBe(2);
-      expect(r.stderr).toContain(`${flag}: expected ${allowed}, received ${value}`);
+      expect(r.stderr).toContain(message);
     }
+    const shards = runCli(['pack', '--dataset', `shards:${dir}`, '--out', join(dir, 'pack')]);
+    expect(shards.status).toBe(2);
+    expect(shards.stderr).toContain(`--dataset: expected a dataset to decode, not shards, received "shards:${dir}"`);
+    const style = runCli(['pack', '--dataset', `ucf101:${dir}`, '--out', join(dir, 'pack'), '--synthetic-style', '{}']);
+    expect(style.status).toBe(2);
+    expect(style.stderr).toContain('--synthetic-style (syntheticStyle): expected no value with a video dataset (synthetic only), received "{}"');
+    const rate = runCli(['pack', '--dataset', `ucf101:${dir}`, '--out', join(dir, 'pack'), '--rate', '0']);
+    expect(rate.status).toBe(2);
+    expect(rate.stderr).toContain('--rate: expected an integer >= 1, received 0');
   });
 
   it('bench checks its config too', () => {

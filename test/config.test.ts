@@ -17,7 +17,7 @@ import {
   toSessionConfig,
   type PretrainOptions,
 } from '../lib/index.js';
-import { checkSyntheticStyle, resolveFinetuneConfig } from '../lib/config/index.js';
+import { EVAL_DEFAULTS, PACK_DEFAULTS, checkSyntheticStyle, resolvePackConfig, parseViews, resolveEvalConfig, resolveFinetuneConfig } from '../lib/config/index.js';
 import { DataLoader } from '../lib/data/loader.js';
 import { openSource } from '../lib/data/sources.js';
 import { SYNTHETIC_STYLES, SyntheticMotionDataset } from '../lib/data/synthetic.js';
@@ -328,5 +328,47 @@ describe('data.syntheticStyle (the look of the synthetic clips)', () => {
     expect(ft({ syntheticStyle: { background: 'flat' } }).syntheticStyle).toEqual({ ...textured, background: 'flat' });
     expect(resolveFinetuneConfig({ device: 'cpu', steps: 1 }).syntheticStyle).toEqual(SYNTHETIC_STYLES.objects);
     expect(() => ft({ syntheticStyle: { background: 'sky' } })).toThrow(/^syntheticStyle\.background: expected one of/);
+  });
+});
+
+describe('eval options (lib/config/eval.ts over EVAL_DEFAULTS)', () => {
+  it('fills the defaults from EVAL_DEFAULTS, views by dataset kind', () => {
+    const r = resolveEvalConfig({});
+    expect(r).toMatchObject({ dataset: 'synthetic', clips: 1, crops: 1, limit: EVAL_DEFAULTS.limit, batchSize: EVAL_DEFAULTS.batchSize, seed: EVAL_DEFAULTS.seed });
+    expect([EVAL_DEFAULTS.limit, EVAL_DEFAULTS.batchSize, EVAL_DEFAULTS.seed]).toEqual([256, 16, 0]);
+    expect(resolveEvalConfig({ dataset: 'shards:/tmp/x' })).toMatchObject({ clips: 1, crops: 1 });
+    expect(resolveEvalConfig({ dataset: 'ucf101:/tmp/x' })).toMatchObject({ clips: 5, crops: 3 });
+    expect(resolveEvalConfig({ dataset: 'ssv2:/tmp/x' })).toMatchObject({ clips: 2, crops: 3 });
+    expect(resolveEvalConfig({ dataset: 'k400:/tmp/x', clips: 3, crops: 1 })).toMatchObject({ clips: 3, crops: 1 });
+    // fine-tuning's test at the end takes the same views
+    expect(resolveFinetuneConfig({ dataset: 'synthetic', testDataset: 'ssv2:/tmp/x' }, {})).toMatchObject({ testClips: 2, testCrops: 3 });
+  });
+
+  it('names the field of a bad value', () => {
+    expect(() => resolveEvalConfig({ limit: 0 })).toThrow(/^limit: expected an integer >= 1, received 0/);
+    expect(() => resolveEvalConfig({ batchSize: 1.5 })).toThrow(/^batchSize: expected an integer >= 1, received 1\.5/);
+    expect(() => resolveEvalConfig({ seed: -1 })).toThrow(/^seed: expected an integer in \[0, 2147483647\], received -1/);
+    expect(() => resolveEvalConfig({ clips: 65 })).toThrow(/^clips: expected an integer in \[1, 64\], received 65/);
+    expect(() => resolveEvalConfig({ crops: 2 })).toThrow(/^crops: expected 1 or 3, received 2/);
+    expect(() => resolveEvalConfig({ dataset: 'nope' })).toThrow(/^dataset: expected/);
+    expect(() => parseViews('5x2')).toThrow(/^views: expected CLIPSxCROPS with clips 1\.\.64 and crops 1 or 3, e\.g\. 5x3, received "5x2"/);
+    expect(parseViews('2x3')).toEqual({ clips: 2, crops: 3 });
+  });
+});
+
+describe('pack options (lib/config/pack.ts over PACK_DEFAULTS)', () => {
+  it('fills the defaults, the rate by dataset kind', () => {
+    expect(resolvePackConfig({ dataset: 'synthetic', out: 'o' })).toEqual({ kind: 'synthetic', spec: { kind: 'synthetic', spec: 'synthetic' }, out: 'o', frames: 16, size: 224, maxShardBytes: 256 * 1024 * 1024, count: 1000, seed: 0 });
+    expect(PACK_DEFAULTS).toMatchObject({ frames: 16, size: 224, shardMb: 256, count: 1000, seed: 0, clipsPerVideo: 1, split: 1, subset: 'train', keepShort: false });
+    expect(resolvePackConfig({ dataset: 'ssv2:/tmp/x', out: 'o' })).toMatchObject({ kind: 'videos', rate: 2, clipsPerVideo: 1, split: 1, subset: 'train', keepShort: false });
+    expect(resolvePackConfig({ dataset: 'k400:/tmp/x', out: 'o' })).toMatchObject({ rate: 4 });
+    expect(resolvePackConfig({ dataset: 'synthetic', out: 'o', syntheticStyle: '{"background":"grain"}' })).toMatchObject({ syntheticStyle: { background: 'grain', polarity: 'bright-on-dark' } });
+  });
+
+  it('names the field of a bad value', () => {
+    expect(() => resolvePackConfig({ dataset: 'synthetic', out: 'o', shardMb: 0 })).toThrow(/^shardMb: expected an integer >= 1, received 0$/);
+    expect(() => resolvePackConfig({ dataset: 'k400:/tmp/x', out: 'o', clipsPerVideo: 0 })).toThrow(/^clipsPerVideo: expected an integer >= 1, received 0$/);
+    expect(() => resolvePackConfig({ dataset: 'k400:/tmp/x', out: 'o', jobs: 0.5 })).toThrow(/^jobs: expected an integer >= 1, received 0\.5$/);
+    expect(() => resolvePackConfig({ dataset: 'synthetic', out: '' })).toThrow(/^out: expected a non-empty string/);
   });
 });

@@ -184,7 +184,9 @@ describe('tats dashboard: security, through real HTTP', () => {
 
   it('reports bad options as usage errors (exit 2 from the CLI)', async () => {
     await expect(serveDashboard({ runs: join(base, 'missing') })).rejects.toThrow(/^runs: expected an existing folder/);
-    await expect(serveDashboard({ runs, port: 70000 })).rejects.toThrow(/^port: /);
+    await expect(serveDashboard({ runs, port: 70000 })).rejects.toThrow(/^port: expected an integer in \[0, 65535\], received 70000$/);
+    await expect(serveDashboard({ runs, host: '' })).rejects.toThrow(/^host: expected a non-empty string, received ""$/);
+    await expect(serveDashboard({ runs, pollMs: 5 })).rejects.toThrow(/^pollMs: expected a number >= 20, received 5$/);
     const r = runCli(['dashboard', '--runs', join(base, 'missing'), '--json']);
     expect(r.status).toBe(2);
     expect(JSON.parse(r.stdout).error.code).toBe('ERR_CONFIG');

@@ -168,4 +168,16 @@ describe('SyntheticMotionDataset', () => {
     expect(() => new SyntheticMotionDataset({ seed: 1, frames: 8, size: 64, split: 'dev' as 'val' })).toThrow(/synthetic.split/);
     expect(() => ds.get(ds.length)).toThrow(/out of range/);
   });
+
+  it('checks its style option with the one style check of data.syntheticStyle (same messages)', () => {
+    const make = (style: unknown) => () => new SyntheticMotionDataset({ seed: 1, frames: 8, size: 64, style: style as never });
+    expect(make({ background: 'stripes' })).toThrow(/^style\.background: expected one of texture, flat, grain, received "stripes"/);
+    expect(make({ polarity: 'dark' })).toThrow(/^style\.polarity: expected one of random, bright-on-dark, received "dark"/);
+    expect(make({ spriteTexture: 'yes' })).toThrow(/^style\.spriteTexture: expected true or false, received "yes"/);
+    expect(make({ spriteScale: [0.4, 0.2] })).toThrow(/^style\.spriteScale: expected \[lo, hi\] with 0 < lo <= hi < 1/);
+    expect(make({ backgound: 'flat' })).toThrow(/^style\.backgound: expected a known field \(did you mean style\.background\?\)/);
+    expect(make(null)).toThrow(/^style: expected an object/);
+    expect(make('textured')).toThrow(/^style: expected an object/);
+    expect(new SyntheticMotionDataset({ seed: 1, frames: 8, size: 64, style: { background: 'grain' } }).style.background).toBe('grain');
+  });
 });

@@ -1,45 +1,51 @@
 import type { CommandModule } from 'yargs';
 
-import { ConfigError } from '../../lib/errors/index.js';
+import { PACK_DEFAULTS, resolvePackConfig, type PackChoices, type PackConfig } from '../../lib/config/index.js';
 import { packSynthetic, packVideos } from '../../lib/data/pack.js';
-import { parseDatasetSpec, readAnnotation } from '../../lib/data/spec.js';
-import { integer } from '../../lib/config/check.js';
-import { checkSyntheticStyle } from '../../lib/config/synthetic-style.js';
-import type { SyntheticStyle } from '../../lib/data/synthetic.js';
+import { readAnnotation } from '../../lib/data/spec.js';
 import { handler } from '../exit.js';
-import { nameFlag } from '../flags.js';
+import { nameFlag, optionsFromTable } from '../flags.js';
 import { result, say } from '../output.js';
 
 interface PackArgs {
   dataset: string;
   out: string;
-  frames: number;
-  size: number;
+  frames?: number;
+  size?: number;
   rate?: number;
-  'clips-per-video': number;
+  'clips-per-video'?: number;
   jobs?: number;
-  split: number;
-  subset: string;
-  'shard-mb': number;
-  count: number;
-  seed: number;
-  'keep-short': boolean;
+  split?: number;
+  subset?: string;
+  'shard-mb'?: number;
+  count?: number;
+  seed?: number;
+  'keep-short'?: boolean;
   classes?: number;
   'synthetic-style'?: string;
   json: boolean;
 }
 
-/** --synthetic-style: a JSON object of SyntheticStyle fields over the default look. */
-function syntheticStyle(raw: string | undefined): SyntheticStyle | undefined {
-  if (raw === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError('--synthetic-style', raw, 'a JSON object of synthetic style fields (spriteScale, spriteTexture, background, polarity)');
-  }
-  return checkSyntheticStyle('--synthetic-style', parsed);
-}
+/** Flag -> PackChoices field (lib/config/pack.ts: defaults and checks). */
+const FLAGS: Record<string, string> = {
+  dataset: 'dataset',
+  out: 'out',
+  frames: 'frames',
+  size: 'size',
+  rate: 'rate',
+  'clips-per-video': 'clipsPerVideo',
+  jobs: 'jobs',
+  split: 'split',
+  subset: 'subset',
+  'shard-mb': 'shardMb',
+  count: 'count',
+  seed: 'seed',
+  'keep-short': 'keepShort',
+  classes: 'classes',
+  'synthetic-style': 'syntheticStyle',
+};
+
+const D = PACK_DEFAULTS;
 
 export const packCommand: CommandModule<object, PackArgs> = {
   command: 'pack',
@@ -48,58 +54,48 @@ export const packCommand: CommandModule<object, PackArgs> = {
     y
       .option('dataset', { type: 'string', demandOption: true, describe: 'synthetic, list:FILE, ucf101:DIR, hmdb51:DIR, k400:DIR or ssv2:DIR' })
       .option('out', { type: 'string', demandOption: true, describe: 'Shard directory (created; an existing one is resumed)' })
-      .option('frames', { type: 'number', default: 16, describe: 'Frames per clip' })
-      .option('size', { type: 'number', default: 224, describe: 'Clip side: short side scaled to it, then centre-cropped square' })
-      .option('rate', { type: 'number', describe: 'Temporal stride (default 2 for ssv2, else 4)' })
-      .option('clips-per-video', { type: 'number', default: 1, describe: 'Evenly spaced clips per video' })
+      .option('frames', { type: 'number', describe: `Frames per clip (default ${D.frames})` })
+      .option('size', { type: 'number', describe: `Clip side: short side scaled to it, then centre-cropped square (default ${D.size})` })
+      .option('rate', { type: 'number', describe: `Temporal stride (default ${D.rate.ssv2} for ssv2, else ${D.rate.video})` })
+      .option('clips-per-video', { type: 'number', describe: `Evenly spaced clips per video (default ${D.clipsPerVideo})` })
       .option('jobs', { type: 'number', describe: 'Concurrent ffmpeg processes (default: cores - 1)' })
-      .option('split', { type: 'number', default: 1, choices: [1, 2, 3], describe: 'Official split (UCF101, HMDB51)' })
-      .option('subset', { type: 'string', default: 'train', choices: ['train', 'val', 'test'], describe: 'Which list to pack' })
-      .option('shard-mb', { type: 'number', default: 256, describe: 'Shard file size before rolling to the next (MiB)' })
-      .option('count', { type: 'number', default: 1000, describe: 'Clips to render (synthetic only)' })
-      .option('seed', { type: 'number', default: 0, describe: 'Seed (synthetic only)' })
+      .option('split', { type: 'number', describe: `Official split (UCF101, HMDB51): 1, 2 or 3 (default ${D.split})` })
+      .option('subset', { type: 'string', describe: `Which list to pack: train, val or test (default ${D.subset})` })
+      .option('shard-mb', { type: 'number', describe: `Shard file size before rolling to the next (MiB, default ${D.shardMb})` })
+      .option('count', { type: 'number', describe: `Clips to render (synthetic only, default ${D.count})` })
+      .option('seed', { type: 'number', describe: `Seed (synthetic only, default ${D.seed})` })
       .option('synthetic-style', { type: 'string', describe: 'Look of the synthetic clips: a JSON object of data.syntheticStyle fields, e.g. \'{"background":"texture"}\' (synthetic only; docs/cli.md)' })
-      .option('keep-short', { type: 'boolean', default: false, describe: 'Pack videos with fewer frames than --frames, repeating frames (listed as padded); by default they are skipped and listed' })
+      .option('keep-short', { type: 'boolean', describe: 'Pack videos with fewer frames than --frames, repeating frames (listed as padded); by default they are skipped and listed' })
       .option('classes', { type: 'number', describe: 'Class count of a list (labels at or above it are skipped and listed; needed for a largest label over 1000 that most labels below leave unused)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object: {packed, skipped, errors: [{file, reason}], shards, clipsPerS, ...}' }),
   handler: handler<PackArgs>(async (args) => {
-    let spec;
+    let c: PackConfig;
     try {
-      spec = parseDatasetSpec(args.dataset);
+      c = resolvePackConfig(optionsFromTable<PackChoices>(args, FLAGS));
     } catch (err) {
-      throw nameFlag(err, args, { dataset: 'dataset' });
+      throw nameFlag(err, args, FLAGS);
     }
-    const frames = integer('--frames', args.frames, 1);
-    const size = integer('--size', args.size, 8);
-    const maxShardBytes = integer('--shard-mb', args['shard-mb'], 1) * 1024 * 1024;
-    if (spec.kind === 'shards') throw new ConfigError('--dataset', args.dataset, 'a dataset to decode, not shards');
     let report;
-    if (spec.kind !== 'synthetic' && args['synthetic-style'] !== undefined) throw new ConfigError('--synthetic-style', args['synthetic-style'], 'no value with a video dataset (synthetic only)');
-    if (spec.kind === 'synthetic') {
-      const style = syntheticStyle(args['synthetic-style']);
+    if (c.kind === 'synthetic') {
       report = packSynthetic({
-        synthetic: { seed: integer('--seed', args.seed, 0), frames, size, length: integer('--count', args.count, 1), ...(style ? { style } : {}) },
-        out: args.out,
-        maxShardBytes,
+        synthetic: { seed: c.seed, frames: c.frames, size: c.size, length: c.count, ...(c.syntheticStyle ? { style: c.syntheticStyle } : {}) },
+        out: c.out,
+        maxShardBytes: c.maxShardBytes,
       });
     } else {
-      const annotation = readAnnotation(spec, {
-        split: args.split as 1 | 2 | 3,
-        subset: args.subset as 'train' | 'val' | 'test',
-        ...(args.classes !== undefined ? { classes: integer('--classes', args.classes, 1) } : {}),
-      });
-      say(args, `${spec.kind}: ${annotation.entries.length} videos, ${annotation.classNames.length} classes, ${annotation.issues.length} bad annotation lines`);
+      const annotation = readAnnotation(c.spec, { split: c.split, subset: c.subset, ...(c.classes !== undefined ? { classes: c.classes } : {}) });
+      say(args, `${c.spec.kind}: ${annotation.entries.length} videos, ${annotation.classNames.length} classes, ${annotation.issues.length} bad annotation lines`);
       let last = 0;
       report = await packVideos({
         annotation,
-        out: args.out,
-        frames,
-        size,
-        rate: args.rate !== undefined ? integer('--rate', args.rate, 1) : spec.kind === 'ssv2' ? 2 : 4,
-        clipsPerVideo: integer('--clips-per-video', args['clips-per-video'], 1),
-        ...(args.jobs !== undefined ? { jobs: integer('--jobs', args.jobs, 1) } : {}),
-        maxShardBytes,
-        keepShort: args['keep-short'],
+        out: c.out,
+        frames: c.frames,
+        size: c.size,
+        rate: c.rate,
+        clipsPerVideo: c.clipsPerVideo,
+        ...(c.jobs !== undefined ? { jobs: c.jobs } : {}),
+        maxShardBytes: c.maxShardBytes,
+        keepShort: c.keepShort,
         onProgress: (done, total) => {
           const now = Date.now();
           if (now - last > 2000 || done === total) {

@@ -3,6 +3,7 @@
  * other fields (model widths, lr, minLr, warmup, totalSteps, sampler width, heads and warmup,
  * device, precision) are derived in `resolve.ts` by the rules named in `DERIVED`.
  */
+import type { SyntheticStyle } from '../data/synthetic.js';
 import type { ModelSize } from './types.js';
 
 /**
@@ -169,3 +170,63 @@ export const COMPARE_DEFAULTS = {
   downstream: 'probe',
   downstreamSteps: 100,
 } as const;
+
+/**
+ * The defaults of `tats eval` (and of the test at the end of `tats finetune`, which shares the
+ * views): multi-view testing as VideoMAE does it.
+ */
+export const EVAL_DEFAULTS = {
+  dataset: 'synthetic',
+  /** Most test videos scored (`--test-size`). */
+  limit: 256,
+  /** Views per forward pass. */
+  batchSize: 16,
+  /** Seed of the synthetic test split. */
+  seed: 0,
+  /**
+   * Views per video as [clips, crops], by dataset kind: one view of synthetic clips and shards
+   * (already cut to size), VideoMAE's 5 x 3 on videos and 2 x 3 on SSv2.
+   */
+  views: { single: [1, 1], ssv2: [2, 3], video: [5, 3] },
+} as const;
+
+/** The defaults of `tats pack` (decoding a dataset once into clip shards). */
+export const PACK_DEFAULTS = {
+  /** Frames per clip. */
+  frames: 16,
+  /** Clip side: short side scaled to it, then centre-cropped square. */
+  size: 224,
+  /** Temporal stride by dataset kind: VideoMAE's 2 on SSv2, 4 on the others. */
+  rate: { ssv2: 2, video: 4 },
+  /** Evenly spaced clips per video. */
+  clipsPerVideo: 1,
+  /** Official split (UCF101, HMDB51). */
+  split: 1,
+  /** Which list to pack. */
+  subset: 'train',
+  /** Shard file size before rolling to the next, in MiB. */
+  shardMb: 256,
+  /** Clips to render (synthetic only). */
+  count: 1000,
+  /** Seed of the synthetic clips. */
+  seed: 0,
+  /** Videos shorter than a clip are skipped and listed (true: packed with frames repeated). */
+  keepShort: false,
+} as const;
+
+/** The defaults of `tats dashboard` (and of `tats pretrain --dashboard`). */
+export const DASHBOARD_DEFAULTS = {
+  /** Folder whose runs are shown. */
+  runs: 'runs',
+  port: 8421,
+  /** This machine only. */
+  host: '127.0.0.1',
+  /** How often the files of the runs a page shows are checked, in ms. */
+  pollMs: 1000,
+} as const;
+
+/** The default look of the synthetic clips (`DEFAULTS.data.syntheticStyle`), a fresh copy. */
+export function defaultSyntheticStyle(): SyntheticStyle {
+  const d = DEFAULTS.data.syntheticStyle;
+  return { ...d, spriteScale: [d.spriteScale[0], d.spriteScale[1]] } as SyntheticStyle;
+}

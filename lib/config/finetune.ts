@@ -2,15 +2,16 @@
  * The fine-tuning configuration (`tats finetune`, and the downstream runs of `tats compare`):
  * options, their defaults (`FINETUNE_DEFAULTS` in defaults.ts: VideoMAE's run_class_finetuning.py
  * recipe) and their resolution into the plain config the native ClassifierSession reads. Checked
- * with the predicates of check.ts, so a bad value throws the same ConfigError as the pretraining
+ * with the predicates of lib/check.ts, so a bad value throws the same ConfigError as the pretraining
  * config: the option's name, the value and what is allowed (the CLI adds the flag and exits 2).
  */
 import { ConfigError } from '../errors/index.js';
 import { native, type NativeClassifierConfig } from '../native.js';
 import { directionalLabels, parseDatasetSpec } from '../data/spec.js';
 import { refuseStyleEnv, type SyntheticStyle } from '../data/synthetic.js';
-import { checkSyntheticStyle } from './synthetic-style.js';
-import { boolean, integer, number, oneOf } from './check.js';
+import { checkSyntheticStyle } from '../data/synthetic.js';
+import { defaultViews } from './eval.js';
+import { boolean, integer, number, oneOf } from '../check.js';
 import { DERIVED, FINETUNE_DEFAULTS, MODEL_PRESETS } from './defaults.js';
 import { DEVICE_CHOICES, MODEL_SIZES, PRECISION_CHOICES, type Device, type DeviceChoice, type ModelSize, type PrecisionChoice } from './types.js';
 
@@ -179,10 +180,9 @@ export function resolveFinetuneConfig(o: FinetuneOptions, fromCheckpoint: Checkp
   const lr = number('lr', o.lr ?? DERIVED.lr(probe ? D.probeBaseLr : D.baseLr, batchSize), 0, 10, { min: true });
   const warmupSteps = integer('warmupSteps', o.warmupSteps ?? Math.floor(steps * D.warmupShare), 0, steps);
   const testSpec = o.testDataset ?? dataset;
-  parseDatasetSpec(testSpec, 'testDataset');
-  const single = testSpec === 'synthetic' || testSpec.startsWith('shards:');
-  const testClips = integer('testClips', o.testClips ?? (single ? 1 : testSpec.startsWith('ssv2') ? 2 : 5), 1, 64);
-  const testCrops = integer('testCrops', o.testCrops ?? (single ? 1 : 3), 1, 3);
+  const [viewClips, viewCrops] = defaultViews(parseDatasetSpec(testSpec, 'testDataset'));
+  const testClips = integer('testClips', o.testClips ?? viewClips, 1, 64);
+  const testCrops = integer('testCrops', o.testCrops ?? viewCrops, 1, 3);
   if (testCrops === 2) throw new ConfigError('testCrops', 2, '1 or 3');
   const device = resolveDevice(o.device);
   const precisionChoice = oneOf('precision', o.precision ?? D.precision, PRECISION_CHOICES);

@@ -5,10 +5,9 @@
 import { availableParallelism } from 'node:os';
 
 import { ConfigError } from '../errors/index.js';
-import { boolean, integer, knownKeys, nonEmptyString, number, oneOf, plainObject } from './check.js';
+import { boolean, integer, knownKeys, nonEmptyString, number, oneOf, plainObject } from '../check.js';
 import { parseDatasetSpec } from '../data/spec.js';
-import { refuseStyleEnv } from '../data/synthetic.js';
-import { checkSyntheticStyle } from './synthetic-style.js';
+import { checkSyntheticStyle, refuseStyleEnv } from '../data/synthetic.js';
 import { refuseRetiredEnv } from '../retired-env.js';
 import { DEFAULTS, DERIVED, MODEL_PRESETS } from './defaults.js';
 import { PRESETS, PRESET_NAMES, type Preset } from './presets.js';

@@ -25,15 +25,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { basename, extname, join, resolve } from 'node:path';
-import { realpathSync, statSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 
-import { ConfigError, TatsError } from '../errors/index.js';
+import { DASHBOARD_DEFAULTS } from '../config/defaults.js';
+import { resolveDashboardConfig, type DashboardChoices } from '../config/dashboard.js';
+import { TatsError } from '../errors/index.js';
 import { packageRoot } from '../paths.js';
 import { describeRun, scanRuns, type RunSummary } from './runs.js';
 import { decodeSegments, idSegments, resolveFile, resolveInside } from './safe-path.js';
 import { JsonlTail } from './tail.js';
 
-export interface DashboardOptions {
+export interface DashboardOptions extends DashboardChoices {
   /** Folder whose runs are shown (searched a few levels deep). Defaults to 'runs'. */
   runs?: string;
   /** TCP port; 0 picks a free one (see `Dashboard.port`). Defaults to 8421. */
@@ -63,7 +65,7 @@ export interface Dashboard {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export const DASHBOARD_DEFAULTS = { runs: 'runs', port: 8421, host: '127.0.0.1', pollMs: 1000 } as const;
+export { DASHBOARD_DEFAULTS };
 
 /** Whether `host` only reaches this machine. */
 export function isLoopback(host: string): boolean {
@@ -138,14 +140,7 @@ interface Client {
  * ```
  */
 export async function serveDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
-  const runs = options.runs ?? DASHBOARD_DEFAULTS.runs;
-  const port = options.port ?? DASHBOARD_DEFAULTS.port;
-  const host = options.host ?? DASHBOARD_DEFAULTS.host;
-  const pollMs = options.pollMs ?? DASHBOARD_DEFAULTS.pollMs;
-  if (typeof runs !== 'string' || !statSync(runs, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError('runs', runs, 'an existing folder of run directories');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('port', port, 'an integer port in [0, 65535] (0: any free port)');
-  if (typeof host !== 'string' || host === '') throw new ConfigError('host', host, 'an address to bind, e.g. 127.0.0.1');
-  if (!Number.isFinite(pollMs) || pollMs < 20) throw new ConfigError('pollMs', pollMs, 'a number of milliseconds >= 20');
+  const { runs, port, host, pollMs } = resolveDashboardConfig(options);
   const root = realpathSync(resolve(runs));
   const loopback = isLoopback(host);
   const warn = options.onWarning ?? ((line: string) => process.stderr.write(line + '\n'));

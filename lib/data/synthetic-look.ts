@@ -1,8 +1,9 @@
 /**
  * How the synthetic clips look (not what the classes are): the named looks, the default one, and
- * the check of a style given to the dataset directly. The config field `data.syntheticStyle` is
- * checked by lib/config/synthetic-style.ts (lib/config depends on lib/data, not the other way).
+ * the one check of a style (`checkSyntheticStyle`), used both for a style given to the dataset
+ * directly and by lib/config for the config field `data.syntheticStyle`.
  */
+import { boolean, knownKeys, oneOf, plainObject } from '../check.js';
 import { ConfigError } from '../errors/index.js';
 import { ANY_TONE, type Tone } from './synthetic-render.js';
 
@@ -55,21 +56,37 @@ export function refuseStyleEnv(env: NodeJS.ProcessEnv = process.env): void {
 }
 
 /**
- * The style: the default look, then the options' own fields, checked field by field (as
- * lib/config's checkSyntheticStyle does for `data.syntheticStyle`; lib/config depends on lib/data,
- * not the other way).
+ * `style` (an object of any SyntheticStyle fields; undefined or null: none) over `base` (the
+ * default look unless given), every field checked with the predicates of lib/check.ts so that a bad
+ * value names its field (`data.syntheticStyle.background`); unknown fields are an error. Returns
+ * the full style.
  */
+export function checkSyntheticStyle(field: string, style: unknown, base: SyntheticStyle = DEFAULT_STYLE): SyntheticStyle {
+  const o = plainObject(field, style ?? {});
+  knownKeys(field, o, STYLE_KEYS);
+  const s = { ...base, ...o } as Record<keyof SyntheticStyle, unknown>;
+  const scale = s.spriteScale;
+  const ok =
+    Array.isArray(scale) &&
+    scale.length === 2 &&
+    scale.every((v) => typeof v === 'number' && Number.isFinite(v)) &&
+    (scale[0] as number) > 0 &&
+    (scale[0] as number) <= (scale[1] as number) &&
+    (scale[1] as number) < 1;
+  if (!ok) throw new ConfigError(`${field}.spriteScale`, scale, '[lo, hi] with 0 < lo <= hi < 1');
+  return {
+    spriteScale: [scale[0] as number, scale[1] as number],
+    spriteTexture: boolean(`${field}.spriteTexture`, s.spriteTexture),
+    background: oneOf(`${field}.background`, s.background, ['texture', 'flat', 'grain'] as const),
+    polarity: oneOf(`${field}.polarity`, s.polarity, ['random', 'bright-on-dark'] as const),
+  };
+}
+
+/** The dataset's `style` option: the default look, then the option's own fields (checkSyntheticStyle). */
 export function resolveStyle(style: Partial<SyntheticStyle> | undefined): SyntheticStyle {
   refuseStyleEnv();
-  if (style !== undefined && (style === null || typeof style !== 'object' || Array.isArray(style))) throw new ConfigError('style', style, 'an object');
-  for (const key of Object.keys(style ?? {})) if (!(STYLE_KEYS as readonly string[]).includes(key)) throw new ConfigError(`style.${key}`, (style as Record<string, unknown>)[key], `a known field; style has ${STYLE_KEYS.join(', ')}`);
-  const s = { ...DEFAULT_STYLE, ...(style ?? {}) };
-  const [lo, hi] = Array.isArray(s.spriteScale) ? s.spriteScale : [NaN, NaN];
-  if (!(typeof lo === 'number' && typeof hi === 'number' && lo > 0 && lo <= hi && hi < 1)) throw new ConfigError('style.spriteScale', s.spriteScale, '[lo, hi] with 0 < lo <= hi < 1');
-  if (typeof s.spriteTexture !== 'boolean') throw new ConfigError('style.spriteTexture', s.spriteTexture, 'true or false');
-  if (!['texture', 'flat', 'grain'].includes(s.background)) throw new ConfigError('style.background', s.background, '"texture", "flat" or "grain"');
-  if (!['random', 'bright-on-dark'].includes(s.polarity)) throw new ConfigError('style.polarity', s.polarity, '"random" or "bright-on-dark"');
-  return { ...s, spriteScale: [lo, hi] };
+  if (style === null) throw new ConfigError('style', style, 'an object');
+  return checkSyntheticStyle('style', style);
 }
 
 /** Whether a style is the default look. */

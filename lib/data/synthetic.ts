@@ -39,12 +39,13 @@
  * Randomness is counter-based (a hash of (key, counter)): any clip can be rendered on its own, in
  * any order, on any thread, and gives the same bytes.
  */
+import { integer } from '../check.js';
 import { ConfigError } from '../errors/index.js';
 import { TONES, resolveStyle, type SyntheticStyle } from './synthetic-look.js';
 import { motionMap } from './synthetic-motion.js';
 import { Stream, hash2, makeSprite, renderFlat, renderTexture, type Sprite } from './synthetic-render.js';
 
-export { SYNTHETIC_STYLES, isDefaultStyle, refuseStyleEnv, type SyntheticStyle } from './synthetic-look.js';
+export { SYNTHETIC_STYLES, checkSyntheticStyle, isDefaultStyle, refuseStyleEnv, type SyntheticStyle } from './synthetic-look.js';
 
 /** The 16 motion classes; a dataset with numClasses = C uses the first C. Order keeps any prefix balanced. */
 const CLASS_TABLE: ReadonlyArray<{ name: string; dx: number; dy: number; speed: number }> = (() => {
@@ -116,14 +117,6 @@ export interface SyntheticBatch {
 // ---------------------------------------------------------------------------------------------
 // Dataset
 
-/** lib/config/check.ts's `integer`, here because lib/config depends on lib/data (dataset specs). */
-function checkInt(field: string, v: unknown, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    throw new ConfigError(field, v, `an integer in [${lo}, ${hi}]`);
-  }
-  return v;
-}
-
 const SPLIT_TAG: Record<SyntheticSplit, number> = { train: 0x1111, val: 0x2222, test: 0x3333 };
 
 /**
@@ -158,11 +151,11 @@ export class SyntheticMotionDataset {
 
   constructor(opts: SyntheticOptions) {
     if (opts === null || typeof opts !== 'object') throw new ConfigError('synthetic', opts, 'an options object');
-    this.seed = checkInt('synthetic.seed', opts.seed, 0, Number.MAX_SAFE_INTEGER);
-    this.frames = checkInt('synthetic.frames', opts.frames, 1, 1024);
-    this.tubelet = checkInt('synthetic.tubelet', opts.tubelet ?? 2, 1, 64);
-    this.patch = checkInt('synthetic.patch', opts.patch ?? 16, 1, 1024);
-    this.size = checkInt('synthetic.size', opts.size, 16, 4096);
+    this.seed = integer('synthetic.seed', opts.seed, 0, Number.MAX_SAFE_INTEGER);
+    this.frames = integer('synthetic.frames', opts.frames, 1, 1024);
+    this.tubelet = integer('synthetic.tubelet', opts.tubelet ?? 2, 1, 64);
+    this.patch = integer('synthetic.patch', opts.patch ?? 16, 1, 1024);
+    this.size = integer('synthetic.size', opts.size, 16, 4096);
     if (this.frames % this.tubelet !== 0) {
       throw new ConfigError('synthetic.frames', this.frames, `a multiple of tubelet ${this.tubelet}`);
     }
@@ -172,18 +165,18 @@ export class SyntheticMotionDataset {
     if (opts.numClasses !== undefined && opts.classes !== undefined && opts.numClasses !== opts.classes) {
       throw new ConfigError('synthetic.classes', opts.classes, `the same value as numClasses (${opts.numClasses})`);
     }
-    this.numClasses = checkInt('synthetic.numClasses', opts.numClasses ?? opts.classes ?? 8, 2, CLASS_TABLE.length);
+    this.numClasses = integer('synthetic.numClasses', opts.numClasses ?? opts.classes ?? 8, 2, CLASS_TABLE.length);
     const split = opts.split ?? 'train';
     if (!(split in SPLIT_TAG)) throw new ConfigError('synthetic.split', split, '"train", "val" or "test"');
     this.split = split;
-    this.length = checkInt('synthetic.length', opts.length ?? (split === 'train' ? 10_000 : 1_000), 1, 2 ** 31 - 1);
+    this.length = integer('synthetic.length', opts.length ?? (split === 'train' ? 10_000 : 1_000), 1, 2 ** 31 - 1);
     this.grid = this.size / this.patch;
     this.tokens = (this.frames / this.tubelet) * this.grid * this.grid;
     this.clipBytes = this.frames * this.size * this.size * 3;
     this.clipShape = [this.frames, this.size, this.size, 3];
     this.classNames = SYNTHETIC_CLASS_NAMES.slice(0, this.numClasses);
     this.style = resolveStyle(opts.style);
-    this.objects = opts.objects === undefined ? this.defaultObjects() : checkInt('synthetic.objects', opts.objects, 0, 64);
+    this.objects = opts.objects === undefined ? this.defaultObjects() : integer('synthetic.objects', opts.objects, 0, 64);
     const lo = this.seed >>> 0;
     const hi = Math.floor(this.seed / 4294967296) >>> 0;
     this.key = hash2(hash2(lo, hi), SPLIT_TAG[split]);

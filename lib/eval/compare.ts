@@ -18,7 +18,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { integer, nonEmptyString, oneOf } from '../config/check.js';
+import { integer, nonEmptyString, oneOf } from '../check.js';
 import { COMPARE_DEFAULTS } from '../config/defaults.js';
 import { DEVICE_CHOICES } from '../config/types.js';
 import { ConfigError } from '../errors/index.js';
@@ -26,8 +26,7 @@ import { hasRun, runPaths } from '../train/rundir.js';
 import { barChart, lineChart } from '../viz/chart.js';
 import { finetune, type FinetuneResult } from './finetune.js';
 import { resolveFlip, type ModelPreset } from '../config/finetune.js';
-import { checkSyntheticStyle } from '../config/synthetic-style.js';
-import type { SyntheticStyle } from '../data/synthetic.js';
+import { checkSyntheticStyle, type SyntheticStyle } from '../data/synthetic.js';
 import { pretrainRun, STRATEGIES, type PretrainRunResult, type Strategy } from './pretrain.js';
 
 export interface CompareOptions {

@@ -2,7 +2,8 @@ export { ClassifierSession, type ClassifierConfig, type ClassifierStep } from '.
 export { resolveFinetuneConfig, resolveFlip, ENCODER_PRESETS, type FinetuneOptions, type FinetuneConfig, type ModelPreset } from '../config/finetune.js';
 export { saveClassifier, loadClassifier, classifierFormat } from './checkpoint.js';
 export { finetune, createClassifier, type FinetuneResult, type FinetuneProgress, type RunControl } from './finetune.js';
-export { evaluate, evaluateSession, parseViews, type EvalOptions, type EvalReport } from './evaluate.js';
+export { evaluate, evaluateSession, type EvalOptions, type EvalReport } from './evaluate.js';
+export { parseViews, resolveEvalConfig, type EvalChoices, type EvalConfig } from '../config/eval.js';
 export { confusionMarkdown, averageViews, type ConfusionReport } from './metrics.js';
 export { resolveCheckpoint, encoderWeights, readEncoderWeights } from './weights.js';
 export { compare, type CompareOptions, type CompareReport, type CompareRow } from './compare.js';

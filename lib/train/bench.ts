@@ -11,7 +11,7 @@ import { ConfigError } from '../errors/index.js';
 import { info } from '../info.js';
 import { native, type MatmulPeak } from '../native.js';
 import { packageRoot } from '../paths.js';
-import { integer } from '../config/check.js';
+import { integer } from '../check.js';
 import { createSession, peakMemory } from './engine.js';
 import { trainStepFlops, type FlopCount } from './flops.js';
 import { openClipSource } from './source.js';

@@ -10,7 +10,7 @@ import { DataLoader } from '../data/loader.js';
 import { datasetSource, parseDatasetSpec } from '../data/spec.js';
 import { SyntheticMotionDataset, type SyntheticStyle } from '../data/synthetic.js';
 import { CheckpointError, ConfigError } from '../errors/index.js';
-import { integer } from '../config/check.js';
+import { integer } from '../check.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { resolveDevice } from '../config/finetune.js';
 import type { NativeSessionConfig } from '../native.js';

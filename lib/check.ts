@@ -1,8 +1,12 @@
 /**
  * Small predicates for config validation. Each throws a ConfigError naming the field, the value
- * received and what is allowed, so every config message has the same shape.
+ * received and what is allowed, so every config message has the same shape. A leaf (it imports
+ * only lib/errors), so lib/config, lib/data and the rest all check with the same functions without
+ * an import circle.
  */
-import { ConfigError } from '../errors/index.js';
+import { statSync } from 'node:fs';
+
+import { ConfigError } from './errors/index.js';
 
 function range(min: number, max: number, minOpen = false, maxOpen = false): string {
   if (max === Infinity) return `${minOpen ? '>' : '>='} ${min}`;
@@ -44,6 +48,12 @@ export function boolean(field: string, value: unknown): boolean {
 
 export function nonEmptyString(field: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(field, value, 'a non-empty string');
+  return value;
+}
+
+/** The path of an existing folder; `what` says what it holds (the expected part of the message). */
+export function existingFolder(field: string, value: unknown, what = 'an existing folder'): string {
+  if (typeof value !== 'string' || value === '' || !statSync(value, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError(field, value, what);
   return value;
 }
 
