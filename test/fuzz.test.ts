@@ -14,6 +14,7 @@ interface Summary {
   seeds: number[];
   codes: Record<string, number>;
   kinds: Record<string, number>;
+  workersReady: number;
   crashes: unknown[];
   hangs: unknown[];
   abnormalExits: unknown[];
@@ -34,7 +35,7 @@ describe('fuzz: the native boundary and the public sessions', () => {
     expect(r.error, r.stderr).toBeUndefined();
     const summary = JSON.parse(r.stdout) as Summary;
     console.log(
-      `fuzz: ${summary.cases} cases, ${summary.calls} calls in ${summary.wallSeconds} s; by code: ${JSON.stringify(summary.codes)}; by kind: ${JSON.stringify(summary.kinds)}`,
+      `fuzz: ${summary.cases} cases, ${summary.calls} calls in ${summary.wallSeconds} s; by code: ${JSON.stringify(summary.codes)}; by kind: ${JSON.stringify(summary.kinds)}; workers terminated after their session was built: ${summary.workersReady}`,
     );
     const trouble = JSON.stringify({ crashes: summary.crashes, hangs: summary.hangs, abnormalExits: summary.abnormalExits, failures: summary.failures }, null, 2);
     expect(summary.crashes, trouble).toEqual([]);
@@ -46,6 +47,8 @@ describe('fuzz: the native boundary and the public sessions', () => {
     // Every kind of case ran, and the calls did reach the engine (some succeeded, some were refused).
     for (const k of ['export', 'config', 'method', 'getter', 'disposed', 'concurrent', 'worker']) expect(summary.kinds[k], k).toBeGreaterThan(0);
     for (const c of ['ok', 'ERR_INVALID_ARG_TYPE', 'ERR_BUSY', 'ERR_DISPOSED']) expect(summary.codes[c], c).toBeGreaterThan(0);
+    // Worker cases reach the addon: workers built their sessions and were terminated in their loop of calls.
+    expect(summary.workersReady).toBeGreaterThan(0);
   }, 180_000);
 });
 

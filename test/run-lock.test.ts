@@ -2,7 +2,7 @@
 // dead one's lock taken over), leftovers of interrupted checkpoint writes and prunes cleaned, and
 // the CLI stopping when the process that started it is killed (npx: npm -> sh -c -> node).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -120,6 +120,77 @@ describe('pretrain (CLI): one writer per run, never an orphan', () => {
     expect(existsSync(join(out, '.lock'))).toBe(false);
     const steps = readMetrics(paths.metrics).map((l) => l.step as number);
     expect(steps).toEqual([...steps.keys()].map((i) => i + 1)); // one writer: every step once, in order
+    expect(listCheckpoints(paths).at(-1)?.step).toBe(steps.at(-1));
+  });
+});
+
+/** Every file under `dir` with its size and modification time, and metrics.jsonl's bytes. */
+function snapshot(dir: string): { files: string[]; metrics: string } {
+  const files: string[] = [];
+  const walk = (rel: string) => {
+    for (const f of readdirSync(join(dir, rel)).sort()) {
+      const p = rel ? `${rel}/${f}` : f;
+      const st = statSync(join(dir, p));
+      if (st.isDirectory()) walk(p);
+      else files.push(`${p} ${st.size} ${st.mtimeMs}`);
+    }
+  };
+  walk('');
+  return { files, metrics: readFileSync(join(dir, 'metrics.jsonl'), 'utf8') };
+}
+
+describe('pretrain (CLI): two concurrent --resume on one run', () => {
+  it('the second exits 4 naming the first, before writing anything: metrics.jsonl and every file untouched', async () => {
+    const config = join(root, 'resume.json');
+    writeFileSync(config, JSON.stringify({ ...tiny, steps: 400, checkpointEvery: 3 }));
+    const out = join(root, 'resumed');
+    const paths = runPaths(out);
+    const args = [cli, 'pretrain', '--config', config, '--out', out, '--resume', '--no-picture'];
+    const exited = (p: ReturnType<typeof spawn>) =>
+      new Promise<number | null>((res) => (p.exitCode !== null || p.signalCode !== null ? res(p.exitCode) : p.once('exit', (c) => res(c))));
+    // A run with a checkpoint, killed: the run the two --resume continue.
+    const first = spawn(process.execPath, args, { stdio: 'ignore' });
+    await until('a checkpoint', () => (listCheckpoints(paths).at(-1)?.step ?? 0) >= 3);
+    first.kill('SIGKILL');
+    await exited(first);
+    const from = listCheckpoints(paths).at(-1)!.step;
+
+    // The first --resume takes the run over and trains on.
+    const a = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let aErr = '';
+    let aOut = '';
+    a.stderr!.on('data', (d: Buffer) => (aErr += String(d)));
+    a.stdout!.on('data', (d: Buffer) => (aOut += String(d)));
+    const aExit = exited(a);
+    const lockPid = () => {
+      try {
+        return (JSON.parse(readFileSync(join(out, '.lock'), 'utf8')) as { pid: number }).pid;
+      } catch {
+        return 0;
+      }
+    };
+    await until('the resumed run to log steps past its checkpoint', () => lockPid() === a.pid && (readMetrics(paths.metrics).at(-1)?.step as number) >= from + 2);
+    // Frozen while the second one runs, so that any change to the directory is the second one's.
+    process.kill(a.pid!, 'SIGSTOP');
+    const before = snapshot(out);
+    const second = runCli(args.slice(1));
+    const after = snapshot(out);
+    process.kill(a.pid!, 'SIGCONT');
+    expect(second.status, second.stderr).toBe(4);
+    expect(second.stderr).toMatch(new RegExp(`ERR_RUN_LOCKED.*${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*in use by process ${a.pid} \\(since`));
+    expect(after.metrics).toBe(before.metrics);
+    expect(after.files).toEqual(before.files);
+
+    // The first goes on, then stops as on Ctrl-C: every step once, in order, from one writer.
+    await until('a step logged after the refusal', () => snapshot(out).metrics !== before.metrics);
+    a.kill('SIGINT');
+    expect(await aExit, aErr).toBe(1); // stopped before its last step (exit 1), a checkpoint written
+    expect(aOut).toMatch(/stopped: step \d+\/400/);
+    expect(aOut + aErr).toMatch(/took over the stale lock of process \d+/);
+    expect(existsSync(join(out, '.lock'))).toBe(false);
+    const steps = readMetrics(paths.metrics).map((l) => l.step as number);
+    expect(steps).toEqual([...steps.keys()].map((i) => i + 1));
+    expect(steps.length).toBeGreaterThan(from + 2);
     expect(listCheckpoints(paths).at(-1)?.step).toBe(steps.at(-1));
   });
 });

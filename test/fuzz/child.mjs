@@ -3,7 +3,8 @@
 //   B <index>            before the case starts (a crash or a hang is blamed on the last B)
 //   E <index> <json>     after it: the outcome of every call (ok, or the error's code)
 //   F <index> <json>     a call that threw something that is not an Error
-//   DONE <json>          at the end
+//   DONE <json>          at the end: cases by kind, and how many workers were terminated after
+//                        their session was built (workersReady)
 // TATS_FUZZ_VERBOSE=1 adds a line per call: C <index> <call>: <code> <message>
 // A case is generated from (seed, index) alone, so `--start i --count 1` replays case i.
 // Usage: node test/fuzz/child.mjs --seed S --start I --count N
@@ -540,7 +541,8 @@ async function concurrentCase(r, kind) {
 const workerSrc = `
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-const addon = createRequire(import.meta.url)(workerData.addonPath);
+// import.meta.url is a data: URL here, which createRequire refuses: resolve from the addon's own path.
+const addon = createRequire(workerData.addonPath)(workerData.addonPath);
 const s = workerData.classifier ? new addon.ClassifierSession(workerData.cfg) : new addon.Session(workerData.cfg);
 const clips = new Uint8Array(workerData.clipBytes * workerData.cfg.batchSize);
 const state = await s.stateDict();
@@ -563,6 +565,8 @@ async function workerCase(r) {
   const w = new Worker(new URL('data:text/javascript,' + encodeURIComponent(workerSrc)), {
     workerData: { addonPath, cfg, classifier, clipBytes, order },
   });
+  let ready = false;
+  w.on('message', () => { ready = true; });
   const early = r.chance(0.2);
   await call('worker start', () => new Promise((res, rej) => {
     w.once('error', rej);
@@ -571,6 +575,8 @@ async function workerCase(r) {
   }));
   await new Promise((res) => setTimeout(res, r.int(40)));
   await call('worker terminate', () => w.terminate());
+  // Its session was built and its loop of calls had started when it was terminated.
+  if (ready) workersReady++;
 }
 
 const KINDS = [
@@ -591,6 +597,7 @@ function kindOf(r) {
 
 // ---------------------------------------------------------------------------------------------
 const byKind = {};
+let workersReady = 0;
 for (let i = START; i < START + COUNT; i++) {
   const r = caseRng(SEED, i);
   const [kind, , fn] = kindOf(r);
@@ -610,4 +617,4 @@ for (let i = START; i < START + COUNT; i++) {
   if (failures.length) process.stdout.write(`F ${i} ${JSON.stringify(failures)}\n`);
 }
 for (const p of Object.values(pool)) try { p.s.dispose(); } catch {}
-process.stdout.write(`DONE ${JSON.stringify({ byKind })}\n`);
+process.stdout.write(`DONE ${JSON.stringify({ byKind, workersReady })}\n`);

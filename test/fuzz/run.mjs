@@ -80,7 +80,9 @@ function runBatch(seed, start, end, hangMs) {
           res.failures.push({ seed, index: Number(line.slice(2, sp)), what: JSON.parse(line.slice(sp + 1)) });
         } else if (line.startsWith('DONE ')) {
           res.done = true;
-          res.byKind = JSON.parse(line.slice(5)).byKind;
+          const done = JSON.parse(line.slice(5));
+          res.byKind = done.byKind;
+          res.workersReady = done.workersReady ?? 0;
         }
       }
     });
@@ -110,6 +112,7 @@ export async function fuzz(options) {
     jobs: o.jobs,
     codes: {},
     kinds: {},
+    workersReady: 0,
     crashes: [],
     hangs: [],
     abnormalExits: [],
@@ -134,6 +137,7 @@ export async function fuzz(options) {
         }
       }
       for (const [k, n] of Object.entries(r.byKind)) summary.kinds[k] = (summary.kinds[k] ?? 0) + n;
+      summary.workersReady += r.workersReady ?? 0;
       summary.failures.push(...r.failures);
       if (r.done && r.code === 0) continue;
       // The child died: blame the case that had started and not finished.
