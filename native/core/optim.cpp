@@ -97,28 +97,29 @@ MaeOptimizer::MaeOptimizer(const std::vector<std::pair<std::string, torch::Tenso
 }
 
 std::pair<double, torch::Tensor> MaeOptimizer::step(int64_t step) {
-  if (fused_) {
-    const double lr = prepare(step);
-    return {lr, apply()};
-  }
-  const double lr = scheduled_lr(cfg_, step);
-  if (skip_.defined() && skip_.item<float>() != 0.f) return {lr, torch::zeros({}, skip_.options().dtype(torch::kFloat))};
-  for (auto& group : adamw_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-  auto norm = clip_grad_norm(params_, cfg_.clip_grad);
-  adamw_->step();
-  return {lr, norm};
+  const double lr = prepare(step);
+  return {lr, apply()};
 }
 
 double MaeOptimizer::prepare(int64_t step) {
-  TORCH_CHECK(fused_, "MaeOptimizer::prepare: fused optimiser only");
   const double lr = scheduled_lr(cfg_, step);
+  if (!fused_) {
+    for (auto& group : adamw_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    return lr;
+  }
   const double t = static_cast<double>(++updates_);
   const double bc1 = 1.0 - std::pow(cfg_.beta1, t), bc2 = 1.0 - std::pow(cfg_.beta2, t);
   ops::adamw_set_scalars(scalars_, lr / bc1, std::sqrt(bc2), 1.0 - lr * cfg_.weight_decay);
   return lr;
 }
 
-torch::Tensor MaeOptimizer::apply() { return apply(scalars_); }
+torch::Tensor MaeOptimizer::apply() {
+  if (fused_) return apply(scalars_);
+  if (skip_.defined() && skip_.item<float>() != 0.f) return torch::zeros({}, skip_.options().dtype(torch::kFloat));
+  auto norm = clip_grad_norm(params_, cfg_.clip_grad);
+  adamw_->step();
+  return norm;
+}
 
 void MaeOptimizer::set_skip(const torch::Tensor& flag) {
   if (!fused_) {

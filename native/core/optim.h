@@ -46,10 +46,12 @@ class MaeOptimizer {
   // Sets the scheduled lr for `step` on both groups, then clips and steps. Returns {lr, gradNorm}.
   // = prepare(step) then apply().
   std::pair<double, torch::Tensor> step(int64_t step);
-  // Fused only. prepare: the step's scalars (lr, bias corrections) onto the device (a launch whose
-  // values are its arguments: keep it outside a captured graph); returns lr. apply: clip norm +
-  // AdamW from those scalars, no host values (capturable); returns the 0-d norm tensor (a view of
-  // the scalars buffer: read it before the next step).
+  // The two halves of step(), so that a training step can prepare before its forward and apply
+  // after its backward. prepare: the step's lr; fused, also its scalars (lr, bias corrections) onto
+  // the device (a launch whose values are its arguments: keep it outside a captured graph); legacy,
+  // the lr onto both groups. Returns lr. apply: clip norm + AdamW; fused, from those scalars with no
+  // host values (capturable), returning the 0-d norm tensor (a view of the scalars buffer: read it
+  // before the next step); legacy, torch::optim::AdamW's step (not capturable).
   double prepare(int64_t step);
   torch::Tensor apply();
   // Fused only, for a graph that takes K optimiser steps (TATS's PPO epochs): rows [K, 8] on the

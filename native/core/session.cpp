@@ -1,20 +1,21 @@
+// Session: construction, evaluation, reconstruction, state export and import. The training step:
+// train_step.cpp.
 #include "core/session.h"
 
-#include <c10/core/DeviceGuard.h>
-#include <torch/version.h>
-
-#include <chrono>
-#include <cstdio>
 #include <mutex>
 
 #include "core/autocast.h"
 #include "core/mae_loss.h"
-#include "core/step_trace.h"
 #include "core/masking.h"
+#include "core/session_common.h"
 #include "core/vit.h"
 #include "kernels/patchify_op.h"
 
 namespace tats::core {
+
+using detail::motion_shares;
+using detail::read_scalars;
+using detail::SessionDeviceGuard;
 
 namespace {
 
@@ -36,38 +37,6 @@ torch::Device parse_device(const std::string& name, int64_t index) {
   TORCH_CHECK(index >= 0 && index < count, "deviceIndex ", index, " is not a CUDA device here (", count,
               " visible; under data parallelism LOCAL_RANK picks the device)");
   return {torch::kCUDA, static_cast<c10::DeviceIndex>(index)};
-}
-
-// The session's CUDA device as the current one for the calling thread (our kernels launch on the
-// current device's stream), restored on scope exit; nothing on CPU.
-struct SessionDeviceGuard {
-  explicit SessionDeviceGuard(const torch::Device& d) {
-    if (d.is_cuda()) guard.reset_device(d);
-  }
-  c10::OptionalDeviceGuard guard;
-};
-
-double elapsed_ms(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Motion telemetry as 0-d tensors: share of masked tokens that move, share of all tokens that move.
-void motion_shares(const torch::Tensor& motion, const torch::Tensor& masked, std::vector<std::string>& names,
-                   std::vector<torch::Tensor>& values) {
-  const auto m = motion.to(masked.device()).ne(0).to(torch::kFloat);
-  names.emplace_back("maskedMovingShare");
-  values.push_back(torch::gather(m, 1, masked).mean());
-  names.emplace_back("movingShare");
-  values.push_back(m.mean());
-}
-
-// One device->host copy for every scalar of a step.
-std::vector<double> read_scalars(const std::vector<torch::Tensor>& values) {
-  std::vector<torch::Tensor> flat;
-  for (const auto& v : values) flat.push_back(v.detach().to(torch::kDouble).reshape({-1}));
-  const auto host = torch::cat(flat).to(torch::kCPU).contiguous();
-  const double* p = host.data_ptr<double>();
-  return std::vector<double>(p, p + host.numel());
 }
 
 }  // namespace
@@ -134,194 +103,6 @@ void Session::check_motion(const torch::Tensor& motion, int64_t batch, const cha
 
 torch::Tensor Session::to_device_clips(const torch::Tensor& clips) const {
   return device_.is_cuda() ? clips.contiguous().to(device_) : clips.contiguous();
-}
-
-void Session::reduce_metrics(std::vector<std::string>& names, std::vector<torch::Tensor>& values, bool stop) {
-  if (!group_) return;
-  names.emplace_back("stopRequested");
-  values.push_back(torch::full({}, stop ? 1.0 : 0.0, values.front().options().dtype(torch::kFloat)));
-  std::vector<torch::Tensor> flat;
-  for (const auto& v : values) flat.push_back(v.detach().to(torch::kFloat).reshape({1}));
-  auto packed = torch::cat(flat);
-  group_->all_reduce_mean_(packed);
-  values = {packed};
-}
-
-StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor& motion, bool stop) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const SessionDeviceGuard device_guard(device_);
-  check_clips(clips, "trainStep");
-  const int64_t B = clips.size(0);
-  TORCH_CHECK(B == cfg_.batch_size, "trainStep: clips hold ", B, " clips, the session's batchSize is ", cfg_.batch_size);
-  check_motion(motion, B, "trainStep");
-  model_->train();
-  sampler_->train(true);
-  configure_sdpa(cfg_.runtime.sdpa);
-  const LayerNormBf16Scope ln_bf16(cfg_.runtime.layer_norm_bf16);
-  if (use_graph()) return train_step_graphed(clips, motion);
-
-  StepTrace trace(step_);  // TATS_TRACE: this step on the profiler's timeline
-  // Pinned staging + reused device buffer (runtime.staging false: the pageable copy).
-  const auto x = device_.is_cuda() && cfg_.runtime.staging ? upload_.upload(clips, device_) : to_device_clips(clips);
-  const auto pt = ops::patchify(x, cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
-  MaskDraw draw;
-  MaeLoss loss;
-  torch::Tensor total;
-  {
-    AutocastScope autocast(autocast_);
-    const auto tokens = model_->embed(pt.patches);
-    {
-      TATS_SCOPE("tats.sample");
-      draw = sampler_->sample(cfg_.sampler.detach_input ? tokens.detach() : tokens, B, gen_);
-    }
-    TATS_SCOPE("tats.mae_forward");
-    const auto pred = model_->forward(tokens, draw.visible, draw.masked);
-    loss = mae_loss(pred, pt.targets, draw.masked);
-    total = loss.loss;
-    const auto extra = sampler_->joint_loss(draw, loss.errors);
-    if (extra.defined()) total = total + extra;
-  }
-  {
-    TATS_SCOPE("tats.mae_backward");
-    total.backward();
-  }
-  std::pair<double, torch::Tensor> stepped;
-  {
-    TATS_SCOPE("tats.optimizer");
-    if (group_) optimizer_->all_reduce_grads(*group_);  // mean over ranks = the global batch's gradient
-    stepped = optimizer_->step(step_);
-    optimizer_->zero_grad();
-  }
-  const auto& [lr, grad_norm] = stepped;
-  SamplerMetrics sampler_metrics;
-  {
-    TATS_SCOPE("tats.sampler_update");
-    sampler_metrics = sampler_->update(draw, loss.errors, errors_after_update(pt, draw.visible, draw.masked));
-  }
-
-  std::vector<std::string> names{"loss", "gradNorm"};
-  std::vector<torch::Tensor> values{loss.loss.detach(), grad_norm};
-  for (const auto& [name, value] : sampler_metrics) {
-    names.push_back(name);
-    values.push_back(value);
-  }
-  // Before the motion map's copy: a pageable host-to-device copy waits for the stream to drain.
-  const double issued_ms = elapsed_ms(t0);  // the host has queued the whole step
-  if (motion.defined()) motion_shares(motion, draw.masked, names, values);
-  reduce_metrics(names, values, stop);
-  const auto host = read_scalars(values);  // the step's one host sync
-  return finish_step(t0, issued_ms, lr, names, host, /*graphed=*/false);
-}
-
-StepMetrics Session::finish_step(std::chrono::steady_clock::time_point t0, double issued_ms, double lr,
-                                 const std::vector<std::string>& names, const std::vector<double>& host, bool graphed) {
-  ++step_;
-  if (step_timing_enabled())  // is the step bound by the host's dispatch or by the GPU?
-    std::fprintf(stderr, "tats: step %lld%s issued in %.2f ms, done in %.2f ms (clip copy %.2f ms)\n",
-                 static_cast<long long>(step_), graphed ? " (graph)" : "", issued_ms, elapsed_ms(t0),
-                 upload_.last_copy_ms());
-  StepMetrics out;
-  out.step = step_;
-  out.lr = lr;
-  out.loss = host[0];
-  out.grad_norm = host[1];
-  for (size_t i = 2; i < names.size(); ++i) out.extra[names[i]] = host[i];
-  out.step_ms = elapsed_ms(t0);
-  return out;
-}
-
-torch::Tensor Session::errors_after_update(const ops::Patchified& pt, const torch::Tensor& visible,
-                                           const torch::Tensor& masked) {
-  if (!sampler_->wants_errors_after()) return {};
-  TATS_SCOPE("tats.errors_after");
-  torch::NoGradGuard no_grad;
-  AutocastScope autocast(autocast_);
-  const auto tokens = model_->embed(pt.patches);
-  return mae_loss(model_->forward(tokens, visible, masked), pt.targets, masked).errors.detach();
-}
-
-bool Session::use_graph() const {
-  // Not under data parallelism yet: the graph's step has no all-reduce.
-  return cfg_.runtime.graph && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() &&
-         sampler_->graphable() && !group_;
-}
-
-StepMetrics Session::train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion) {
-  const auto t0 = std::chrono::steady_clock::now();
-  StepTrace trace(step_);  // TATS_TRACE: this step on the profiler's timeline
-  const int64_t B = clips.size(0);
-  if (!graph_) {
-    graph_ = std::make_shared<StepGraph>(device_, /*warmup=*/2);
-    const auto nm = masked_count(cfg_.masking.strategy, cfg_.masking.ratio, grid_);
-    const auto lopts = torch::TensorOptions().dtype(torch::kLong).device(device_);
-    g_visible_ = torch::empty({B, grid_.tokens() - nm}, lopts);
-    g_masked_ = torch::empty({B, nm}, lopts);
-    g_loss_ = torch::zeros({}, lopts.dtype(torch::kFloat));
-    g_norm_ = torch::zeros({}, lopts.dtype(torch::kFloat));
-    g_errors_ = torch::zeros({B, nm}, lopts.dtype(torch::kFloat));
-    g_dummy_tokens_ = torch::empty({B, grid_.tokens(), 0}, lopts.dtype(torch::kFloat));
-  }
-  MaskDraw draw;
-  double lr = 0, issued_ms = 0;
-  std::vector<std::string> names{"loss", "gradNorm"};
-  std::vector<double> host;
-  graph_->run(
-      [&] {  // eager, every call: inputs into the static buffers, this step's optimiser scalars
-        upload_.upload(clips, device_);
-        if (sampler_->learned()) {
-          // The sampler reads detached embeddings: an eager, gradient-free embed of its own (one
-          // GEMM); the graph embeds again for the MAE's backward.
-          TATS_SCOPE("tats.sample");
-          torch::Tensor tokens;
-          {
-            torch::NoGradGuard no_grad;
-            AutocastScope autocast(autocast_);
-            const auto pt = ops::patchify(upload_.device_buffer(), cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
-            tokens = model_->embed(pt.patches);
-          }
-          AutocastScope autocast(autocast_);
-          draw = sampler_->sample(tokens, B, gen_);
-        } else {
-          draw = sampler_->sample(g_dummy_tokens_, B, gen_);  // fixed strategies ignore the tokens
-        }
-        g_visible_.copy_(draw.visible, /*non_blocking=*/true);
-        g_masked_.copy_(draw.masked, /*non_blocking=*/true);
-        lr = optimizer_->prepare(step_);
-      },
-      [&] {  // captured: the step itself, reading and writing only fixed buffers
-        optimizer_->zero_grad();
-        const auto pt = ops::patchify(upload_.device_buffer(), cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
-        MaeLoss loss;
-        {
-          AutocastScope autocast(autocast_, /*cache=*/false);
-          const auto tokens = model_->embed(pt.patches);
-          const auto pred = model_->forward(tokens, g_visible_, g_masked_);
-          loss = mae_loss(pred, pt.targets, g_masked_);
-        }
-        loss.loss.backward();
-        g_norm_.copy_(optimizer_->apply());
-        g_loss_.copy_(loss.loss.detach());
-        g_errors_.copy_(loss.errors.detach());
-      },
-      [&] {  // eager: the sampler's own update on the step's errors, then the step's one host sync
-        std::vector<torch::Tensor> values{g_loss_, g_norm_};
-        if (sampler_->learned()) {
-          TATS_SCOPE("tats.sampler_update");
-          torch::Tensor after;
-          if (sampler_->wants_errors_after()) {
-            const auto pt = ops::patchify(upload_.device_buffer(), cfg_.model.tubelet, cfg_.model.patch, patch_dtype_);
-            after = errors_after_update(pt, g_visible_, g_masked_);
-          }
-          for (const auto& [name, value] : sampler_->update(draw, g_errors_, after)) {
-            names.push_back(name);
-            values.push_back(value);
-          }
-        }
-        issued_ms = elapsed_ms(t0);  // before the motion map's copy (pageable: it waits for the stream)
-        if (motion.defined()) motion_shares(motion, g_masked_, names, values);
-        host = read_scalars(values);
-      });
-  return finish_step(t0, issued_ms, lr, names, host, /*graphed=*/true);
 }
 
 EvalMetrics Session::eval_step(const torch::Tensor& clips, const torch::Tensor& motion) {

@@ -1,7 +1,9 @@
 // A training session: the VideoMAE model, its optimiser, the mask sampler and the generators,
 // built once from a resolved SessionConfig. One step = patchify -> embed -> draw masks ->
 // encoder on visible tokens -> decoder -> loss on masked tokens -> backward -> AdamW -> sampler
-// update, with a single host sync at the end (the metrics). Not thread-safe: callers serialise.
+// update, with a single host sync at the end (the metrics). That step is one function in three
+// phases (train_step.cpp); where runtime.graph allows it (on by default: CUDA, a fixed strategy),
+// its middle phase is captured once as a CUDA graph and replayed. Not thread-safe: callers serialise.
 #pragma once
 #include <torch/torch.h>
 
@@ -78,20 +80,42 @@ class Session {
 
  private:
   torch::Tensor to_device_clips(const torch::Tensor& clips) const;
-  // The training step as one CUDA graph when runtime.graph is set (lib/config's default: on) and
-  // the step allows it (a fixed strategy, the fused AdamW, CUDA, libtorch >= 2, a single process);
-  // otherwise the eager step. Masks drawn on the host as in the eager step and copied into static
-  // index buffers, clips uploaded into the static clip buffer (always staged: the graph reads a
-  // fixed buffer), then one replay.
+
+  // One training step, in three phases that train_step runs one after the other, or hands to
+  // StepGraph::run when use_graph(): then mae_step is what gets captured and replayed, and the
+  // step's tensors are the graph's static buffers (graph_io_). There is no second copy of the step.
+  struct StepIO {
+    torch::Tensor clips;  // uint8 [B, T, H, W, 3] on the device
+    // Eager: undefined until mae_step draws the masks from the step's own embeddings. Graphed:
+    // drawn by begin_step, the index lists copied into static buffers.
+    MaskDraw draw;
+    torch::Tensor loss, grad_norm, errors, errors_after;  // mae_step's outputs (errors_after: see below)
+    double lr = 0;                                        // the optimiser's rate for this step
+  };
+  // The graph's static inputs and outputs (fixed shapes and addresses), allocated with the graph.
+  StepIO graph_buffers(int64_t batch) const;
+  // Eager, every step: the clips onto the device (graphed: always through the staging upload, the
+  // graph reads its fixed buffer); graphed: the masks drawn and copied into the static buffers;
+  // then the optimiser's host-valued scalars for this step (MaeOptimizer::prepare).
+  StepIO begin_step(const torch::Tensor& clips, bool graphed);
+  // The step itself: patchify -> embed -> (eager: draw the masks) -> encoder/decoder -> loss (+ the
+  // sampler's joint loss) -> backward -> [all-reduce] -> AdamW (MaeOptimizer::apply) -> zero_grad ->
+  // errors after the update. Reads and writes only io's tensors; outputs already defined in io (the
+  // graph's static buffers) are written in place, otherwise io takes the step's own tensors.
+  // capturable: autocast's weight-cast cache off (required while capturing).
+  void mae_step(StepIO& io, bool capturable);
+  // Eager, every step: the sampler's update on the step's errors, the metrics' one host sync,
+  // the step count, TATS_STEP_TIMING's print.
+  StepMetrics end_step(const StepIO& io, const torch::Tensor& motion, bool stop,
+                       std::chrono::steady_clock::time_point t0, bool graphed);
+  // The step runs as a CUDA graph when runtime.graph is set (lib/config's default: on) and the
+  // step allows it: a graphable sampler (masks drawn without the embeddings, no joint loss), the
+  // fused AdamW, CUDA, libtorch >= 2, a single process. Otherwise eagerly.
   bool use_graph() const;
-  StepMetrics train_step_graphed(const torch::Tensor& clips, const torch::Tensor& motion);
   // The MAE's per-token errors on the same clips and masks after its update: undefined unless the
   // sampler wants them (TATS's progress reward); one more forward, no graph kept.
-  torch::Tensor errors_after_update(const ops::Patchified& pt, const torch::Tensor& visible, const torch::Tensor& masked);
-  // Both step paths' end: counts the step, prints the step's times (TATS_STEP_TIMING), builds the metrics from the
-  // host values read for `names` (loss, gradNorm, then the extras).
-  StepMetrics finish_step(std::chrono::steady_clock::time_point t0, double issued_ms, double lr,
-                          const std::vector<std::string>& names, const std::vector<double>& host, bool graphed);
+  torch::Tensor errors_after_update(const ops::Patchified& pt, const torch::Tensor& visible, const torch::Tensor& masked,
+                                    bool capturable);
   // Data parallel: the step's scalars averaged over the ranks (one all-reduce), plus the stop flag.
   void reduce_metrics(std::vector<std::string>& names, std::vector<torch::Tensor>& values, bool stop);
   void check_clips(const torch::Tensor& clips, const char* where) const;
@@ -112,7 +136,8 @@ class Session {
   // Speed paths of train_step (step_buffers.h, step_graph.h).
   ClipUpload upload_;
   std::shared_ptr<StepGraph> graph_;
-  torch::Tensor g_visible_, g_masked_, g_loss_, g_norm_, g_errors_, g_dummy_tokens_;  // the graph's static inputs/outputs
+  StepIO graph_io_;                // the graph's static buffers (graph_buffers)
+  torch::Tensor g_dummy_tokens_;  // [B, N, 0]: what a graphable sampler's sample() gets for embeddings
 };
 
 }  // namespace tats::core

@@ -1,0 +1,68 @@
+// One training step, two ways of running it (issue 17): Session::train_step runs the same phases
+// eagerly (runtime.graph false) or hands them to StepGraph, which captures the MAE step once and
+// replays it (native/core/session.cpp). From one seed and the same clips, the graphed run must train
+// like the eager one: fp32 to float noise, bf16 to bf16 noise. Each run is a child process with
+// TATS_STEP_TIMING=1 (a diagnostic), whose per-step lines say "(graph)" when the graph path ran,
+// so the test also checks that the graph was really used and that its capture did not fall back.
+// Runs on the GPU machine (`npm run test:gpu`); skipped with a reason where there is no CUDA device.
+import { spawnSync } from 'node:child_process';
+
+import { describe, expect, it } from 'vitest';
+
+import { info } from '../../lib/info.js';
+import { sessionConfig } from '../session-config.js';
+
+const i = info();
+const reason = i.flavour !== 'cuda' ? 'this binary has no CUDA kernels' : !i.cuda ? 'no CUDA device is available' : '';
+
+// 2 eager warm-up calls, the capture on the 3rd, then replays (StepGraph): 7 steps cover each.
+const STEPS = 7;
+
+// The child: builds the session from argv[1] (a resolved config), trains STEPS steps on clips from
+// a fixed LCG (the same bytes in every child), prints the losses as JSON on stdout.
+const CHILD = `
+const { Session } = await import('./dist/lib/session.js');
+const cfg = JSON.parse(process.argv[1]);
+const steps = Number(process.argv[2]);
+const n = cfg.batchSize * cfg.model.frames * cfg.model.size * cfg.model.size * 3;
+const s = await Session.create(cfg);
+const losses = [];
+let x = 12345;
+for (let k = 0; k < steps; k++) {
+  const clips = new Uint8Array(n);
+  for (let j = 0; j < n; j++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; clips[j] = x >>> 24; }
+  losses.push((await s.trainStep(clips)).loss);
+}
+s.dispose();
+console.log(JSON.stringify(losses));
+`;
+
+function run(precision: 'fp32' | 'bf16', graph: boolean): { losses: number[]; stderr: string } {
+  const cfg = sessionConfig({ device: 'cuda', precision, graph, strategy: 'tube', batchSize: 4, lr: 1e-3, warmupSteps: 1, seed: 7 });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify(cfg), String(STEPS)], {
+    cwd: process.cwd(),
+    encoding: 'utf8',
+    env: { ...process.env, TATS_STEP_TIMING: '1' },
+  });
+  if (r.status !== 0) throw new Error(`child (${precision}, graph ${graph}) exited ${r.status}:\n${r.stderr}`);
+  return { losses: JSON.parse(r.stdout.trim().split('\n').at(-1)!) as number[], stderr: r.stderr };
+}
+
+describe.skipIf(Boolean(reason))(`training step, eager and CUDA-graphed, on ${i.device}`, () => {
+  for (const [precision, rel] of [['fp32', 1e-3], ['bf16', 2e-2]] as const) {
+    it(`tiny, tube 0.9, ${precision}: the graphed step trains like the eager one`, () => {
+      const eager = run(precision, false), graphed = run(precision, true);
+      console.log(JSON.stringify({ test: 'step-graph', precision, eager: eager.losses, graphed: graphed.losses }));
+      // The graph ran (every step of the graphed session says so) and its capture did not fail.
+      expect(graphed.stderr).not.toMatch(/capture of the training step failed/);
+      expect(graphed.stderr.match(/^tats: step \d+ \(graph\)/gm)?.length).toBe(STEPS);
+      expect(eager.stderr).not.toMatch(/\(graph\)/);
+      expect(graphed.losses).toHaveLength(STEPS);
+      // Same weights, masks and clips; attention backward may accumulate in another order run to run.
+      eager.losses.forEach((l, k) => {
+        expect(Number.isFinite(graphed.losses[k]!)).toBe(true);
+        expect(Math.abs(graphed.losses[k]! - l)).toBeLessThan(rel * Math.abs(l) + 1e-4);
+      });
+    });
+  }
+});
