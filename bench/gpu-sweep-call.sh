@@ -5,7 +5,8 @@
 # (git-ignored), which a warm machine keeps for the next call; a run resumes from its checkpoint.
 # Usage there: source .gpu/remote-env.sh && SWEEP_PHASES="pack pre" bash bench/gpu-sweep-call.sh
 # Knobs: SWEEP_PHASES (tats-sweep.sh's PHASES; empty: no sweep), LONG (tats-long.sh's runs; empty: none),
-# END_S (540), and every knob of the two scripts (SEEDS, RUNS, DS, ...).
+# END_S (540), GPU_TESTS (test files of the gpu project, run beside the runs; default none), and every
+# knob of the two scripts (SEEDS, RUNS, DS, ...).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/gpu-sweep-out}
@@ -28,11 +29,17 @@ if [ -n "${LONG-x}" ]; then
   WORK=runs/long DEADLINE_S=$((left - 15)) timeout -s KILL "$left" bash bench/tats-long.sh > "$out/long.log" 2>&1 &
   pids+=($!)
 fi
+if [ -n "${GPU_TESTS:-}" ]; then
+  # Correctness tests only (no timings): they share the GPU with the runs.
+  ( timeout -s KILL "$((left - 10))" npx vitest run --project gpu $GPU_TESTS 2>&1 | sed 's/\x1b\[[0-9;]*m//g' > "$out/test-gpu.log" ) &
+  pids+=($!)
+fi
 ( while sleep 60; do echo "--- ${SECONDS}s"; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader; uptime; done ) > "$out/monitor.log" 2>&1 &
 mon=$!
 [ ${#pids[@]} -gt 0 ] && wait "${pids[@]}"
 kill $mon 2> /dev/null
 echo "runs stopped at ${SECONDS}s"
+[ -f "$out/test-gpu.log" ] && grep -E "Test Files|Tests  |FAIL|×|✓" "$out/test-gpu.log" | head -40
 node bench/run-status.mjs runs/sweep runs/long | tee "$out/status.md"
 [ -f runs/sweep/summary.md ] && cp runs/sweep/summary.md runs/sweep/sweep.jsonl "$out/"
 find runs -path '*/checkpoints' -prune -o \( -name '*.err' -o -name '*.log' -o -name '*.json' -o -name 'metrics.jsonl' \) -size -5M -print | grep -v shards | tar -czf "$out/logs.tar.gz" -T - 2> /dev/null
