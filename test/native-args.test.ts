@@ -76,6 +76,9 @@ const badCalls: Record<string, unknown[][]> = {
     [classifierWith('batchSize', 0)],
     [classifierWith('device', 'gpu')],
     [classifierWith('precision', 'fp16')],
+    // Finite but past a 32-bit float: refused here, not mid-step (issue 18's fuzz finding).
+    [classifierWith('layerDecay', 1.8e308)],
+    [classifierWith('optim.clipGrad', 1e308)],
   ],
   info: [],
   patchify: [
@@ -134,6 +137,8 @@ const badCalls: Record<string, unknown[][]> = {
     [configWith('deviceIndex', 'x')],
     [configWith('dataParallel', 'yes')],
     [configWith('dataParallel', true)], // no process group in this process
+    [configWith('optim.lr', 1e300)],
+    [configWith('optim.clipGrad', -1e39)],
   ],
   gumbelTopk: [
     [],

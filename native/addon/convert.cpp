@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -74,6 +75,12 @@ double get_number(const Napi::Object& obj, const char* key, const char* where) {
   if (!v.IsNumber()) throw_type_error(obj.Env(), field(where, key) + " must be a number, received " + type_name(v));
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d)) throw_type_error(obj.Env(), field(where, key) + " must be finite");
+  // The core keeps these settings in 32-bit floats: a larger magnitude would overflow later, mid-step.
+  if (std::fabs(d) > std::numeric_limits<float>::max()) {
+    char got[32];
+    std::snprintf(got, sizeof got, "%g", d);
+    throw_error(obj.Env(), "ERR_CONFIG", field(where, key) + " must be within +-3.4e38 (a 32-bit float), received " + got);
+  }
   return d;
 }
 
