@@ -5,10 +5,11 @@
 // this checkout just built. Checks: no compiler runs and no build/ appears; `tats info --json`
 // reports the prebuild, flavour cpu and the libtorch it preloaded; `tats pretrain` runs from the
 // install; a tarball whose manifest does not match prints the fallback; no libtorch anywhere gives
-// an error naming each place looked and the fix.
+// an error naming each place looked and the fix; TATS_BUILD_FROM_SOURCE=1 and --build-from-source
+// force the source build even where the prebuild loads (here it fails at once: no compiler).
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 
@@ -114,6 +115,7 @@ let tarball = '';
 let variant = '';
 let app = '';
 let install: SpawnSyncReturns<string>;
+let packStarted = 0;
 
 beforeAll(() => {
   if (!existsSync(built)) throw new Error(`${built} is missing: build the addon first (npm run build:native)`);
@@ -124,6 +126,7 @@ beforeAll(() => {
   expect(pre.status, pre.stderr).toBe(0);
   variant = (JSON.parse(pre.stdout.trim().split('\n').pop()!) as { variant: string }).variant;
 
+  packStarted = Date.now();
   const pack = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: packageRoot, env: process.env });
   expect(pack.status, pack.stderr).toBe(0);
   const packed = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string }[];
@@ -138,6 +141,13 @@ afterAll(() => {
 });
 
 describe('npm install of the packed tarball, without cmake, g++ or python3', () => {
+  it('npm pack ran prepack, which built dist/ again', () => {
+    // tsc rewrites every output; the chmod of the CLI entry follows it.
+    for (const f of ['dist/lib/index.js', 'dist/lib/loader/index.js', 'dist/cli/tats.js']) {
+      expect(statSync(join(packageRoot, f)).mtimeMs, f).toBeGreaterThanOrEqual(packStarted - 1000);
+    }
+  });
+
   it('installs from the prebuild: no compiler, no build/ folder', () => {
     expect(install.status, install.stdout + install.stderr).toBe(0);
     const out = install.stdout + install.stderr;
@@ -162,6 +172,8 @@ describe('npm install of the packed tarball, without cmake, g++ or python3', () 
     expect(info.load.libtorch.source).toBe('system');
     expect(info.load.preloaded.length).toBeGreaterThan(0);
     expect(info.load.preloaded.every((p) => p.startsWith(info.load.libtorch.dir))).toBe(true);
+    expect(info.load.why).toContain(`prebuild ${variant} (cpu, torch `);
+    expect(info.load.why).toContain(`in ${info.load.libtorch.dir} (the system's libtorch)`);
   });
 
   it('TATS_LIBTORCH=<lib folder> loads the same binary with the other sources off', () => {
@@ -226,4 +238,24 @@ describe('npm install whose prebuild manifest does not match', () => {
     expect(info.stderr).toContain('needs torch 0.1, found ');
     expect(info.stderr).toContain('Fix: TATS_BUILD_FROM_SOURCE=1 npm rebuild tats');
   });
+});
+
+describe('forcing the source build', () => {
+  for (const [how, args, extra] of [
+    ['TATS_BUILD_FROM_SOURCE=1', [], { TATS_BUILD_FROM_SOURCE: '1' }],
+    ['npm rebuild --build-from-source', ['--build-from-source'], {}],
+  ] as const) {
+    it(`${how} builds even though the prebuild loads (fails here: no cmake or g++), and leaves the prebuild working`, () => {
+      const r = run('npm', ['rebuild', 'tats', '--offline', '--foreground-scripts', ...args], { cwd: app, env: userEnv(extra) });
+      const out = r.stdout + r.stderr;
+      expect(r.status, out).not.toBe(0);
+      expect(out).toContain('tats: building from source (TATS_BUILD_FROM_SOURCE or --build-from-source)');
+      expect(out).toContain('tats: the source build failed');
+      expect(out).not.toContain('tats: using prebuild');
+      expect(existsSync(join(app, 'node_modules', 'tats', 'build', 'Release'))).toBe(false);
+      const info = tats(app, ['info', '--json']);
+      expect(info.status, info.stderr).toBe(0);
+      expect((JSON.parse(info.stdout) as { load: { variant: string } }).load.variant).toBe(variant);
+    });
+  }
 });
