@@ -116,6 +116,7 @@ let variant = '';
 let app = '';
 let install: SpawnSyncReturns<string>;
 let packStarted = 0;
+let packedFiles: string[] = [];
 
 beforeAll(() => {
   if (!existsSync(built)) throw new Error(`${built} is missing: build the addon first (npm run build:native)`);
@@ -126,11 +127,14 @@ beforeAll(() => {
   expect(pre.status, pre.stderr).toBe(0);
   variant = (JSON.parse(pre.stdout.trim().split('\n').pop()!) as { variant: string }).variant;
 
+  // A file left in dist/ by an older build (its source since removed): prepack must not ship it.
+  writeFileSync(join(packageRoot, 'dist', 'lib', 'stale-output.js'), 'export {};\n');
   packStarted = Date.now();
   const pack = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: packageRoot, env: process.env });
   expect(pack.status, pack.stderr).toBe(0);
-  const packed = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string }[];
+  const packed = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   tarball = join(work, packed[0]!.filename);
+  packedFiles = packed[0]!.files.map((f) => f.path);
 
   app = makeApp('app', tarball);
   install = npmCi(app);
@@ -141,11 +145,13 @@ afterAll(() => {
 });
 
 describe('npm install of the packed tarball, without cmake, g++ or python3', () => {
-  it('npm pack ran prepack, which built dist/ again', () => {
-    // tsc rewrites every output; the chmod of the CLI entry follows it.
+  it('npm pack ran prepack, which emptied dist/ and built it again', () => {
     for (const f of ['dist/lib/index.js', 'dist/lib/loader/index.js', 'dist/cli/tats.js']) {
       expect(statSync(join(packageRoot, f)).mtimeMs, f).toBeGreaterThanOrEqual(packStarted - 1000);
+      expect(packedFiles).toContain(f);
     }
+    expect(existsSync(join(packageRoot, 'dist', 'lib', 'stale-output.js'))).toBe(false);
+    expect(packedFiles).not.toContain('dist/lib/stale-output.js');
   });
 
   it('installs from the prebuild: no compiler, no build/ folder', () => {
