@@ -214,6 +214,26 @@ describe('npm install of the packed tarball, without cmake, g++ or python3', () 
     expect(r.stderr).toContain('no libtorch found to run it with');
     expect(r.stderr).toMatch(/Fix: (sudo apt-get install -y libtorch-dev|pip install)/);
   });
+
+  it("the README's Troubleshooting example is what tats info prints", () => {
+    const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
+    const block = /## Troubleshooting[\s\S]*?```console\n\$ ([^\n]*)\n([\s\S]*?)```/.exec(readme);
+    expect(block, 'README.md: no console block under ## Troubleshooting').not.toBeNull();
+    const [, command, shown] = block!;
+    const folder = /TATS_LIBTORCH=(\S+)/.exec(command!)![1]!;
+    const empty = join(work, 'empty-libtorch-readme');
+    mkdirSync(empty, { recursive: true });
+    expect(command).toBe(`TATS_LIBTORCH=${folder} TATS_PYTHON=0 TATS_SYSTEM_LIBTORCH=0 npx tats info`);
+    const r = tats(app, ['info'], { TATS_LIBTORCH: empty, TATS_PYTHON: '0', TATS_SYSTEM_LIBTORCH: '0' });
+    expect(r.status).toBe(1);
+    const platform = `${process.platform}-${process.arch}`;
+    const expected = shown!.trimEnd().split('\n').map((l) => l.replaceAll(folder, empty).replaceAll('linux-x64', platform));
+    const printed = r.stderr.trimEnd().split('\n');
+    // The prebuild's description comes from the binary's manifest; the rest is the loader's text, line for line.
+    const described = (l: string) => l.replace(/^(  - prebuilds\/[^:]+: ).*(: no libtorch found to run it with)$/, '$1…$2');
+    expect(printed.map(described)).toEqual(expected.map(described));
+    expect(printed.find((l) => l.startsWith(`  - prebuilds/${platform}/`))).toContain(`/${variant}: `);
+  });
 });
 
 describe('npm install whose prebuild manifest does not match', () => {
