@@ -266,6 +266,18 @@ describe('npm install whose prebuild manifest does not match', () => {
   });
 });
 
+describe('npm install --ignore-scripts', () => {
+  it('loads the prebuild all the same: loading needs no install step', () => {
+    const app3 = makeApp('app-no-scripts', tarball);
+    const r = run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: app3, env: userEnv() });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain('tats: ');
+    const info = tats(app3, ['info', '--json']);
+    expect(info.status, info.stderr).toBe(0);
+    expect((JSON.parse(info.stdout) as { load: { kind: string; variant: string } }).load).toMatchObject({ kind: 'prebuild', variant });
+  });
+});
+
 describe('forcing the source build', () => {
   for (const [how, args, extra] of [
     ['TATS_BUILD_FROM_SOURCE=1', [], { TATS_BUILD_FROM_SOURCE: '1' }],
