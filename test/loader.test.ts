@@ -50,7 +50,7 @@ function fakePipTorch(root: string, version = '2.11.0+cu130', cuda: string | nul
   return torch;
 }
 
-function manifest(over: Partial<PrebuildManifest> & { torch?: Partial<PrebuildManifest['torch']> } = {}): PrebuildManifest {
+function manifest(over: Omit<Partial<PrebuildManifest>, 'torch'> & { torch?: Partial<PrebuildManifest['torch']> } = {}): PrebuildManifest {
   const base: PrebuildManifest = {
     schema: 1,
     package: 'tats',
