@@ -1,7 +1,9 @@
 // lib/loader without the addon: reading a torch folder (a fake pip layout), asking a fake python3
 // once and caching its answer, manifest matching and variant order, the ELF reader, the preload
-// plan, and the child-process test load (a crash stays in the child; the verdict is cached).
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+// plan, the child-process test load (a crash stays in the child; the verdict is cached), and
+// chooseNative's fallback chain: a CUDA variant that crashes in its test load -> the CPU variant;
+// no libtorch anywhere -> each place looked and the fix; a torch no prebuild fits -> the source build.
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,6 +13,8 @@ import {
   chooseNative,
   describeTorchDir,
   findTorch,
+  formatReport,
+  hostInfo,
   matchVariant,
   maxVersionNeeded,
   preloadPlan,
@@ -46,7 +50,7 @@ function fakePipTorch(root: string, version = '2.11.0+cu130', cuda: string | nul
   return torch;
 }
 
-function manifest(over: Partial<PrebuildManifest> & { torch?: Partial<PrebuildManifest['torch']> } = {}): PrebuildManifest {
+function manifest(over: Omit<Partial<PrebuildManifest>, 'torch'> & { torch?: Partial<PrebuildManifest['torch']> } = {}): PrebuildManifest {
   const base: PrebuildManifest = {
     schema: 1,
     package: 'tats',
@@ -216,5 +220,110 @@ describe('choosing a binary', () => {
     expect(r.missing).toContain('build/Release/tats.node is there but does not load');
     expect(r.fix).toBe('TATS_BUILD_FROM_SOURCE=1 npm rebuild tats');
     expect(r.alternative).toContain('to use the prebuilt variants');
+  });
+});
+
+/** A package folder (no .git, as installed) holding prebuild variants with the given manifests and files. */
+function fakePackage(name: string, variants: { m: PrebuildManifest; files: Record<string, string> }[]): string {
+  const root = join(work, name);
+  for (const { m, files } of variants) {
+    const dir = join(root, 'prebuilds', m.platform, m.variant);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+    for (const [f, from] of Object.entries(files)) {
+      if (existsSync(from)) copyFileSync(from, join(dir, f));
+      else writeFileSync(join(dir, f), from);
+    }
+  }
+  return root;
+}
+
+describe('the fallback chain', () => {
+  const built = join(packageRoot, 'build', 'Release', 'tats.node');
+  const systemLib = process.arch === 'arm64' ? '/usr/lib/aarch64-linux-gnu' : '/usr/lib/x86_64-linux-gnu';
+  const torchSonames = existsSync(built) ? readElfDynamic(built).needed.filter((n) => /^lib(torch|c10)/.test(n)) : [];
+  const haveSystemTorch = torchSonames.length > 0 && torchSonames.every((n) => existsSync(join(systemLib, n)));
+
+  it.skipIf(!haveSystemTorch)('with a GPU and a CUDA torch: a CUDA variant whose test load crashes is passed over for the CPU variant', () => {
+    // A "CUDA torch": the system's torch libraries behind a torch/version.py that says CUDA 13.0.
+    const torchDir = join(work, 'chain-torch', 'torch');
+    mkdirSync(join(torchDir, 'lib'), { recursive: true });
+    for (const n of torchSonames) symlinkSync(join(systemLib, n), join(torchDir, 'lib', n));
+    writeFileSync(join(torchDir, 'version.py'), "__version__ = '1.13.0'\ncuda = '13.0'\n");
+    const version = /^libtorch\.so\.(\d+\.\d+)/.exec(torchSonames.find((n) => n.startsWith('libtorch.so'))!)?.[1] ?? '1.13';
+    const common = { glibc: null, torch: { version: `${version}.0`, majorMinor: version, cxx11Abi: 1 as const, sonames: torchSonames } };
+    // Both variants are this checkout's binary; the CUDA one's preload helper kills its test process.
+    const root = fakePackage('chain', [
+      {
+        m: manifest({ ...common, variant: `cuda13.0-torch${version}`, preload: 'crash.js' }),
+        files: { 'tats.node': built, 'crash.js': "process.kill(process.pid, 'SIGSEGV');\n" },
+      },
+      {
+        m: manifest({ ...common, variant: `cpu-torch${version}`, flavour: 'cpu', cuda: null, preload: 'noop.js' }),
+        files: { 'tats.node': built, 'noop.js': 'exports.preload = () => true;\n' },
+      },
+    ]);
+    const env = { HOME: process.env.HOME, PATH: '', TATS_LIBTORCH: join(torchDir, 'lib'), TATS_PYTHON: '0', TATS_SYSTEM_LIBTORCH: '0', TATS_CACHE_DIR: join(work, 'c4') };
+    const gpuHost = { ...hostInfo(env), gpu: true };
+
+    const r = chooseNative(root, env, gpuHost);
+    const cuda = `prebuilds/${gpuHost.platform}/cuda13.0-torch${version} with TATS_LIBTORCH=${join(torchDir, 'lib')}`;
+    expect(r.binaries.map((b) => b.place)).toEqual([
+      'build/Release/tats.node',
+      'build/Debug/tats.node',
+      cuda,
+      `prebuilds/${gpuHost.platform}/cpu-torch${version} with TATS_LIBTORCH=${join(torchDir, 'lib')}`,
+    ]);
+    expect(r.binaries[2]!.detail).toContain('the test load crashed (SIGSEGV)');
+    expect(r.choice).toMatchObject({ kind: 'prebuild', variant: `cpu-torch${version}`, probe: 'ran' });
+    expect(r.choice!.why).toContain('no CUDA variant loaded with this torch');
+    expect(r.choice!.libtorch).toMatchObject({ kind: 'env', cuda: '13.0' });
+    expect(r.choice!.preload.map((p) => p.slice(torchDir.length + 5))).toEqual([...torchSonames].sort((a, b) => rank(a) - rank(b)));
+    // Without a GPU the CPU variant is tried first and the CUDA one is never test-loaded.
+    const noGpu = chooseNative(root, { ...env, TATS_CACHE_DIR: join(work, 'c5') }, { ...gpuHost, gpu: false });
+    expect(noGpu.choice?.variant).toBe(`cpu-torch${version}`);
+    expect(noGpu.binaries.filter((b) => b.place.includes('cuda13.0'))).toEqual([]);
+  });
+
+  it('no libtorch anywhere: the report names each place looked, the variant left without one, and the fix', () => {
+    const root = fakePackage('no-torch', [
+      {
+        m: manifest({ variant: 'cpu-torch1.13', flavour: 'cpu', cuda: null, torch: { version: '1.13.0', majorMinor: '1.13', sonames: ['libtorch.so.1.13'], install: 'sudo apt-get install -y libtorch-dev' } }),
+        files: { 'tats.node': '', 'tats-preload.node': '' },
+      },
+    ]);
+    const empty = join(work, 'empty-torch');
+    mkdirSync(empty, { recursive: true });
+    const env = { PATH: join(work, 'no-bin'), TATS_LIBTORCH: empty, TATS_SYSTEM_LIBTORCH: empty, TATS_CACHE_DIR: join(work, 'c6') };
+    const r = chooseNative(root, env);
+    expect(r.choice).toBeNull();
+    expect(r.looked.map((l) => `${l.place}: ${l.detail}`)).toEqual([
+      `TATS_LIBTORCH=${empty}: no libtorch.so* there (nor in its lib/)`,
+      'python3: not on PATH',
+      `system ${empty}: no libtorch.so* (Debian/Ubuntu: apt-get install libtorch-dev)`,
+    ]);
+    const text = formatReport(r);
+    expect(text).toContain(`prebuilds/${host.platform}/cpu-torch1.13: cpu, torch 1.13 (libtorch.so.1.13`);
+    expect(text).toContain('no libtorch found to run it with');
+    expect(text).toContain('Missing: libtorch: none of the places above has one');
+    expect(text).toContain('Fix: sudo apt-get install -y libtorch-dev');
+  });
+
+  it('a libtorch that no prebuild fits: the fix is the source build', () => {
+    const root = fakePackage('mismatch', [
+      {
+        m: manifest({ variant: 'cpu-torch1.13', flavour: 'cpu', cuda: null, torch: { version: '1.13.0', majorMinor: '1.13', cxx11Abi: 1, sonames: ['libtorch.so.1.13'], install: 'sudo apt-get install -y libtorch-dev' } }),
+        files: { 'tats.node': '', 'tats-preload.node': '' },
+      },
+    ]);
+    const torch = fakePipTorch(join(work, 'mismatch-torch'));
+    const r = chooseNative(root, { PATH: '', TATS_LIBTORCH: join(torch, 'lib'), TATS_PYTHON: '0', TATS_SYSTEM_LIBTORCH: '0', TATS_CACHE_DIR: join(work, 'c7') });
+    expect(r.choice).toBeNull();
+    const v = r.binaries.find((b) => b.place.includes('cpu-torch1.13'))!;
+    expect(v.detail).toContain('needs torch 1.13, found 2.11.0+cu130');
+    expect(v.detail).toContain('needs libtorch.so.1.13, not in');
+    expect(r.missing).toBe('a prebuild for the libtorch found (2.11.0+cu130 CUDA 13.0); this package has cpu-torch1.13');
+    expect(r.fix).toBe('TATS_BUILD_FROM_SOURCE=1 npm rebuild tats');
+    expect(r.alternative).toContain('sudo apt-get install -y libtorch-dev');
   });
 });

@@ -5,10 +5,11 @@
 // this checkout just built. Checks: no compiler runs and no build/ appears; `tats info --json`
 // reports the prebuild, flavour cpu and the libtorch it preloaded; `tats pretrain` runs from the
 // install; a tarball whose manifest does not match prints the fallback; no libtorch anywhere gives
-// an error naming each place looked and the fix.
+// an error naming each place looked and the fix; TATS_BUILD_FROM_SOURCE=1 and --build-from-source
+// force the source build even where the prebuild loads (here it fails at once: no compiler).
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 
@@ -114,6 +115,8 @@ let tarball = '';
 let variant = '';
 let app = '';
 let install: SpawnSyncReturns<string>;
+let packStarted = 0;
+let packedFiles: string[] = [];
 
 beforeAll(() => {
   if (!existsSync(built)) throw new Error(`${built} is missing: build the addon first (npm run build:native)`);
@@ -124,10 +127,14 @@ beforeAll(() => {
   expect(pre.status, pre.stderr).toBe(0);
   variant = (JSON.parse(pre.stdout.trim().split('\n').pop()!) as { variant: string }).variant;
 
+  // A file left in dist/ by an older build (its source since removed): prepack must not ship it.
+  writeFileSync(join(packageRoot, 'dist', 'lib', 'stale-output.js'), 'export {};\n');
+  packStarted = Date.now();
   const pack = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: packageRoot, env: process.env });
   expect(pack.status, pack.stderr).toBe(0);
-  const packed = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string }[];
+  const packed = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   tarball = join(work, packed[0]!.filename);
+  packedFiles = packed[0]!.files.map((f) => f.path);
 
   app = makeApp('app', tarball);
   install = npmCi(app);
@@ -138,6 +145,15 @@ afterAll(() => {
 });
 
 describe('npm install of the packed tarball, without cmake, g++ or python3', () => {
+  it('npm pack ran prepack, which emptied dist/ and built it again', () => {
+    for (const f of ['dist/lib/index.js', 'dist/lib/loader/index.js', 'dist/cli/tats.js']) {
+      expect(statSync(join(packageRoot, f)).mtimeMs, f).toBeGreaterThanOrEqual(packStarted - 1000);
+      expect(packedFiles).toContain(f);
+    }
+    expect(existsSync(join(packageRoot, 'dist', 'lib', 'stale-output.js'))).toBe(false);
+    expect(packedFiles).not.toContain('dist/lib/stale-output.js');
+  });
+
   it('installs from the prebuild: no compiler, no build/ folder', () => {
     expect(install.status, install.stdout + install.stderr).toBe(0);
     const out = install.stdout + install.stderr;
@@ -162,6 +178,8 @@ describe('npm install of the packed tarball, without cmake, g++ or python3', () 
     expect(info.load.libtorch.source).toBe('system');
     expect(info.load.preloaded.length).toBeGreaterThan(0);
     expect(info.load.preloaded.every((p) => p.startsWith(info.load.libtorch.dir))).toBe(true);
+    expect(info.load.why).toContain(`prebuild ${variant} (cpu, torch `);
+    expect(info.load.why).toContain(`in ${info.load.libtorch.dir} (the system's libtorch)`);
   });
 
   it('TATS_LIBTORCH=<lib folder> loads the same binary with the other sources off', () => {
@@ -196,6 +214,26 @@ describe('npm install of the packed tarball, without cmake, g++ or python3', () 
     expect(r.stderr).toContain('no libtorch found to run it with');
     expect(r.stderr).toMatch(/Fix: (sudo apt-get install -y libtorch-dev|pip install)/);
   });
+
+  it("the README's Troubleshooting example is what tats info prints", () => {
+    const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
+    const block = /## Troubleshooting[\s\S]*?```console\n\$ ([^\n]*)\n([\s\S]*?)```/.exec(readme);
+    expect(block, 'README.md: no console block under ## Troubleshooting').not.toBeNull();
+    const [, command, shown] = block!;
+    const folder = /TATS_LIBTORCH=(\S+)/.exec(command!)![1]!;
+    const empty = join(work, 'empty-libtorch-readme');
+    mkdirSync(empty, { recursive: true });
+    expect(command).toBe(`TATS_LIBTORCH=${folder} TATS_PYTHON=0 TATS_SYSTEM_LIBTORCH=0 npx tats info`);
+    const r = tats(app, ['info'], { TATS_LIBTORCH: empty, TATS_PYTHON: '0', TATS_SYSTEM_LIBTORCH: '0' });
+    expect(r.status).toBe(1);
+    const platform = `${process.platform}-${process.arch}`;
+    const expected = shown!.trimEnd().split('\n').map((l) => l.replaceAll(folder, empty).replaceAll('linux-x64', platform));
+    const printed = r.stderr.trimEnd().split('\n');
+    // The prebuild's description comes from the binary's manifest; the rest is the loader's text, line for line.
+    const described = (l: string) => l.replace(/^(  - prebuilds\/[^:]+: ).*(: no libtorch found to run it with)$/, '$1…$2');
+    expect(printed.map(described)).toEqual(expected.map(described));
+    expect(printed.find((l) => l.startsWith(`  - prebuilds/${platform}/`))).toContain(`/${variant}: `);
+  });
 });
 
 describe('npm install whose prebuild manifest does not match', () => {
@@ -226,4 +264,36 @@ describe('npm install whose prebuild manifest does not match', () => {
     expect(info.stderr).toContain('needs torch 0.1, found ');
     expect(info.stderr).toContain('Fix: TATS_BUILD_FROM_SOURCE=1 npm rebuild tats');
   });
+});
+
+describe('npm install --ignore-scripts', () => {
+  it('loads the prebuild all the same: loading needs no install step', () => {
+    const app3 = makeApp('app-no-scripts', tarball);
+    const r = run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: app3, env: userEnv() });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain('tats: ');
+    const info = tats(app3, ['info', '--json']);
+    expect(info.status, info.stderr).toBe(0);
+    expect((JSON.parse(info.stdout) as { load: { kind: string; variant: string } }).load).toMatchObject({ kind: 'prebuild', variant });
+  });
+});
+
+describe('forcing the source build', () => {
+  for (const [how, args, extra] of [
+    ['TATS_BUILD_FROM_SOURCE=1', [], { TATS_BUILD_FROM_SOURCE: '1' }],
+    ['npm rebuild --build-from-source', ['--build-from-source'], {}],
+  ] as const) {
+    it(`${how} builds even though the prebuild loads (fails here: no cmake or g++), and leaves the prebuild working`, () => {
+      const r = run('npm', ['rebuild', 'tats', '--offline', '--foreground-scripts', ...args], { cwd: app, env: userEnv(extra) });
+      const out = r.stdout + r.stderr;
+      expect(r.status, out).not.toBe(0);
+      expect(out).toContain('tats: building from source (TATS_BUILD_FROM_SOURCE or --build-from-source)');
+      expect(out).toContain('tats: the source build failed');
+      expect(out).not.toContain('tats: using prebuild');
+      expect(existsSync(join(app, 'node_modules', 'tats', 'build', 'Release'))).toBe(false);
+      const info = tats(app, ['info', '--json']);
+      expect(info.status, info.stderr).toBe(0);
+      expect((JSON.parse(info.stdout) as { load: { variant: string } }).load.variant).toBe(variant);
+    });
+  }
 });

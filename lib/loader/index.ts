@@ -161,10 +161,12 @@ function tryVariants(ctx: Ctx, variants: Variant[], torches: TorchLib[], host: H
   return null;
 }
 
-/** Chooses the binary to load (probing each candidate in a child first unless TATS_PROBE=0). */
-export function chooseNative(root: string, env: NodeJS.ProcessEnv = process.env): LoadReport {
+/**
+ * Chooses the binary to load (probing each candidate in a child first unless TATS_PROBE=0).
+ * `host` is this machine (hostInfo); tests pass another one (a GPU) to walk the CUDA -> CPU chain.
+ */
+export function chooseNative(root: string, env: NodeJS.ProcessEnv = process.env, host: Host = hostInfo(env)): LoadReport {
   const ctx: Ctx = { root, env, doProbe: env.TATS_PROBE !== '0', binaries: [] };
-  const host = hostInfo(env);
   let looked: Look[] = [];
   let torches: TorchLib[] | null = null;
   const torch = () => {
