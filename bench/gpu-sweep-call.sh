@@ -42,5 +42,11 @@ echo "runs stopped at ${SECONDS}s"
 [ -f "$out/test-gpu.log" ] && grep -E "Test Files|Tests  |FAIL|×|✓" "$out/test-gpu.log" | head -40
 node bench/run-status.mjs runs/sweep runs/long | tee "$out/status.md"
 [ -f runs/sweep/summary.md ] && cp runs/sweep/summary.md runs/sweep/sweep.jsonl "$out/"
+# At most 8 files come back from $OUT: the call's own logs travel inside logs.tar.gz (under call/),
+# beside the runs' logs, so gpu.txt, status.md, summary.md, sweep.jsonl and logs.tar.gz are all there is.
+mkdir -p runs/call && for f in build.log build-ts.log monitor.log sweep.log long.log test-gpu.log; do
+  [ -f "$out/$f" ] && mv "$out/$f" runs/call/
+done
 find runs -path '*/checkpoints' -prune -o \( -name '*.err' -o -name '*.log' -o -name '*.json' -o -name 'metrics.jsonl' \) -size -5M -print | grep -v shards | tar -czf "$out/logs.tar.gz" -T - 2> /dev/null
+rm -rf runs/call
 ls -la "$out"
