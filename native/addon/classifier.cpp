@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "addon/call_guard.h"
+#include "addon/config_fields.h"
 #include "addon/convert.h"
 #include "addon/errors.h"
 #include "addon/limits.h"
@@ -21,16 +22,7 @@ namespace {
 core::ClassifierConfig read_config(const Napi::Object& c) {
   core::ClassifierConfig cfg;
   const Napi::Object m = get_object(c, "model", "config");
-  cfg.model.preset = get_string(m, "preset", "config.model");
-  cfg.model.frames = get_int(m, "frames", "config.model");
-  cfg.model.size = get_int(m, "size", "config.model");
-  cfg.model.tubelet = get_int(m, "tubelet", "config.model");
-  cfg.model.patch = get_int(m, "patch", "config.model");
-  cfg.model.channels = get_int(m, "channels", "config.model");
-  cfg.model.encoder_dim = get_int(m, "encoderDim", "config.model");
-  cfg.model.encoder_depth = get_int(m, "encoderDepth", "config.model");
-  cfg.model.encoder_heads = get_int(m, "encoderHeads", "config.model");
-  cfg.model.mlp_ratio = get_number(m, "mlpRatio", "config.model");
+  cfg.model = read_model_config(m, /*decoder=*/false);
   cfg.classes = get_int(c, "classes", "config");
   cfg.drop_path = get_number(c, "dropPath", "config");
   cfg.linear_probe = get_bool(c, "linearProbe", "config");
@@ -40,15 +32,7 @@ core::ClassifierConfig read_config(const Napi::Object& c) {
   cfg.cutmix = get_number(c, "cutmix", "config");
   cfg.mixup_prob = get_number(c, "mixupProb", "config");
   cfg.switch_prob = get_number(c, "switchProb", "config");
-  const Napi::Object o = get_object(c, "optim", "config");
-  cfg.optim.lr = get_number(o, "lr", "config.optim");
-  cfg.optim.min_lr = get_number(o, "minLr", "config.optim");
-  cfg.optim.warmup_steps = get_int(o, "warmupSteps", "config.optim");
-  cfg.optim.total_steps = get_int(o, "totalSteps", "config.optim");
-  cfg.optim.weight_decay = get_number(o, "weightDecay", "config.optim");
-  cfg.optim.beta1 = get_number(o, "beta1", "config.optim");
-  cfg.optim.beta2 = get_number(o, "beta2", "config.optim");
-  cfg.optim.clip_grad = get_number(o, "clipGrad", "config.optim");
+  cfg.optim = read_optim_config(get_object(c, "optim", "config"));
   cfg.batch_size = get_int(c, "batchSize", "config");
   cfg.device = get_string(c, "device", "config");
   cfg.seed = get_int(c, "seed", "config");

@@ -2,6 +2,7 @@
 // thread into a plain core::SessionConfig, then the ranges the core trusts checked.
 #include "addon/session_config.h"
 
+#include "addon/config_fields.h"
 #include "addon/convert.h"
 #include "addon/errors.h"
 #include "addon/limits.h"
@@ -12,19 +13,7 @@ namespace tats::addon {
 core::SessionConfig read_session_config(const Napi::Object& c) {
   core::SessionConfig cfg;
   const Napi::Object m = get_object(c, "model", "config");
-  cfg.model.preset = get_string(m, "preset", "config.model");
-  cfg.model.frames = get_int(m, "frames", "config.model");
-  cfg.model.size = get_int(m, "size", "config.model");
-  cfg.model.tubelet = get_int(m, "tubelet", "config.model");
-  cfg.model.patch = get_int(m, "patch", "config.model");
-  cfg.model.channels = get_int(m, "channels", "config.model");
-  cfg.model.encoder_dim = get_int(m, "encoderDim", "config.model");
-  cfg.model.encoder_depth = get_int(m, "encoderDepth", "config.model");
-  cfg.model.encoder_heads = get_int(m, "encoderHeads", "config.model");
-  cfg.model.decoder_dim = get_int(m, "decoderDim", "config.model");
-  cfg.model.decoder_depth = get_int(m, "decoderDepth", "config.model");
-  cfg.model.decoder_heads = get_int(m, "decoderHeads", "config.model");
-  cfg.model.mlp_ratio = get_number(m, "mlpRatio", "config.model");
+  cfg.model = read_model_config(m, /*decoder=*/true);
   const Napi::Object k = get_object(c, "masking", "config");
   cfg.masking.strategy = get_string(k, "strategy", "config.masking");
   cfg.masking.ratio = get_number(k, "ratio", "config.masking");
@@ -46,15 +35,7 @@ core::SessionConfig read_session_config(const Napi::Object& c) {
   cfg.sampler.weight_decay = get_number(s, "weightDecay", "config.sampler");
   cfg.sampler.detach_input = get_bool(s, "detachInput", "config.sampler");
   cfg.sampler.adamae_weight = get_number(s, "adamaeWeight", "config.sampler");
-  const Napi::Object o = get_object(c, "optim", "config");
-  cfg.optim.lr = get_number(o, "lr", "config.optim");
-  cfg.optim.min_lr = get_number(o, "minLr", "config.optim");
-  cfg.optim.warmup_steps = get_int(o, "warmupSteps", "config.optim");
-  cfg.optim.total_steps = get_int(o, "totalSteps", "config.optim");
-  cfg.optim.weight_decay = get_number(o, "weightDecay", "config.optim");
-  cfg.optim.beta1 = get_number(o, "beta1", "config.optim");
-  cfg.optim.beta2 = get_number(o, "beta2", "config.optim");
-  cfg.optim.clip_grad = get_number(o, "clipGrad", "config.optim");
+  cfg.optim = read_optim_config(get_object(c, "optim", "config"));
   cfg.batch_size = get_int(c, "batchSize", "config");
   cfg.device = get_string(c, "device", "config");
   cfg.seed = get_int(c, "seed", "config");
