@@ -138,6 +138,12 @@ export interface NativeStepMetrics {
   stopRequested?: number;
 }
 
+/** The sampler and motion telemetry of a step, as the trainer passes it on (lib/train StepRecord). */
+export type NativeSamplerTelemetry = Pick<
+  NativeStepMetrics,
+  'entropy' | 'kl' | 'clipFrac' | 'valueLoss' | 'reward' | 'beta' | 'ppoEpochs' | 'samplerLoss' | 'maskedMovingShare' | 'movingShare'
+>;
+
 export interface NativeEvalMetrics {
   loss: number;
   maskedMovingShare?: number;
@@ -177,18 +183,8 @@ export interface NativeSession {
 
 /** The resolved fine-tuning configuration the native ClassifierSession reads (lib/eval fills it). */
 export interface NativeClassifierConfig {
-  model: {
-    preset: string;
-    frames: number;
-    size: number;
-    tubelet: number;
-    patch: number;
-    channels: number;
-    encoderDim: number;
-    encoderDepth: number;
-    encoderHeads: number;
-    mlpRatio: number;
-  };
+  /** The session's model fields less the decoder (a classifier has none). */
+  model: Omit<NativeSessionConfig['model'], 'decoderDim' | 'decoderDepth' | 'decoderHeads'>;
   classes: number;
   dropPath: number;
   linearProbe: boolean;

@@ -1,8 +1,13 @@
 import type { PretrainConfig } from '../config/index.js';
 import type { BadSample } from '../data/index.js';
+import type { NativeSamplerTelemetry } from '../native-types.js';
 
-/** One training step as the trainer reports it (camelCase; metrics.jsonl uses snake_case). */
-export interface StepRecord {
+/**
+ * One training step as the trainer reports it (camelCase; metrics.jsonl uses snake_case). The
+ * sampler's telemetry (entropy, kl, clipFrac, ...; learned strategies) and the motion shares (with
+ * a motion map) are the native step's, documented in lib/native-types.ts.
+ */
+export interface StepRecord extends NativeSamplerTelemetry {
   /** Step just completed (1-based: the number of optimizer updates so far). */
   step: number;
   /** The run's last step. */
@@ -18,21 +23,6 @@ export interface StepRecord {
   stepMs: number;
   /** Clips per second over the steps since the previous logged step. */
   clipsPerS: number;
-  /** Sampler telemetry (learned strategies): mean per-token entropy of the mask distribution, nats per token. */
-  entropy?: number;
-  /** TATS: exact mean per-token KL(old || new) of the mask distributions after the PPO update. */
-  kl?: number;
-  clipFrac?: number;
-  valueLoss?: number;
-  reward?: number;
-  /** TATS: the KL-to-uniform weight used this step. */
-  beta?: number;
-  /** TATS: PPO epochs taken this step (early stop at sampler.targetKl). */
-  ppoEpochs?: number;
-  samplerLoss?: number;
-  /** With a motion map: share of masked tokens that move, and of all tokens. */
-  maskedMovingShare?: number;
-  movingShare?: number;
   /**
    * Samples that failed to load (undecodable videos, damaged shard clips under a skip policy) and
    * were replaced by others, so far in the run; left out while there are none.
