@@ -10,8 +10,9 @@
 #   4. tats info --json and tats bench (base 16x224, tube 0.9, batch 32) from the source build and from
 #      the installed package, alternating, BENCH_REPEATS times each;
 #   5. python3 off PATH too, TATS_LIBTORCH=<torch>/lib: tats info --json (and a bench) from the install.
-# Writes JSON lines to $OUT/gpu-prebuild.jsonl (also printed), and logs, infos, the manifest and the
-# bench rows to $OUT. Exits 1 if a required step fails; later steps are then skipped.
+# Writes JSON lines to $OUT/gpu-prebuild.jsonl (also printed), the infos, the manifest and the bench rows
+# to $OUT, and every log inside $OUT/logs.tar.gz (at most 8 files come back from $OUT). Exits 1 if a
+# required step fails; later steps are then skipped.
 #
 # Usage there, from the project root, with .gpu/ carried (see /work/shared/gpu/README.md; re-run
 # shared/gpu/pack.sh after a dependency change: every production dependency must be in node_modules):
@@ -70,6 +71,12 @@ fail() {
   exit 1
 }
 export T_S=0
+# At most 8 files come back from $OUT: on exit, everything but the results below travels in logs.tar.gz.
+pack_out() {
+  (cd "$out" && ls -A | grep -v -x -E 'gpu-prebuild.jsonl|bench.jsonl|manifest.json|info-source.json|info-installed.json|info-nopython.json|logs.tar.gz' |
+    tar -czf logs.tar.gz -T - --remove-files 2> /dev/null)
+}
+trap pack_out EXIT
 
 # ---- 0. the machine -------------------------------------------------------------------------------
 torch_lib=${TORCH_LIB_DIR:-$(python3 -c 'import os,torch;print(os.path.join(os.path.dirname(torch.__file__),"lib"))' 2> /dev/null)}
