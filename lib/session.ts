@@ -4,7 +4,8 @@
  * `[B, T, H, W, 3]` buffers (zero-copy); small metric objects come back.
  */
 import { refuseRetiredEnv } from './retired-env.js';
-import { ConfigError, DisposedError, rethrowNative } from './errors/index.js';
+import { ConfigError, rethrowNative } from './errors/index.js';
+import { NativeBacked } from './native-backed.js';
 import {
   native,
   type NativeEvalMetrics,
@@ -41,13 +42,11 @@ export function loadOptions(where: string, options: unknown): boolean {
   return strict;
 }
 
-export class Session {
-  /** @internal */
-  #native: NativeSession | undefined;
+export class Session extends NativeBacked<NativeSession> {
   readonly config: SessionConfig;
 
   private constructor(handle: NativeSession, config: SessionConfig) {
-    this.#native = handle;
+    super(handle, 'Session');
     this.config = config;
   }
 
@@ -67,16 +66,12 @@ export class Session {
 
   /** Steps taken so far (restored by loadStateDict). */
   get step(): number {
-    return this.#handle().step;
+    return this.handle().step;
   }
 
   /** Tokens per clip, N = (frames / tubelet) * (size / patch)^2. */
   get tokens(): number {
-    return this.#handle().tokens;
-  }
-
-  get disposed(): boolean {
-    return this.#native === undefined;
+    return this.handle().tokens;
   }
 
   /**
@@ -89,7 +84,7 @@ export class Session {
    * `stopRequested > 0` comes back on all of them after this step.
    */
   async trainStep(clips: Uint8Array, motion?: Uint8Array, options?: { stop: boolean }): Promise<StepMetrics> {
-    return this.#call((s) => (options ? s.trainStep(clips, motion, options) : s.trainStep(clips, motion)));
+    return this.call((s) => (options ? s.trainStep(clips, motion, options) : s.trainStep(clips, motion)));
   }
 
   /**
@@ -97,7 +92,7 @@ export class Session {
    * evaluation generator, so evaluating never changes the training draws.
    */
   async evalStep(clips: Uint8Array, motion?: Uint8Array): Promise<EvalMetrics> {
-    return this.#call((s) => s.evalStep(clips, motion));
+    return this.call((s) => s.evalStep(clips, motion));
   }
 
   /**
@@ -105,41 +100,16 @@ export class Session {
    * (uint8 `[B, N]`, 1 = masked, the same count in every clip) overrides the sampler.
    */
   async reconstruct(clips: Uint8Array, mask?: Uint8Array): Promise<Reconstruction> {
-    return this.#call((s) => s.reconstruct(clips, mask));
+    return this.call((s) => s.reconstruct(clips, mask));
   }
 
   /** Everything needed to resume (copies, safe to keep). */
   async stateDict(): Promise<StateDict> {
-    return this.#call((s) => s.stateDict());
+    return this.call((s) => s.stateDict());
   }
 
   /** Restores a stateDict(). strict (default): every model weight present and every name known. */
   async loadStateDict(state: StateDict, options: { strict?: boolean } = {}): Promise<void> {
-    return this.#call((s) => s.loadStateDict(state, { strict: loadOptions('Session', options) }));
-  }
-
-  /** Frees the native model and optimiser; every later call throws ERR_DISPOSED. */
-  dispose(): void {
-    this.#native?.dispose();
-    this.#native = undefined;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.dispose();
-  }
-
-  #handle(): NativeSession {
-    if (!this.#native) throw new DisposedError('Session');
-    return this.#native;
-  }
-
-  async #call<T>(fn: (s: NativeSession) => Promise<T>): Promise<T> {
-    const handle = this.#handle();
-    const caller = new Error();
-    try {
-      return await fn(handle);
-    } catch (err) {
-      rethrowNative(err, caller);
-    }
+    return this.call((s) => s.loadStateDict(state, { strict: loadOptions('Session', options) }));
   }
 }

@@ -4,20 +4,19 @@
  * smoothing, mixup/cutmix, warmup + cosine). Built from a resolved NativeClassifierConfig
  * (resolveFinetuneConfig fills it).
  */
-import { DisposedError, rethrowNative } from '../errors/index.js';
+import { rethrowNative } from '../errors/index.js';
+import { NativeBacked } from '../native-backed.js';
 import { loadOptions } from '../session.js';
 import { native, type NativeClassifierConfig, type NativeClassifierSession, type NativeClassifierStep, type NativeStateDict } from '../native.js';
 
 export type ClassifierConfig = NativeClassifierConfig;
 export type ClassifierStep = NativeClassifierStep;
 
-export class ClassifierSession {
-  /** @internal */
-  #native: NativeClassifierSession | undefined;
+export class ClassifierSession extends NativeBacked<NativeClassifierSession> {
   readonly config: ClassifierConfig;
 
   private constructor(handle: NativeClassifierSession, config: ClassifierConfig) {
-    this.#native = handle;
+    super(handle, 'ClassifierSession');
     this.config = config;
   }
 
@@ -32,54 +31,26 @@ export class ClassifierSession {
   }
 
   get step(): number {
-    return this.#handle().step;
-  }
-
-  get disposed(): boolean {
-    return this.#native === undefined;
+    return this.handle().step;
   }
 
   /** One optimisation step: clips uint8 [batchSize, T, H, W, 3], labels int32 [batchSize]. */
   async trainStep(clips: Uint8Array, labels: Int32Array): Promise<ClassifierStep> {
-    return this.#call((s) => s.trainStep(clips, labels));
+    return this.call((s) => s.trainStep(clips, labels));
   }
 
   /** Logits [B, classes] for any whole number of clips (eval mode). */
   async predict(clips: Uint8Array): Promise<Float32Array> {
-    return this.#call((s) => s.predict(clips));
+    return this.call((s) => s.predict(clips));
   }
 
   /** Model weights under VideoMAE's fine-tuning names, plus state.step. */
   async stateDict(): Promise<NativeStateDict> {
-    return this.#call((s) => s.stateDict());
+    return this.call((s) => s.stateDict());
   }
 
   /** strict (default): every weight present and every name known; otherwise reports what did not match. */
   async loadStateDict(state: NativeStateDict, options: { strict?: boolean } = {}): Promise<{ missing: string[]; unexpected: string[] }> {
-    return this.#call((s) => s.loadStateDict(state, { strict: loadOptions('ClassifierSession', options) }));
-  }
-
-  dispose(): void {
-    this.#native?.dispose();
-    this.#native = undefined;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.dispose();
-  }
-
-  #handle(): NativeClassifierSession {
-    if (!this.#native) throw new DisposedError('ClassifierSession');
-    return this.#native;
-  }
-
-  async #call<T>(fn: (s: NativeClassifierSession) => Promise<T>): Promise<T> {
-    const handle = this.#handle();
-    const caller = new Error();
-    try {
-      return await fn(handle);
-    } catch (err) {
-      rethrowNative(err, caller);
-    }
+    return this.call((s) => s.loadStateDict(state, { strict: loadOptions('ClassifierSession', options) }));
   }
 }

@@ -14,6 +14,15 @@
 
 namespace tats::addon {
 
+// Before a call takes its guard: throws ERR_DISPOSED after dispose(), and while another call runs
+// returns a promise rejected with ERR_BUSY; else an empty value. `where` is e.g. "Session.trainStep".
+template <typename Wrap>
+Napi::Value check_ready(Napi::Env env, const Wrap& wrap, const std::string& where) {
+  if (!wrap.session()) throw_error(env, "ERR_DISPOSED", where + ": the session has been disposed");
+  if (wrap.busy()) return rejected_busy(env, where);
+  return Napi::Value();
+}
+
 template <typename Wrap, typename Core>
 class CallGuard {
  public:

@@ -5,13 +5,15 @@
 
 #include <cstring>
 #include <memory>
+#include <string>
 
 #include "addon/call_guard.h"
 #include "addon/config_fields.h"
 #include "addon/convert.h"
 #include "addon/errors.h"
 #include "addon/limits.h"
-#include "addon/state_dict.h"
+#include "addon/state_dict_calls.h"
+#include "addon/wrap_worker.h"
 #include "addon/exports.h"
 
 namespace tats::addon {
@@ -47,23 +49,8 @@ core::ClassifierConfig read_config(const Napi::Object& c) {
 class ClassifierWrap;
 using ClassifierCall = CallGuard<ClassifierWrap, core::ClassifierSession>;
 
-class ClassifierWorker : public PromiseWorker {
- public:
-  ClassifierWorker(Napi::Env env, const char* name, ClassifierWrap* wrap);
-
- protected:
-  void Cleanup() override;
-  void Abandon() override;
-  std::shared_ptr<core::ClassifierSession> session_;
-  ClassifierWrap* wrap_;
-
- public:
-  void keep(const Napi::Value& v) { refs_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
-
- private:
-  Napi::ObjectReference self_;
-  std::vector<Napi::ObjectReference> refs_;
-};
+// Base of every async ClassifierSession call (wrap_worker.h).
+using ClassifierWorker = WrapWorker<ClassifierWrap, core::ClassifierSession>;
 
 class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
  public:
@@ -88,17 +75,11 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   }
 
   std::shared_ptr<core::ClassifierSession> session() const { return session_; }
+  bool busy() const { return busy_; }
   void set_busy(bool busy) { busy_ = busy; }
   void set_step(int64_t step) { step_ = step; }
 
  private:
-  Napi::Value check_ready(Napi::Env env, const char* what) {
-    if (!session_)
-      throw_error(env, "ERR_DISPOSED", std::string("ClassifierSession.") + what + ": the session has been disposed");
-    if (busy_) return rejected_busy(env, std::string("ClassifierSession.") + what);
-    return Napi::Value();
-  }
-
   static torch::Tensor clip_view(const Napi::CallbackInfo& info, const ClassifierCall& call, const char* what,
                                  bool any_batch) {
     const auto& c = call.session()->config();
@@ -125,23 +106,6 @@ class ClassifierWrap : public Napi::ObjectWrap<ClassifierWrap> {
   bool busy_ = false;
   int64_t step_ = 0;
 };
-
-ClassifierWorker::ClassifierWorker(Napi::Env env, const char* name, ClassifierWrap* wrap)
-    : PromiseWorker(env, name), session_(wrap->session()), wrap_(wrap), self_(Napi::Persistent(wrap->Value())) {
-  wrap_->set_busy(true);
-}
-
-void ClassifierWorker::Cleanup() {
-  wrap_->set_busy(false);
-  refs_.clear();
-  self_.Reset();
-}
-
-// The env is being torn down mid-call: see SessionWorker::Abandon (addon/session.cpp).
-void ClassifierWorker::Abandon() {
-  for (auto& r : refs_) r.SuppressDestruct();
-  self_.SuppressDestruct();
-}
 
 class TrainWorker : public ClassifierWorker {
  public:
@@ -180,59 +144,12 @@ class PredictWorker : public ClassifierWorker {
   torch::Tensor clips_, out_;
 };
 
-class StateDictWorker : public ClassifierWorker {
- public:
-  StateDictWorker(Napi::Env env, ClassifierWrap* wrap) : ClassifierWorker(env, "ClassifierSession.stateDict", wrap) {}
-
- protected:
-  void Run() override {
-    entries_ = session_->state_dict();
-    for (auto& [name, t] : entries_) {
-      safetensors_dtype(t.scalar_type());  // fail here, off the JS thread, on a dtype without a name
-      t = t.contiguous();
-    }
-  }
-  Napi::Value Result(Napi::Env env) override { return state_to_js(env, entries_); }
-
- private:
-  std::vector<std::pair<std::string, torch::Tensor>> entries_;
-};
-
-class LoadStateWorker : public ClassifierWorker {
- public:
-  LoadStateWorker(Napi::Env env, ClassifierWrap* wrap, std::map<std::string, torch::Tensor> entries, bool strict)
-      : ClassifierWorker(env, "ClassifierSession.loadStateDict", wrap), entries_(std::move(entries)), strict_(strict) {}
-
- protected:
-  void Run() override {
-    report_ = session_->load_state_dict(entries_, strict_);
-    step_ = session_->step();
-  }
-  Napi::Value Result(Napi::Env env) override {
-    wrap_->set_step(step_);
-    Napi::Object o = Napi::Object::New(env);
-    Napi::Array missing = Napi::Array::New(env, report_.missing.size());
-    for (size_t i = 0; i < report_.missing.size(); ++i) missing.Set(static_cast<uint32_t>(i), report_.missing[i]);
-    Napi::Array unexpected = Napi::Array::New(env, report_.unexpected.size());
-    for (size_t i = 0; i < report_.unexpected.size(); ++i) unexpected.Set(static_cast<uint32_t>(i), report_.unexpected[i]);
-    o.Set("missing", missing);
-    o.Set("unexpected", unexpected);
-    return o;
-  }
-
- private:
-  std::map<std::string, torch::Tensor> entries_;
-  bool strict_;
-  core::LoadReport report_;
-  int64_t step_ = 0;
-};
-
 // Every method: check, take the busy mark, read every argument into C++ values (JS may run
 // here: getters), make sure the session was not disposed meanwhile, then queue the worker.
 Napi::Value ClassifierWrap::TrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "ClassifierSession.trainStep", [&]() -> Napi::Value {
-    if (auto busy = check_ready(env, "trainStep"); !busy.IsEmpty()) return busy;
+    if (auto busy = check_ready(env, *this, "ClassifierSession.trainStep"); !busy.IsEmpty()) return busy;
     ClassifierCall call(this);
     auto clips = clip_view(info, call, "trainStep", /*any_batch=*/false);
     const int64_t b = clips.size(0);
@@ -260,7 +177,7 @@ Napi::Value ClassifierWrap::TrainStep(const Napi::CallbackInfo& info) {
 Napi::Value ClassifierWrap::Predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "ClassifierSession.predict", [&]() -> Napi::Value {
-    if (auto busy = check_ready(env, "predict"); !busy.IsEmpty()) return busy;
+    if (auto busy = check_ready(env, *this, "ClassifierSession.predict"); !busy.IsEmpty()) return busy;
     ClassifierCall call(this);
     auto clips = clip_view(info, call, "predict", /*any_batch=*/true);
     call.check_alive(env, "ClassifierSession.predict");
@@ -273,34 +190,11 @@ Napi::Value ClassifierWrap::Predict(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ClassifierWrap::StateDict(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return guarded(env, "ClassifierSession.stateDict", [&]() -> Napi::Value {
-    if (auto busy = check_ready(env, "stateDict"); !busy.IsEmpty()) return busy;
-    ClassifierCall call(this);
-    auto* worker = new StateDictWorker(env, this);
-    call.hand_over();
-    worker->Queue();
-    return worker->Promise();
-  });
+  return state_dict_call<core::ClassifierSession>(info, this, "ClassifierSession.stateDict");
 }
 
 Napi::Value ClassifierWrap::LoadStateDict(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return guarded(env, "ClassifierSession.loadStateDict", [&]() -> Napi::Value {
-    if (auto busy = check_ready(env, "loadStateDict"); !busy.IsEmpty()) return busy;
-    ClassifierCall call(this);
-    const Napi::Object map = arg_object(info, 0, "state");
-    const Napi::Object opts = arg_object(info, 1, "options");
-    const Napi::Value strict = opts.Get("strict");
-    if (!strict.IsBoolean()) throw_type_error(env, "options.strict must be a boolean");
-    const bool strict_value = strict.As<Napi::Boolean>().Value();
-    auto entries = state_from_js(env, map);
-    call.check_alive(env, "ClassifierSession.loadStateDict");
-    auto* worker = new LoadStateWorker(env, this, std::move(entries), strict_value);
-    call.hand_over();
-    worker->Queue();
-    return worker->Promise();
-  });
+  return load_state_dict_call<core::ClassifierSession>(info, this, "ClassifierSession.loadStateDict");
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include "addon/instance.h"
 #include "addon/session_config.h"
 #include "addon/session_workers.h"
-#include "addon/state_dict.h"
+#include "addon/state_dict_calls.h"
 
 namespace tats::addon {
 
@@ -37,12 +37,6 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
     tokens_ = session_->grid().tokens();
     return env.Undefined();
   });
-}
-
-Napi::Value SessionWrap::check_ready(Napi::Env env, const char* what) {
-  if (!session_) throw_error(env, "ERR_DISPOSED", std::string("Session.") + what + ": the session has been disposed");
-  if (busy_) return rejected_busy(env, std::string("Session.") + what);
-  return Napi::Value();
 }
 
 torch::Tensor SessionWrap::clip_view(const Napi::CallbackInfo& info, const SessionCall& call, const char* what,
@@ -78,7 +72,7 @@ Napi::Value SessionWrap::Disposed(const Napi::CallbackInfo& info) { return Napi:
 Napi::Value SessionWrap::TrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "Session.trainStep", [&]() -> Napi::Value {
-    if (auto busy = check_ready(env, "trainStep"); !busy.IsEmpty()) return busy;
+    if (auto busy = check_ready(env, *this, "Session.trainStep"); !busy.IsEmpty()) return busy;
     SessionCall call(this);
     // Optional third argument {stop: boolean}: this rank asks every rank to stop after this step.
     // Read first: its getters may run JS.
@@ -99,7 +93,7 @@ Napi::Value SessionWrap::TrainStep(const Napi::CallbackInfo& info) {
 Napi::Value SessionWrap::EvalStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "Session.evalStep", [&]() -> Napi::Value {
-    if (auto busy = check_ready(env, "evalStep"); !busy.IsEmpty()) return busy;
+    if (auto busy = check_ready(env, *this, "Session.evalStep"); !busy.IsEmpty()) return busy;
     SessionCall call(this);
     auto clips = clip_view(info, call, "evalStep", /*any_batch=*/true);
     auto motion = token_map(info, 1, clips.size(0), "motion");
@@ -116,7 +110,7 @@ Napi::Value SessionWrap::EvalStep(const Napi::CallbackInfo& info) {
 Napi::Value SessionWrap::Reconstruct(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "Session.reconstruct", [&]() -> Napi::Value {
-    if (auto busy = check_ready(env, "reconstruct"); !busy.IsEmpty()) return busy;
+    if (auto busy = check_ready(env, *this, "Session.reconstruct"); !busy.IsEmpty()) return busy;
     SessionCall call(this);
     auto clips = clip_view(info, call, "reconstruct", /*any_batch=*/true);
     auto mask = token_map(info, 1, clips.size(0), "mask");
@@ -131,34 +125,11 @@ Napi::Value SessionWrap::Reconstruct(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SessionWrap::StateDict(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return guarded(env, "Session.stateDict", [&]() -> Napi::Value {
-    if (auto busy = check_ready(env, "stateDict"); !busy.IsEmpty()) return busy;
-    SessionCall call(this);
-    auto* worker = new SessionStateDictWorker(env, this);
-    call.hand_over();
-    worker->Queue();
-    return worker->Promise();
-  });
+  return state_dict_call<core::Session>(info, this, "Session.stateDict");
 }
 
 Napi::Value SessionWrap::LoadStateDict(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return guarded(env, "Session.loadStateDict", [&]() -> Napi::Value {
-    if (auto busy = check_ready(env, "loadStateDict"); !busy.IsEmpty()) return busy;
-    SessionCall call(this);
-    const Napi::Object map = arg_object(info, 0, "state");
-    const Napi::Object opts = arg_object(info, 1, "options");
-    const Napi::Value strict = opts.Get("strict");
-    if (!strict.IsBoolean()) throw_type_error(env, "options.strict must be a boolean");
-    const bool strict_value = strict.As<Napi::Boolean>().Value();
-    auto entries = state_from_js(env, map);
-    call.check_alive(env, "Session.loadStateDict");
-    auto* worker = new SessionLoadStateWorker(env, this, std::move(entries), strict_value);
-    call.hand_over();
-    worker->Queue();
-    return worker->Promise();
-  });
+  return load_state_dict_call<core::Session>(info, this, "Session.loadStateDict");
 }
 
 void register_session(Napi::Env env, Napi::Object exports) {

@@ -1,10 +1,11 @@
 #include "addon/session_workers.h"
 
+#include <map>
+#include <string>
 #include <utility>
 
 #include "addon/convert.h"
 #include "addon/session_wrap.h"
-#include "addon/state_dict.h"
 
 namespace tats::addon {
 
@@ -17,24 +18,6 @@ Napi::Object metrics_object(Napi::Env env, const std::map<std::string, double>& 
 }
 
 }  // namespace
-
-SessionWorker::SessionWorker(Napi::Env env, const char* name, SessionWrap* wrap)
-    : PromiseWorker(env, name), session_(wrap->session()), wrap_(wrap), self_(Napi::Persistent(wrap->Value())) {
-  wrap_->set_busy(true);
-}
-
-void SessionWorker::Cleanup() {
-  wrap_->set_busy(false);
-  refs_.clear();
-  self_.Reset();
-}
-
-// The env is being torn down (a worker_thread terminated mid-call): the wrapper may be gone and
-// no N-API call is safe. The JS references are left to the env; the core session is released.
-void SessionWorker::Abandon() {
-  for (auto& r : refs_) r.SuppressDestruct();
-  self_.SuppressDestruct();
-}
 
 SessionTrainWorker::SessionTrainWorker(Napi::Env env, SessionWrap* wrap, torch::Tensor clips, torch::Tensor motion,
                                        bool stop)
@@ -81,33 +64,6 @@ Napi::Value SessionReconstructWorker::Result(Napi::Env env) {
   o.Set("valuesPerToken", Napi::Number::New(env, static_cast<double>(out_.values_per_token)));
   if (out_.policy.defined()) o.Set("policy", to_float32_array(env, out_.policy));
   return o;
-}
-
-SessionStateDictWorker::SessionStateDictWorker(Napi::Env env, SessionWrap* wrap)
-    : SessionWorker(env, "Session.stateDict", wrap) {}
-
-void SessionStateDictWorker::Run() {
-  entries_ = session_->state_dict();
-  for (auto& [name, t] : entries_) {
-    safetensors_dtype(t.scalar_type());  // fail here, off the JS thread, on a dtype without a name
-    t = t.contiguous();
-  }
-}
-
-Napi::Value SessionStateDictWorker::Result(Napi::Env env) { return state_to_js(env, entries_); }
-
-SessionLoadStateWorker::SessionLoadStateWorker(Napi::Env env, SessionWrap* wrap,
-                                               std::map<std::string, torch::Tensor> entries, bool strict)
-    : SessionWorker(env, "Session.loadStateDict", wrap), entries_(std::move(entries)), strict_(strict) {}
-
-void SessionLoadStateWorker::Run() {
-  session_->load_state_dict(entries_, strict_);
-  step_ = session_->step();
-}
-
-Napi::Value SessionLoadStateWorker::Result(Napi::Env env) {
-  wrap_->set_step(step_);
-  return env.Undefined();
 }
 
 }  // namespace tats::addon

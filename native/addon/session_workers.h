@@ -1,39 +1,19 @@
-// The async calls of Session (session_wrap.h): one PromiseWorker per method. Each gets plain C++
+// The async calls of Session (session_wrap.h): one PromiseWorker per method (stateDict and
+// loadStateDict: state_dict_calls.h, shared with ClassifierSession). Each gets plain C++
 // values on the JS thread, runs the core session on a pool thread and builds its JS result back
 // on the JS thread.
 #pragma once
 #include <napi.h>
 
-#include <map>
-#include <memory>
-#include <string>
-#include <vector>
-
-#include "addon/errors.h"
+#include "addon/wrap_worker.h"
 #include "core/session.h"
 
 namespace tats::addon {
 
 class SessionWrap;
 
-// Base of every async Session call: keeps the core session and the JS objects it reads alive
-// until the promise settles, then frees the session for the next call.
-class SessionWorker : public PromiseWorker {
- public:
-  SessionWorker(Napi::Env env, const char* name, SessionWrap* wrap);
-  // Keeps a JS argument (a clip or mask buffer the worker reads without copying) alive.
-  void keep(const Napi::Value& v) { refs_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
-
- protected:
-  void Cleanup() override;
-  void Abandon() override;
-  std::shared_ptr<core::Session> session_;
-  SessionWrap* wrap_;
-
- private:
-  Napi::ObjectReference self_;
-  std::vector<Napi::ObjectReference> refs_;
-};
+// Base of every async Session call (wrap_worker.h).
+using SessionWorker = WrapWorker<SessionWrap, core::Session>;
 
 class SessionTrainWorker : public SessionWorker {
  public:
@@ -73,34 +53,6 @@ class SessionReconstructWorker : public SessionWorker {
  private:
   torch::Tensor clips_, mask_;
   core::Reconstruction out_;
-};
-
-class SessionStateDictWorker : public SessionWorker {
- public:
-  SessionStateDictWorker(Napi::Env env, SessionWrap* wrap);
-
- protected:
-  void Run() override;
-  // The session is still marked busy here, so the tensors (which may alias live CPU weights)
-  // cannot change while they are copied.
-  Napi::Value Result(Napi::Env env) override;
-
- private:
-  core::NamedTensors entries_;
-};
-
-class SessionLoadStateWorker : public SessionWorker {
- public:
-  SessionLoadStateWorker(Napi::Env env, SessionWrap* wrap, std::map<std::string, torch::Tensor> entries, bool strict);
-
- protected:
-  void Run() override;
-  Napi::Value Result(Napi::Env env) override;
-
- private:
-  std::map<std::string, torch::Tensor> entries_;
-  bool strict_;
-  int64_t step_ = 0;
 };
 
 }  // namespace tats::addon

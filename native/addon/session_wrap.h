@@ -21,13 +21,12 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   explicit SessionWrap(const Napi::CallbackInfo& info);
 
   std::shared_ptr<core::Session> session() const { return session_; }
+  bool busy() const { return busy_; }
   void set_busy(bool busy) { busy_ = busy; }
   void set_step(int64_t step) { step_ = step; }
   int64_t tokens() const { return tokens_; }
 
  private:
-  // Throws ERR_DISPOSED after dispose(); returns a rejected promise (else undefined) while busy.
-  Napi::Value check_ready(Napi::Env env, const char* what);
   // clips as [B, T, H, W, 3]: B = batchSize for training; any whole number of clips otherwise.
   // Copied unless in shared memory (convert.h: uint8_input).
   static torch::Tensor clip_view(const Napi::CallbackInfo& info, const SessionCall& call, const char* what,
