@@ -20,7 +20,7 @@ function human(r: BenchResult): string {
     `throughput    ${r.clips_per_s.toFixed(2)} clips/s`,
     `peak memory   ${r.peak_mem_gib === null ? 'n/a' : `${r.peak_mem_gib.toFixed(2)} GiB`}`,
     `FLOPs/step    ${gf(r.flops_per_step)} = encoder ${gf(f.encoder)} + decoder ${gf(f.decoder)} + sampler ${gf(f.sampler)}`,
-    `  inputs      N ${f.inputs.tokens} tokens (${f.inputs.tokenFrames} x ${f.inputs.tokensPerFrame}), visible ${f.inputs.visible}, masked ${f.inputs.masked}, ` +
+    `  inputs      N ${f.inputs.tokens} tokens (${f.inputs.tokenFrames} x ${f.inputs.tokensPerFrame}), visible ${f.inputs.visible}, masked ${f.inputs.masked}, embedded ${f.inputs.embedded}, ` +
       `enc ${f.inputs.encoder.dim}x${f.inputs.encoder.depth}, dec ${f.inputs.decoder.dim}x${f.inputs.decoder.depth}` +
       (f.inputs.sampler ? `, sampler ${f.inputs.sampler.strategy} C=${f.inputs.sampler.dim} K=${f.inputs.sampler.ppoEpochs}` : '') +
       `, backward = ${f.inputs.backwardFactor} x forward`,

@@ -3,9 +3,12 @@
  * counts 2 FLOPs; only matmuls and attention are counted (norms, softmax, GELU, the optimizer are
  * left out, as is usual for MFU). Backward is counted as twice the forward.
  *
- * MAE (VideoMAE): patch embedding on all N tokens (the sampler needs every embedding), the
- * encoder on the Nv visible tokens, encoder_to_decoder on Nv, the decoder on all N, the head on
- * the Nm masked tokens. Per transformer block and token, at width D, MLP ratio r, sequence L:
+ * MAE (VideoMAE): patch embedding on the tokens the step embeds: all N for the learned samplers
+ * (TATS, AdaMAE: their policies read every token's embedding), only the Nv visible ones for the
+ * fixed strategies (random, tube, frame: the session gathers the visible patches and embeds just
+ * those; native/core/videomae.h, Encoder::input); the encoder on the Nv visible tokens,
+ * encoder_to_decoder on Nv, the decoder on all N, the head on the Nm masked tokens. Per
+ * transformer block and token, at width D, MLP ratio r, sequence L:
  *   qkv 3D^2 + proj D^2 + MLP 2rD^2 multiply-adds, plus attention QK^T and AV: 2LD.
  *
  * TATS sampler (native/core/tats_sampler.h), at width C over the T' = T/tubelet token frames and S tokens a frame:
@@ -26,6 +29,8 @@ export interface FlopCount {
     tokens: number;
     visible: number;
     masked: number;
+    /** Tokens whose patches are embedded: N for a sampler that reads every embedding, else Nv. */
+    embedded: number;
     tokenFrames: number;
     tokensPerFrame: number;
     valuesPerToken: number;
@@ -59,13 +64,16 @@ export function trainStepFlops(config: PretrainConfig): FlopCount {
   const Dd = m.decoderDim;
   const r = m.mlpRatio;
 
+  const strategy = config.masking.strategy;
+  const learned = strategy === 'tats' || strategy === 'adamae';
+  const embedded = learned ? N : Nv;
+
   // Forward multiply-adds per clip.
-  const patchEmbed = N * V * D;
+  const patchEmbed = embedded * V * D;
   const encoder = patchEmbed + m.encoderDepth * blockMacs(Nv, D, r);
   const decoder = Nv * D * Dd + m.decoderDepth * blockMacs(N, Dd, r) + Nm * Dd * V;
 
   let sampler = 0;
-  const strategy = config.masking.strategy;
   const C = config.sampler.dim;
   if (strategy === 'tats') {
     const forward =
@@ -89,12 +97,13 @@ export function trainStepFlops(config: PretrainConfig): FlopCount {
       tokens: N,
       visible: Nv,
       masked: Nm,
+      embedded,
       tokenFrames: Tp,
       tokensPerFrame: S,
       valuesPerToken: V,
       encoder: { dim: D, depth: m.encoderDepth, mlpRatio: r },
       decoder: { dim: Dd, depth: m.decoderDepth },
-      sampler: strategy === 'tats' || strategy === 'adamae' ? { strategy, dim: C, ppoEpochs: strategy === 'tats' ? config.sampler.ppoEpochs : 0 } : null,
+      sampler: learned ? { strategy, dim: C, ppoEpochs: strategy === 'tats' ? config.sampler.ppoEpochs : 0 } : null,
       backwardFactor: 2,
     },
     encoder: enc,
