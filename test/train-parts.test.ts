@@ -206,4 +206,17 @@ describe('trainStepFlops', () => {
     expect(tats.decoder).toBe(random.decoder);
     expect(adamae.encoder).toBe(tats.encoder);
   });
+
+  it("TATS's progress reward adds one MAE forward (no backward) on the visible patches", () => {
+    const at = (reward: 'negError' | 'progress') =>
+      trainStepFlops(resolveConfig({ batchSize: 2, sampler: { reward } }, { cudaAvailable: true }));
+    const plain = at('negError'), progress = at('progress');
+    expect(plain.inputs.extraForward).toBe(false);
+    expect(progress.inputs.extraForward).toBe(true);
+    // encoder: forward x3 (with all N patches embedded) + one forward embedding the 157 visible
+    const patchEmbed = (tokens: number) => 2 * tokens * 1536 * 768 * 2;
+    expect(progress.encoder - plain.encoder).toBeCloseTo((plain.encoder - patchEmbed(1568) * 3) / 3 + patchEmbed(157), -3);
+    expect(progress.decoder).toBeCloseTo((plain.decoder * 4) / 3, -3);
+    expect(progress.sampler).toBe(plain.sampler);
+  });
 });
