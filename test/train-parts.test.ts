@@ -188,4 +188,35 @@ describe('trainStepFlops', () => {
     expect(f.sampler / (f.encoder + f.decoder)).toBeLessThan(2);
     expect(trainStepFlops(resolveConfig({ batchSize: 1, masking: { strategy: 'tube' } }, { cudaAvailable: true })).sampler).toBe(0);
   });
+
+  it('the patch embedding is counted on the tokens embedded: all N for TATS/AdaMAE, the Nv visible for fixed strategies', () => {
+    const at = (strategy: 'tats' | 'adamae' | 'tube' | 'random') =>
+      trainStepFlops(resolveConfig({ batchSize: 2, masking: { strategy } }, { cudaAvailable: true }));
+    // ViT-B 16x224 at 0.9: N 1568 tokens of 3*2*16*16 = 1536 values, D 768; 2 FLOPs a
+    // multiply-add, x3 for forward + backward, x2 clips.
+    const patchEmbed = (tokens: number) => 2 * tokens * 1536 * 768 * 3 * 2;
+    const tats = at('tats'), adamae = at('adamae'), tube = at('tube'), random = at('random');
+    expect(tats.inputs).toMatchObject({ tokens: 1568, visible: 157, embedded: 1568 });
+    expect(adamae.inputs).toMatchObject({ visible: 157, embedded: 1568 });
+    expect(random.inputs).toMatchObject({ visible: 157, embedded: 157 });
+    expect(tube.inputs).toMatchObject({ visible: 160, embedded: 160 }); // 8 slots x (196 - int(0.9 * 196))
+    // random and TATS keep the same 157 tokens: the same encoder and decoder but for the patches
+    // random does not embed.
+    expect(tats.encoder - random.encoder).toBe(patchEmbed(1568 - 157));
+    expect(tats.decoder).toBe(random.decoder);
+    expect(adamae.encoder).toBe(tats.encoder);
+  });
+
+  it("TATS's progress reward adds one MAE forward (no backward) on the visible patches", () => {
+    const at = (reward: 'negError' | 'progress') =>
+      trainStepFlops(resolveConfig({ batchSize: 2, sampler: { reward } }, { cudaAvailable: true }));
+    const plain = at('negError'), progress = at('progress');
+    expect(plain.inputs.extraForward).toBe(false);
+    expect(progress.inputs.extraForward).toBe(true);
+    // encoder: forward x3 (with all N patches embedded) + one forward embedding the 157 visible
+    const patchEmbed = (tokens: number) => 2 * tokens * 1536 * 768 * 2;
+    expect(progress.encoder - plain.encoder).toBeCloseTo((plain.encoder - patchEmbed(1568) * 3) / 3 + patchEmbed(157), -3);
+    expect(progress.decoder).toBeCloseTo((plain.decoder * 4) / 3, -3);
+    expect(progress.sampler).toBe(plain.sampler);
+  });
 });

@@ -20,10 +20,11 @@ function human(r: BenchResult): string {
     `throughput    ${r.clips_per_s.toFixed(2)} clips/s`,
     `peak memory   ${r.peak_mem_gib === null ? 'n/a' : `${r.peak_mem_gib.toFixed(2)} GiB`}`,
     `FLOPs/step    ${gf(r.flops_per_step)} = encoder ${gf(f.encoder)} + decoder ${gf(f.decoder)} + sampler ${gf(f.sampler)}`,
-    `  inputs      N ${f.inputs.tokens} tokens (${f.inputs.tokenFrames} x ${f.inputs.tokensPerFrame}), visible ${f.inputs.visible}, masked ${f.inputs.masked}, ` +
+    `  inputs      N ${f.inputs.tokens} tokens (${f.inputs.tokenFrames} x ${f.inputs.tokensPerFrame}), visible ${f.inputs.visible}, masked ${f.inputs.masked}, embedded ${f.inputs.embedded}, ` +
       `enc ${f.inputs.encoder.dim}x${f.inputs.encoder.depth}, dec ${f.inputs.decoder.dim}x${f.inputs.decoder.depth}` +
       (f.inputs.sampler ? `, sampler ${f.inputs.sampler.strategy} C=${f.inputs.sampler.dim} K=${f.inputs.sampler.ppoEpochs}` : '') +
-      `, backward = ${f.inputs.backwardFactor} x forward`,
+      `, backward = ${f.inputs.backwardFactor} x forward` +
+      (f.inputs.extraForward ? ', + 1 MAE forward (progress reward)' : ''),
     `model TFLOP/s ${r.model_tflops.toPrecision(3)}`,
     `matmul peak   ${r.matmul_peak ? `${r.matmul_peak.tflops.toPrecision(3)} TFLOP/s (${r.matmul_peak.dtype} ${r.matmul_peak.size}^2 mm)` : 'skipped'}`,
     `MFU           ${r.mfu === null ? 'n/a' : `${(r.mfu * 100).toFixed(1)}%`}`,

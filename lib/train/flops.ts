@@ -3,9 +3,14 @@
  * counts 2 FLOPs; only matmuls and attention are counted (norms, softmax, GELU, the optimizer are
  * left out, as is usual for MFU). Backward is counted as twice the forward.
  *
- * MAE (VideoMAE): patch embedding on all N tokens (the sampler needs every embedding), the
- * encoder on the Nv visible tokens, encoder_to_decoder on Nv, the decoder on all N, the head on
- * the Nm masked tokens. Per transformer block and token, at width D, MLP ratio r, sequence L:
+ * MAE (VideoMAE): patch embedding on the tokens the step embeds: all N for the learned samplers
+ * (TATS, AdaMAE: their policies read every token's embedding), only the Nv visible ones for the
+ * fixed strategies (random, tube, frame: the session gathers the visible patches and embeds just
+ * those; native/core/videomae.h, Encoder::input); the encoder on the Nv visible tokens,
+ * encoder_to_decoder on Nv, the decoder on all N, the head on the Nm masked tokens. TATS with the
+ * progress reward runs one more MAE forward (no backward) after the update, embedding only the
+ * visible patches (native/core/train_step.cpp, errors_after_update). Per transformer block and
+ * token, at width D, MLP ratio r, sequence L:
  *   qkv 3D^2 + proj D^2 + MLP 2rD^2 multiply-adds, plus attention QK^T and AV: 2LD.
  *
  * TATS sampler (native/core/tats_sampler.h), at width C over the T' = T/tubelet token frames and S tokens a frame:
@@ -26,6 +31,8 @@ export interface FlopCount {
     tokens: number;
     visible: number;
     masked: number;
+    /** Tokens whose patches are embedded: N for a sampler that reads every embedding, else Nv. */
+    embedded: number;
     tokenFrames: number;
     tokensPerFrame: number;
     valuesPerToken: number;
@@ -33,6 +40,8 @@ export interface FlopCount {
     decoder: { dim: number; depth: number };
     sampler: { strategy: string; dim: number; ppoEpochs: number } | null;
     backwardFactor: number;
+    /** Whether one more MAE forward is counted (TATS's progress reward: errors after the update). */
+    extraForward: boolean;
   };
   /** FLOPs of one training step, whole batch, by part. */
   encoder: number;
@@ -59,13 +68,18 @@ export function trainStepFlops(config: PretrainConfig): FlopCount {
   const Dd = m.decoderDim;
   const r = m.mlpRatio;
 
+  const strategy = config.masking.strategy;
+  const learned = strategy === 'tats' || strategy === 'adamae';
+  const embedded = learned ? N : Nv;
+
   // Forward multiply-adds per clip.
-  const patchEmbed = N * V * D;
-  const encoder = patchEmbed + m.encoderDepth * blockMacs(Nv, D, r);
+  const encoderBlocks = m.encoderDepth * blockMacs(Nv, D, r);
+  const encoder = embedded * V * D + encoderBlocks;
   const decoder = Nv * D * Dd + m.decoderDepth * blockMacs(N, Dd, r) + Nm * Dd * V;
+  // TATS's progress reward: the errors after the update, one forward on the visible patches.
+  const errorsAfter = strategy === 'tats' && config.sampler.reward === 'progress';
 
   let sampler = 0;
-  const strategy = config.masking.strategy;
   const C = config.sampler.dim;
   if (strategy === 'tats') {
     const forward =
@@ -80,8 +94,8 @@ export function trainStepFlops(config: PretrainConfig): FlopCount {
     sampler = (N * D * C + blockMacs(N, C, r) + N * C) * 3;
   }
   const flops = (macs: number) => 2 * macs * B;
-  const enc = flops(encoder) * 3;
-  const dec = flops(decoder) * 3;
+  const enc = flops(encoder) * 3 + (errorsAfter ? flops(Nv * V * D + encoderBlocks) : 0);
+  const dec = flops(decoder) * (errorsAfter ? 4 : 3);
   const smp = flops(sampler);
   return {
     inputs: {
@@ -89,13 +103,15 @@ export function trainStepFlops(config: PretrainConfig): FlopCount {
       tokens: N,
       visible: Nv,
       masked: Nm,
+      embedded,
       tokenFrames: Tp,
       tokensPerFrame: S,
       valuesPerToken: V,
       encoder: { dim: D, depth: m.encoderDepth, mlpRatio: r },
       decoder: { dim: Dd, depth: m.decoderDepth },
-      sampler: strategy === 'tats' || strategy === 'adamae' ? { strategy, dim: C, ppoEpochs: strategy === 'tats' ? config.sampler.ppoEpochs : 0 } : null,
+      sampler: learned ? { strategy, dim: C, ppoEpochs: strategy === 'tats' ? config.sampler.ppoEpochs : 0 } : null,
       backwardFactor: 2,
+      extraForward: errorsAfter,
     },
     encoder: enc,
     decoder: dec,

@@ -1,7 +1,8 @@
 // Where masks come from. A MaskSampler turns the MAE's patch embeddings into index lists of
 // visible and masked tokens with fixed counts per clip (static shapes: no host sync, no boolean
-// indexing). Fixed strategies (random, tube, frame; masking.h) ignore the embeddings; learned
-// samplers (TATS, AdaMAE) read them and learn from the per-token reconstruction errors.
+// indexing). Fixed strategies (random, tube, frame; masking.h) ignore the embeddings (and are
+// given none: reads_tokens); learned samplers (TATS, AdaMAE) read them and learn from the
+// per-token reconstruction errors.
 //
 // To add a sampler: implement this interface in native/core/<name>_sampler.cpp and register a
 // factory with register_mask_sampler("<name>", ...) from a static initialiser in that file.
@@ -37,7 +38,8 @@ class MaskSampler {
   virtual ~MaskSampler() = default;
 
   // tokens: the MAE's patch embeddings [B, N, C] before positions (detached unless the sampler's
-  // config asks otherwise), on the session's device. gen: the CPU generator to draw from.
+  // config asks otherwise), on the session's device; an empty [B, N, 0] unless reads_tokens().
+  // gen: the CPU generator to draw from.
   virtual MaskDraw sample(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) = 0;
 
   // After the MAE step: errors = the MAE's per-token reconstruction error for draw.masked,
@@ -54,6 +56,10 @@ class MaskSampler {
   virtual torch::Tensor joint_loss(const MaskDraw& draw, const torch::Tensor& errors) { return {}; }
 
   virtual bool learned() const { return false; }
+  // Whether sample() reads the embeddings of every token (TATS and AdaMAE: their policies see all
+  // N tokens). When it does not, the session passes an empty [B, N, 0] placeholder and the MAE
+  // embeds only the visible patches (VideoMAE::forward): Nv/N of the patch embedding's work.
+  virtual bool reads_tokens() const { return learned(); }
   // Whether the MAE's forward/backward/update may be captured in a CUDA graph with this sampler's
   // masks copied in: true unless the sampler adds to the MAE's loss (joint_loss) or needs the
   // MAE's live embeddings.

@@ -120,9 +120,9 @@ EvalMetrics Session::eval_step(const torch::Tensor& clips, const torch::Tensor& 
   MaeLoss loss;
   {
     AutocastScope autocast(autocast_);
-    const auto tokens = model_->embed(pt.patches);
-    draw = sampler_->sample(tokens, B, eval_gen_);
-    loss = mae_loss(model_->forward(tokens, draw.visible, draw.masked), pt.targets, draw.masked);
+    const auto tokens = sampler_tokens(pt.patches);
+    draw = draw_masks(tokens, B, eval_gen_);
+    loss = mae_loss(model_->forward(pt.patches, tokens, draw.visible, draw.masked), pt.targets, draw.masked);
   }
   std::vector<std::string> names{"loss"};
   std::vector<torch::Tensor> values{loss.loss};
@@ -151,15 +151,16 @@ Reconstruction Session::reconstruct(const torch::Tensor& clips, const torch::Ten
   torch::Tensor pred;
   {
     AutocastScope autocast(autocast_);
-    const auto tokens = model_->embed(pt.patches);
+    torch::Tensor tokens;  // every token's embedding only for a sampler that reads them
     if (mask.defined()) {
       draw = draw_from_mask(mask);
       draw.visible = draw.visible.to(device_);
       draw.masked = draw.masked.to(device_);
     } else {
-      draw = sampler_->sample(tokens, B, eval_gen_);
+      tokens = sampler_tokens(pt.patches);
+      draw = draw_masks(tokens, B, eval_gen_);
     }
-    pred = model_->forward(tokens, draw.visible, draw.masked);
+    pred = model_->forward(pt.patches, tokens, draw.visible, draw.masked);
   }
   Reconstruction out;
   out.pred = pred.to(torch::kCPU, torch::kFloat).contiguous();

@@ -1,6 +1,7 @@
 // A training session: the VideoMAE model, its optimiser, the mask sampler and the generators,
-// built once from a resolved SessionConfig. One step = patchify -> embed -> draw masks ->
-// encoder on visible tokens -> decoder -> loss on masked tokens -> backward -> AdamW -> sampler
+// built once from a resolved SessionConfig. One step = patchify -> [embed all tokens, for a
+// sampler that reads them] -> draw masks -> encoder on visible tokens (embedding only the visible
+// patches when nothing embedded them all) -> decoder -> loss on masked tokens -> backward -> AdamW -> sampler
 // update, with a single host sync at the end (the metrics). That step is one function in three
 // phases (train_step.cpp); where runtime.graph allows it (on by default: CUDA, a fixed strategy),
 // its middle phase is captured once as a CUDA graph and replayed. Not thread-safe: callers serialise.
@@ -98,8 +99,8 @@ class Session {
   // graph reads its fixed buffer); graphed: the masks drawn and copied into the static buffers;
   // then the optimiser's host-valued scalars for this step (MaeOptimizer::prepare).
   StepIO begin_step(const torch::Tensor& clips, bool graphed);
-  // The step itself: patchify -> embed -> (eager: draw the masks) -> encoder/decoder -> loss (+ the
-  // sampler's joint loss) -> backward -> [all-reduce] -> AdamW (MaeOptimizer::apply) -> zero_grad ->
+  // The step itself: patchify -> (eager: sampler_tokens, draw the masks) -> encoder/decoder
+  // (VideoMAE::forward) -> loss (+ the sampler's joint loss) -> backward -> [all-reduce] -> AdamW (MaeOptimizer::apply) -> zero_grad ->
   // errors after the update. Reads and writes only io's tensors; outputs already defined in io (the
   // graph's static buffers) are written in place, otherwise io takes the step's own tensors.
   // capturable: autocast's weight-cast cache off (required while capturing).
@@ -116,6 +117,13 @@ class Session {
   // sampler wants them (TATS's progress reward); one more forward, no graph kept.
   torch::Tensor errors_after_update(const ops::Patchified& pt, const torch::Tensor& visible, const torch::Tensor& masked,
                                     bool capturable);
+  // The patch embeddings of every token [B, N, D] when the sampler reads them
+  // (MaskSampler::reads_tokens: TATS, AdaMAE), else undefined: VideoMAE::forward then embeds only
+  // the visible patches.
+  torch::Tensor sampler_tokens(const torch::Tensor& patches);
+  // The sampler's draw from `tokens` (sampler_tokens; detached per sampler.detachInput), or from
+  // an empty [B, N, 0] placeholder when they are undefined.
+  MaskDraw draw_masks(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen);
   // Data parallel: the step's scalars averaged over the ranks (one all-reduce), plus the stop flag.
   void reduce_metrics(std::vector<std::string>& names, std::vector<torch::Tensor>& values, bool stop);
   void check_clips(const torch::Tensor& clips, const char* where) const;
@@ -137,7 +145,6 @@ class Session {
   ClipUpload upload_;
   std::shared_ptr<StepGraph> graph_;
   StepIO graph_io_;                // the graph's static buffers (graph_buffers)
-  torch::Tensor g_dummy_tokens_;  // [B, N, 0]: what a graphable sampler's sample() gets for embeddings
 };
 
 }  // namespace tats::core

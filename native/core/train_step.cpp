@@ -56,7 +56,6 @@ StepMetrics Session::train_step(const torch::Tensor& clips, const torch::Tensor&
   if (!graph_) {
     graph_ = std::make_shared<StepGraph>(device_, /*warmup=*/2);
     graph_io_ = graph_buffers(B);
-    g_dummy_tokens_ = torch::empty({B, grid_.tokens(), 0}, torch::TensorOptions().dtype(torch::kFloat).device(device_));
   }
   graph_->run(before, mae, after);  // the same three phases; `mae` captured once, then replayed
   return out;
@@ -81,7 +80,7 @@ Session::StepIO Session::begin_step(const torch::Tensor& clips, bool graphed) {
   if (graphed) {
     io = graph_io_;
     io.clips = upload_.upload(clips, device_);
-    const auto draw = sampler_->sample(g_dummy_tokens_, clips.size(0), gen_);  // graphable: ignores the tokens
+    const auto draw = draw_masks({}, clips.size(0), gen_);  // graphable: reads no embeddings
     io.draw.visible.copy_(draw.visible, /*non_blocking=*/true);
     io.draw.masked.copy_(draw.masked, /*non_blocking=*/true);
     io.draw.policy = draw.policy;
@@ -106,13 +105,13 @@ void Session::mae_step(StepIO& io, bool capturable) {
   torch::Tensor total;
   {
     AutocastScope autocast(autocast_, /*cache=*/!capturable);
-    const auto tokens = model_->embed(pt.patches);
+    const auto tokens = sampler_tokens(pt.patches);  // undefined unless the sampler reads them
     if (!io.draw.masked.defined()) {
       TATS_SCOPE("tats.sample");
-      io.draw = sampler_->sample(cfg_.sampler.detach_input ? tokens.detach() : tokens, io.clips.size(0), gen_);
+      io.draw = draw_masks(tokens, io.clips.size(0), gen_);
     }
     TATS_SCOPE("tats.mae_forward");
-    const auto pred = model_->forward(tokens, io.draw.visible, io.draw.masked);
+    const auto pred = model_->forward(pt.patches, tokens, io.draw.visible, io.draw.masked);
     loss = mae_loss(pred, pt.targets, io.draw.masked);
     total = loss.loss;
     const auto extra = sampler_->joint_loss(io.draw, loss.errors);
@@ -176,8 +175,19 @@ torch::Tensor Session::errors_after_update(const ops::Patchified& pt, const torc
   TATS_SCOPE("tats.errors_after");
   torch::NoGradGuard no_grad;
   AutocastScope autocast(autocast_, /*cache=*/!capturable);
-  const auto tokens = model_->embed(pt.patches);
-  return mae_loss(model_->forward(tokens, visible, masked), pt.targets, masked).errors.detach();
+  // No sampler reads these: only the visible patches are embedded.
+  return mae_loss(model_->forward(pt.patches, {}, visible, masked), pt.targets, masked).errors.detach();
+}
+
+torch::Tensor Session::sampler_tokens(const torch::Tensor& patches) {
+  return sampler_->reads_tokens() ? model_->embed(patches) : torch::Tensor();
+}
+
+MaskDraw Session::draw_masks(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) {
+  if (!tokens.defined())
+    return sampler_->sample(torch::empty({batch, grid_.tokens(), 0}, torch::TensorOptions().dtype(torch::kFloat).device(device_)),
+                            batch, gen);
+  return sampler_->sample(cfg_.sampler.detach_input ? tokens.detach() : tokens, batch, gen);
 }
 
 bool Session::use_graph() const {

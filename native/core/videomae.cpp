@@ -40,10 +40,20 @@ EncoderImpl::EncoderImpl(const ModelConfig& cfg) {
   pos = sinusoid_table(grid.tokens(), cfg.encoder_dim).squeeze(0);
 }
 
-torch::Tensor EncoderImpl::forward(const torch::Tensor& tokens, const torch::Tensor& visible) {
+torch::Tensor EncoderImpl::input(const torch::Tensor& patches, const torch::Tensor& tokens,
+                                 const torch::Tensor& visible) {
   // VideoMAE adds positions to all tokens and then keeps the visible ones; same thing, one fused
   // gather + add (kernels/gather_visible).
-  auto x = ops::gather_visible(tokens, pos, visible);
+  if (tokens.defined()) return ops::gather_visible(tokens, pos, visible);
+  // The patches carry no gradient: a plain gather. The position add follows gather_visible's
+  // rule (in fp32, the result in the embedding's dtype: bf16 under autocast).
+  const auto x = patch_embed(take_tokens(patches, visible));  // [B, Nv, D]
+  return x.to(torch::kFloat).add(take_rows(pos, visible)).to(x.scalar_type());
+}
+
+torch::Tensor EncoderImpl::forward(const torch::Tensor& patches, const torch::Tensor& tokens,
+                                   const torch::Tensor& visible) {
+  auto x = input(patches, tokens, visible);
   for (const auto& block : *blocks) x = block->as<Block>()->forward(x);
   return layer_norm(norm, x);
 }
@@ -79,9 +89,9 @@ VideoMAEImpl::VideoMAEImpl(const ModelConfig& cfg_) : cfg(cfg_) {
 
 torch::Tensor VideoMAEImpl::embed(const torch::Tensor& patches) { return encoder->patch_embed(patches); }
 
-torch::Tensor VideoMAEImpl::forward(const torch::Tensor& tokens, const torch::Tensor& visible,
-                                    const torch::Tensor& masked) {
-  const auto x_vis = linear(encoder(tokens, visible), encoder_to_decoder);  // [B, Nv, Cd]
+torch::Tensor VideoMAEImpl::forward(const torch::Tensor& patches, const torch::Tensor& tokens,
+                                    const torch::Tensor& visible, const torch::Tensor& masked) {
+  const auto x_vis = linear(encoder(patches, tokens, visible), encoder_to_decoder);  // [B, Nv, Cd]
   // VideoMAE order: [visible + pos ; mask_token + pos], one fused pass (kernels/decoder_assemble);
   // the decoder predicts the last Nm rows.
   const auto x_full = ops::decoder_assemble(x_vis, mask_token, pos, visible, masked);

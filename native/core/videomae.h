@@ -23,8 +23,16 @@ TORCH_MODULE(PatchEmbed);
 
 struct EncoderImpl : torch::nn::Module {
   EncoderImpl(const ModelConfig& cfg);
-  // tokens: patch embeddings [B, N, D] (before positions); visible: int64 [B, Nv] ascending.
-  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& visible);  // -> [B, Nv, D]
+  // The blocks' input [B, Nv, D]: the visible tokens' patch embeddings plus their positions.
+  // patches: patchify's [B, N, 3*tt*p*p]; visible: int64 [B, Nv] ascending. tokens: the patch
+  // embeddings of all N tokens [B, N, D] (embed()) when a sampler needed them, else undefined.
+  // With tokens: their visible rows are gathered and the positions added, one fused pass
+  // (kernels/gather_visible), as VideoMAE does (positions on all tokens, then keep the visible).
+  // Without: the visible patches are gathered and only they are embedded: the same rows of the
+  // same matmul as embedding all of them, at Nv/N of its work (forward and weight gradient).
+  torch::Tensor input(const torch::Tensor& patches, const torch::Tensor& tokens, const torch::Tensor& visible);
+  // blocks and norm on input(patches, tokens, visible) -> [B, Nv, D]
+  torch::Tensor forward(const torch::Tensor& patches, const torch::Tensor& tokens, const torch::Tensor& visible);
 
   PatchEmbed patch_embed{nullptr};
   torch::nn::ModuleList blocks{nullptr};
@@ -47,11 +55,17 @@ TORCH_MODULE(Decoder);
 struct VideoMAEImpl : torch::nn::Module {
   explicit VideoMAEImpl(const ModelConfig& cfg);
 
-  // Patch embeddings of every token, [B, N, D] (the sampler's input, before positions).
+  // Patch embeddings of every token, [B, N, D] (a learned sampler's input, before positions).
+  // Only for samplers that read them (MaskSampler::reads_tokens): forward() embeds the visible
+  // patches itself otherwise.
   torch::Tensor embed(const torch::Tensor& patches);
   // Predictions for the masked tokens, [B, Nm, 3*tt*p*p], in the order of `masked`.
-  // tokens: embed() output; visible [B, Nv] and masked [B, Nm]: int64, ascending, disjoint.
-  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& visible, const torch::Tensor& masked);
+  // patches: patchify's [B, N, 3*tt*p*p]; tokens: embed(patches) if the caller has it (a sampler
+  // read it; then it is gathered, and gradients reach patch_embed through it), undefined
+  // otherwise (only the visible patches are embedded: Encoder::input). visible [B, Nv] and
+  // masked [B, Nm]: int64, ascending, disjoint.
+  torch::Tensor forward(const torch::Tensor& patches, const torch::Tensor& tokens, const torch::Tensor& visible,
+                        const torch::Tensor& masked);
   // Moves the module and its fixed position tables.
   void to_device(const torch::Device& device);
 
