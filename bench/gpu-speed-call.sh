@@ -9,6 +9,9 @@
 # summary.md (bench/speed-summary.mjs: clips/s, MFU, peak GiB, ratios, the targets) and
 # logs.tar.gz (build logs, each row's stdout/stderr): at most 8 files come back from $OUT.
 # The reference code travels in .ref/ (git-ignored, never committed; .ref/SOURCES.txt names its origin).
+# Making it (shared/gpu/reference/README.md): from MCG-NJU/VideoMAE, .ref/videomae/{modeling_pretrain,
+# modeling_finetune,masking_generator}.py; from wgcban/adamae, .ref/adamae/models/{pretrain,finetune}/vit.py
+# with empty __init__.py files in models/, models/pretrain/ and models/finetune/; and .ref/anchor_bench.py.
 # Usage there:  source .gpu/remote-env.sh && bash bench/gpu-speed-call.sh       (carry [".gpu", ".ref"])
 # CPU check:    SMOKE=1 bash bench/gpu-speed-call.sh   (toy sizes on --device cpu; no torch: matmul and
 #               references write "not run (no torch/cuda)" lines)
