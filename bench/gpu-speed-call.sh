@@ -6,7 +6,8 @@
 #   2. ours: `tats bench --json`, ViT-B 16x224, for each line of OURS_ROWS (strategy, ratio or -, batch)
 #   3. the references: anchor_bench.py (VideoMAE, AdaMAE) for each line of REF_ROWS
 # $OUT gets speed.jsonl (every row's raw JSON line, tagged {"row": "matmul" | "tats" | "ref", ...}),
-# summary.md (bench/speed-summary.mjs: clips/s, MFU, peak GiB, ratios, the issue's targets) and
+# summary.md (bench/speed-summary.mjs: clips/s, MFU, peak GiB, ratios, the issue's targets), profile.md
+# (traced steps of ours, bench/trace_summary.py) and
 # logs.tar.gz (build logs, each row's stdout/stderr): at most 8 files come back from $OUT.
 # The reference code travels in .ref/ (git-ignored, never committed; .ref/SOURCES.txt names its origin).
 # Making it (shared/gpu/reference/README.md): from MCG-NJU/VideoMAE, .ref/videomae/{modeling_pretrain,
@@ -15,7 +16,7 @@
 # Usage there:  source .gpu/remote-env.sh && bash bench/gpu-speed-call.sh       (carry [".gpu", ".ref"])
 # CPU check:    SMOKE=1 bash bench/gpu-speed-call.sh   (toy sizes on --device cpu; no torch: matmul and
 #               references write "not run (no torch/cuda)" lines)
-# Knobs: END_S (540), OURS_ROWS, REF_ROWS, TATS_COMMIT (the tree there has no git), REFERENCE_DIR ($PWD/.ref),
+# Knobs: END_S (540), OURS_ROWS, TRACE_ROWS, REF_ROWS, TATS_COMMIT (the tree there has no git), REFERENCE_DIR ($PWD/.ref),
 # PREWARM (1: while the native build runs, the compiled references run once in the background to fill
 # TorchInductor's caches, then are stopped before anything is timed; their output is discarded).
 set -uo pipefail
@@ -48,6 +49,10 @@ videomae sdpa 32 bf16 -
 adamae sdpa 32 bf16 -
 videomae sdpa 32 bf16 compile
 adamae sdpa 32 bf16 compile"}
+
+# Traced steps of ours (strategy, ratio or -, batch), after our rows; empty: none.
+TRACE_ROWS=${TRACE_ROWS:-"tube 0.9 32
+tats - 32"}
 
 finish() {
   node -e 'console.log(JSON.stringify({row: "call", wall_s: +process.argv[1], build_s: +process.argv[2], prewarm_s: +process.argv[3], end_s: +process.argv[4]}))' \
@@ -155,6 +160,27 @@ while read -r strat ratio b; do
   row "ours-$strat-b$b" "$([ "$SMOKE" = 1 ] && echo 10 || echo 30)" 150 "{\"row\":\"tats\",\"strategy\":\"$strat\",\"batch\":$b}" \
     node dist/cli/tats.js bench --json "${shape[@]}" --strategy "$strat" "${ratio_flag[@]}" --batch-size "$b"
 done <<< "$OURS_ROWS"
+
+# 2b. Profiles: one traced step of ours per strategy in TRACE_ROWS (TATS_TRACE, native/core/step_trace.h),
+# summed by bench/trace_summary.py into profile.md: what bounds each step (GPU time per phase, op, kernel).
+if [ "$SMOKE" != 1 ] && [ -n "$TRACE_ROWS" ]; then
+  while read -r strat ratio b; do
+    [ -z "$strat" ] && continue
+    l=$(left)
+    if [ "$l" -lt 40 ]; then echo "trace $strat: out of time (${l} s left)"; continue; fi
+    ratio_flag=()
+    [ "$ratio" = - ] || ratio_flag=(--mask-ratio "$ratio")
+    trace="$logs/trace-$strat-b$b.json"
+    TATS_TRACE="$trace" TATS_TRACE_STEP=4 timeout -k 10 $((l - 30 < 120 ? l - 30 : 120)) \
+      node dist/cli/tats.js bench --json --device cuda --model base --frames 16 --size 224 --steps 3 --warmup 3 --strategy "$strat" "${ratio_flag[@]}" --batch-size "$b" \
+      < /dev/null > "$logs/trace-$strat-b$b.out" 2>&1
+    { echo "## $strat ${ratio} batch $b: one traced step (TATS_TRACE_STEP=4, commit $TATS_COMMIT)"; echo '```'
+      python3 bench/trace_summary.py "$trace" 30 2>&1 || echo "no trace: $(tail -3 "$logs/trace-$strat-b$b.out")"
+      echo '```'; echo; } >> "$out/profile.md"
+    rm -f "$trace"
+    echo "trace $strat b$b done at ${SECONDS}s"
+  done <<< "$TRACE_ROWS"
+fi
 
 # 3. The references (each compiled one compiles for about a minute first).
 while read -r m a b amp c; do
