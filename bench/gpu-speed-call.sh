@@ -50,8 +50,9 @@ adamae sdpa 32 bf16 -
 videomae sdpa 32 bf16 compile
 adamae sdpa 32 bf16 compile"}
 
-# Traced steps of ours (strategy, ratio or -, batch), after our rows; empty: none.
-TRACE_ROWS=${TRACE_ROWS:-"tube 0.9 32
+# Traced steps of ours (strategy, ratio or -, batch, flags...), after our rows; empty: none.
+# Eager (runtime.graph off): a graph replay's kernels carry no aten op (and timed the same as eager).
+TRACE_ROWS=${TRACE_ROWS:-"tube 0.9 32 --set runtime.graph=false
 tats - 32"}
 
 finish() {
@@ -164,7 +165,7 @@ done <<< "$OURS_ROWS"
 # 2b. Profiles: one traced step of ours per strategy in TRACE_ROWS (TATS_TRACE, native/core/step_trace.h),
 # summed by bench/trace_summary.py into profile.md: what bounds each step (GPU time per phase, op, kernel).
 if [ "$SMOKE" != 1 ] && [ -n "$TRACE_ROWS" ]; then
-  while read -r strat ratio b; do
+  while read -r strat ratio b flags; do
     [ -z "$strat" ] && continue
     l=$(left)
     if [ "$l" -lt 40 ]; then echo "trace $strat: out of time (${l} s left)"; continue; fi
@@ -172,9 +173,9 @@ if [ "$SMOKE" != 1 ] && [ -n "$TRACE_ROWS" ]; then
     [ "$ratio" = - ] || ratio_flag=(--mask-ratio "$ratio")
     trace="$logs/trace-$strat-b$b.json"
     TATS_TRACE="$trace" TATS_TRACE_STEP=4 timeout -k 10 $((l - 30 < 120 ? l - 30 : 120)) \
-      node dist/cli/tats.js bench --json --device cuda --model base --frames 16 --size 224 --steps 3 --warmup 3 --strategy "$strat" "${ratio_flag[@]}" --batch-size "$b" \
+      node dist/cli/tats.js bench --json --device cuda --model base --frames 16 --size 224 --steps 3 --warmup 3 --strategy "$strat" "${ratio_flag[@]}" --batch-size "$b" ${flags:-} \
       < /dev/null > "$logs/trace-$strat-b$b.out" 2>&1
-    { echo "## $strat ${ratio} batch $b: one traced step (TATS_TRACE_STEP=4, commit $TATS_COMMIT)"; echo '```'
+    { echo "## $strat ${ratio} batch $b ${flags:-}: one traced step (TATS_TRACE_STEP=4, commit $TATS_COMMIT)"; echo '```'
       python3 bench/trace_summary.py "$trace" 30 2>&1 || echo "no trace: $(tail -3 "$logs/trace-$strat-b$b.out")"
       echo '```'; echo; } >> "$out/profile.md"
     rm -f "$trace"
