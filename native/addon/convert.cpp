@@ -1,6 +1,5 @@
 #include "addon/convert.h"
 
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +8,7 @@
 #include <limits>
 
 #include "addon/errors.h"
+#include "core/step_buffers.h"
 
 namespace tats::addon {
 
@@ -108,7 +108,7 @@ bool get_bool(const Napi::Object& obj, const char* key, const char* where) {
 }
 
 torch::Tensor clips_view(const Napi::CallbackInfo& info, const char* what, int64_t frames, int64_t size, int64_t batch,
-                         bool any_batch, torch::Tensor* reuse) {
+                         bool any_batch, torch::Tensor* reuse, bool pinned) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw_type_error(env, std::string(what) + ": clips must be a Uint8Array, received undefined");
   const int64_t clip_bytes = frames * size * size * 3;  // the session checked these (addon/limits.h)
@@ -121,7 +121,7 @@ torch::Tensor clips_view(const Napi::CallbackInfo& info, const char* what, int64
                                 " bytes, expected a positive multiple of " + std::to_string(clip_bytes) + " (one clip)");
     b = bytes / clip_bytes;
   }
-  return uint8_input(env, info[0], {b, frames, size, size, 3}, "clips", reuse);
+  return uint8_input(env, info[0], {b, frames, size, size, 3}, "clips", reuse, pinned);
 }
 
 std::string get_string(const Napi::Object& obj, const char* key, const char* where) {
@@ -174,33 +174,24 @@ torch::Tensor uint8_view(Napi::Env env, const Napi::Value& value, const std::vec
 }
 
 torch::Tensor uint8_input(Napi::Env env, const Napi::Value& value, const std::vector<int64_t>& shape,
-                          const char* name, torch::Tensor* reuse) {
+                          const char* name, torch::Tensor* reuse, bool pinned) {
   auto arr = checked_uint8(env, value, shape, name);
   const auto view = torch::from_blob(arr.Data(), shape, torch::dtype(torch::kUInt8));
   if (is_shared_memory(env, arr)) return view;
   torch::Tensor copy;
   try {
-    if (reuse && reuse->defined() && reuse->numel() == view.numel() && reuse->storage().use_count() == 1) {
+    if (reuse && reuse->defined() && reuse->numel() == view.numel() && reuse->storage().use_count() == 1 &&
+        reuse->is_pinned() == pinned) {
       copy = reuse->view(shape);
     } else {
-      copy = torch::empty(shape, torch::dtype(torch::kUInt8));
+      copy = torch::empty(shape, torch::dtype(torch::kUInt8).pinned_memory(pinned));
       if (reuse) *reuse = copy;
     }
   } catch (...) {
     throw_error(env, "ERR_OUT_OF_MEMORY", std::string(name) + ": out of host memory copying " +
                                              std::to_string(arr.ByteLength()) + " bytes");
   }
-  // A parallel memcpy (the clip upload's staging copy does the same on the worker).
-  auto* dst = copy.data_ptr<uint8_t>();
-  const auto* src = arr.Data();
-  const int64_t bytes = static_cast<int64_t>(arr.ByteLength());
-  constexpr int64_t kChunk = int64_t{1} << 20;
-  at::parallel_for(0, (bytes + kChunk - 1) / kChunk, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t c = begin; c < end; ++c) {
-      const int64_t at = c * kChunk;
-      std::memcpy(dst + at, src + at, static_cast<size_t>(std::min(kChunk, bytes - at)));
-    }
-  });
+  core::parallel_copy(copy.data_ptr<uint8_t>(), arr.Data(), static_cast<int64_t>(arr.ByteLength()));
   return copy;
 }
 

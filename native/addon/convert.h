@@ -36,9 +36,11 @@ torch::Tensor uint8_view(Napi::Env env, const Napi::Value& value, const std::vec
 // value referenced for as long as the tensor is used), else a copy, since any other ArrayBuffer
 // can be transferred, detached or (resizable) shrunk by JS while the work runs. `reuse` (optional)
 // keeps the copy's buffer between calls: it is written again when no one else holds it (fresh
-// pages cost more than the copy itself).
+// pages cost more than the copy itself). `pinned` (CUDA sessions): the copy goes to page-locked
+// memory, which the clip upload then copies to the GPU from directly (core/step_buffers.h): one
+// host copy per step instead of two. The copy runs on threads of its own (core::parallel_copy).
 torch::Tensor uint8_input(Napi::Env env, const Napi::Value& value, const std::vector<int64_t>& shape,
-                          const char* name, torch::Tensor* reuse = nullptr);
+                          const char* name, torch::Tensor* reuse = nullptr, bool pinned = false);
 
 // True when the typed array's memory is a SharedArrayBuffer's.
 bool is_shared_memory(Napi::Env env, const Napi::TypedArray& array);
@@ -47,7 +49,7 @@ bool is_shared_memory(Napi::Env env, const Napi::TypedArray& array);
 // B = `batch`, or with `any_batch` any whole number of clips. `what` names the call in errors
 // (Session and ClassifierSession).
 torch::Tensor clips_view(const Napi::CallbackInfo& info, const char* what, int64_t frames, int64_t size, int64_t batch,
-                         bool any_batch, torch::Tensor* reuse = nullptr);
+                         bool any_batch, torch::Tensor* reuse = nullptr, bool pinned = false);
 
 // Copies a float tensor (any device, any float dtype) into a new Float32Array.
 Napi::Float32Array to_float32_array(Napi::Env env, const torch::Tensor& tensor);

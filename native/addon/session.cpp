@@ -42,7 +42,9 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
 torch::Tensor SessionWrap::clip_view(const Napi::CallbackInfo& info, const SessionCall& call, const char* what,
                                      bool any_batch) {
   const auto& c = call.session()->config();
-  return clips_view(info, what, c.model.frames, c.model.size, c.batch_size, any_batch, &call.wrap()->clip_buffer_);
+  // CUDA with runtime.staging: the copy lands in pinned memory, the upload's DMA source.
+  const bool pinned = c.device == "cuda" && c.runtime.staging;
+  return clips_view(info, what, c.model.frames, c.model.size, c.batch_size, any_batch, &call.wrap()->clip_buffer_, pinned);
 }
 
 torch::Tensor SessionWrap::token_map(const Napi::CallbackInfo& info, size_t index, int64_t b, const char* name) {
