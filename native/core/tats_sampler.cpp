@@ -2,6 +2,7 @@
 
 #include "core/linear.h"
 #include "core/vit.h"
+#include "kernels/budget_shift_op.h"
 
 namespace tats::core {
 
@@ -42,39 +43,14 @@ void trunc_normal_(torch::Tensor t, double std) {
   t.normal_(0.0, std).clamp_(-2.0 * std, 2.0 * std);
 }
 
-namespace {
-
-// Bisection halvings and Newton steps for the shift c: the bracket [min s - 40, max s + 40] shrinks
-// below 1e-6 within 30 halvings for any score range under ~1000, and Newton from there converges
-// to the rounding of fp64 in two or three steps.
-constexpr int kBisections = 30;
-constexpr int kNewtonSteps = 3;
-constexpr double kBracket = 40.0;  // sigma(40) = 1 - 4e-18: all tokens in (or out) at the ends
-
-}  // namespace
-
 torch::Tensor budget_shift(const torch::Tensor& s, int64_t k) {
   TORCH_CHECK(s.dim() == 2 && k >= 1 && k < s.size(1), "budget_shift: s must be [B, N] and k in [1, N), got ",
               s.sizes(), " and k = ", k);
-  torch::NoGradGuard no_grad;
-  const auto x = s.detach().to(torch::kDouble);
-  const double kd = static_cast<double>(k);
-  // f(c) = sum_i sigmoid(s_i - c) falls from ~N to ~0 over the bracket: bisect on f(c) > k.
-  auto lo = std::get<0>(x.min(1, /*keepdim=*/true)) - kBracket;
-  auto hi = std::get<0>(x.max(1, /*keepdim=*/true)) + kBracket;
-  for (int i = 0; i < kBisections; ++i) {
-    const auto mid = (lo + hi) * 0.5;
-    const auto above = torch::sigmoid(x - mid).sum(1, /*keepdim=*/true) > kd;
-    lo = torch::where(above, mid, lo);
-    hi = torch::where(above, hi, mid);
-  }
-  auto c = (lo + hi) * 0.5;
-  for (int i = 0; i < kNewtonSteps; ++i) {
-    const auto q = torch::sigmoid(x - c);
-    const auto slope = (q * (1.0 - q)).sum(1, /*keepdim=*/true).clamp_min(1e-300);
-    c = torch::min(torch::max(c + (q.sum(1, /*keepdim=*/true) - kd) / slope, lo), hi);
-  }
-  return c;
+  // One fused solve per row (kernels/budget_shift.h: bisection, then Newton, in fp64); the op reads
+  // fp32 or fp64 scores, anything else is widened first.
+  const auto st = s.scalar_type();
+  const bool read_as_is = st == torch::kFloat || st == torch::kDouble;
+  return ops::budget_shift(read_as_is ? s.detach() : s.detach().to(torch::kDouble), k);
 }
 
 torch::Tensor budget_logits(const torch::Tensor& logits, int64_t k, double temperature) {

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "kernels/adamw_op.h"
+#include "kernels/budget_shift_op.h"
 #include "kernels/counter_uniform_op.h"
 #include "kernels/decoder_assemble_op.h"
 #include "kernels/gather_visible_op.h"
@@ -56,6 +57,7 @@ const std::vector<std::pair<std::string, ParityFn>>& parity_registry() {
       {"decoder_assemble", decoder_assemble_parity},
       {"ppo_loss", ppo_loss_parity},
       {"trajectory_temporal", trajectory_temporal_parity},
+      {"budget_shift", budget_shift_parity},
   };
   return registry;
 }
@@ -68,6 +70,7 @@ const std::vector<std::pair<std::string, ParityFn>>& check_registry() {
       {"decoder_assemble", decoder_assemble_check},
       {"ppo_loss", ppo_loss_check},
       {"trajectory_temporal", trajectory_temporal_check},
+      {"budget_shift", budget_shift_check},
   };
   return registry;
 }
