@@ -32,6 +32,12 @@ export interface NativeTrajectoryAttentionCheck {
   varianceMaxAbsDiff: number;
   gradMaxAbsDiff: number;
   yMaxAbs: number;
+  /** The same loss's gradients w.r.t. every parameter, module vs reference, max over all. */
+  paramGradMaxAbsDiff: number;
+  /** The reference's largest parameter gradient, for scale. */
+  paramGradMaxAbs: number;
+  /** The module's gradient of proj_kv.bias's key half (it cancels in the softmax over frames: 0). */
+  keyBiasGradMaxAbs: number;
 }
 
 /** ppoGradCheck(): autograd gradients of the PPO loss against central differences (fp64). */

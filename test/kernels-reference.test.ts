@@ -8,7 +8,7 @@ import { native } from '../lib/native.js';
 describe('kernel CPU references vs composed libtorch', () => {
   it('has a check for every kernel with a backward or a composed equivalent', () => {
     expect(native().testing.kernelCheckNames()).toEqual(
-      expect.arrayContaining(['masked_mse', 'gather_visible', 'decoder_assemble', 'ppo_loss', 'trajectory_temporal', 'budget_shift']),
+      expect.arrayContaining(['masked_mse', 'gather_visible', 'decoder_assemble', 'ppo_loss', 'budget_shift', 'trajectory_pool']),
     );
   });
   for (const name of native().testing.kernelCheckNames()) {

@@ -15,8 +15,10 @@
  *
  * TATS sampler (native/core/tats_sampler.h), at width C over the T' = T/tubelet token frames and S tokens a frame:
  *   input projection Dm->C on N; q, k, v and output projections 4C^2 on N; stage 1: per query,
- *   one softmax per frame over S keys: QK and AV 2*N*T'*S*C = 2 N^2 C; trajectory tokens
- *   projected to keys and values 2*N*T'*C^2; stage 2 over T': 2*N*T'*C; variance projection C^2
+ *   one softmax per frame over S keys: QK and AV 2*N*T'*S*C = 2 N^2 C; stage 2 over T' factored
+ *   through the key and value projections (native/core/trajectory_attention.h): the query pulled
+ *   back to channel space per head and the pooled trajectory projected to values, 2*N*C^2, and the
+ *   per-head logits and pooling over the raw trajectory tokens 2*N*h*T'*C; variance projection C^2
  *   and actor/critic MLPs (2C->C->1 each) ~ 2*(2C^2 + C) on N. One forward without grad to sample,
  *   then K PPO epochs of forward + backward: (1 + 3K) forwards.
  * AdaMAE sampler: one self-attention block at width C on N tokens, trained jointly (3 forwards).
@@ -86,8 +88,8 @@ export function trainStepFlops(config: PretrainConfig): FlopCount {
       N * D * C + // input projection
       4 * N * C * C + // q, k, v, output
       2 * N * N * C + // stage 1: per-frame attention, all frames
-      2 * N * Tp * C * C + // trajectory tokens -> keys, values
-      2 * N * Tp * C + // stage 2 over frames
+      2 * N * C * C + // stage 2: a_h = Wk_h^T q_h and y_h = Wv_h z_h
+      2 * N * config.sampler.heads * Tp * C + // stage 2: logits a_h . yt_t and z_h = sum_t p yt_t
       N * (C * C + 2 * (2 * C * C + C)); // variance projection, actor and critic MLPs
     sampler = forward * (1 + 3 * config.sampler.ppoEpochs);
   } else if (strategy === 'adamae') {

@@ -4,7 +4,7 @@
 
 #include "core/linear.h"
 #include "core/sampler_attention.h"
-#include "kernels/trajectory_temporal_op.h"
+#include "kernels/trajectory_pool_op.h"
 
 namespace tats::core {
 
@@ -42,16 +42,26 @@ torch::Tensor TrajectoryAttentionImpl::trajectories(const torch::Tensor& x, int6
 
 TrajectoryAttentionOutput TrajectoryAttentionImpl::forward(const torch::Tensor& x, int64_t frames) {
   const auto yt = trajectories(x, frames);  // [B, N, T, C]
-  const int64_t B = yt.size(0), N = yt.size(1), T = yt.size(2), S = N / T, h = heads_, d = dim_ / heads_;
+  const int64_t B = yt.size(0), N = yt.size(1), T = yt.size(2), S = N / T, R = B * N, C = dim_, h = heads_,
+                d = C / h;
   // The query's own frame: ytilde[b, t*S + s, t] = diagonal of [B, T, S, T, C] over dims 1 and 3.
-  const auto own = yt.view({B, T, S, T, dim_}).diagonal(0, 1, 3).permute({0, 3, 1, 2}).reshape({B, N, dim_});
-  // Per token and head: one query against its T trajectory keys (kernel op: one warp per row on
-  // CUDA, online softmax over T; differentiable).
-  const auto qt = linear(own, proj_q).view({B, N, h, d});
-  const auto kv = linear(yt, proj_kv);  // [B, N, T, 2C]: keys | values per trajectory token
-  const auto y = ops::trajectory_temporal_packed(qt, kv.to(qt.scalar_type())).reshape({B, N, dim_});
-  const auto var = ops::trajectory_variance(yt);  // [B, N, C], population variance over T
-  return {linear(y, proj), linear(var, var_proj)};
+  const auto own = yt.view({B, T, S, T, C}).diagonal(0, 1, 3).permute({0, 3, 1, 2}).reshape({B, N, C});
+  const auto qt = linear(own, proj_q);  // [B, N, C], heads concatenated
+  // Stage 2 factored through proj_kv's halves (rows head-major: keys 0..C-1, values C..2C-1), so the
+  // [B, N, T, 2C] keys and values never exist (trajectory_pool.h):
+  //   q_h . k_{h,t} = (Wk_h^T q_h) . yt_t + q_h . bk_h; the second term is the same for every t and
+  //   cancels in the softmax over t, so the key bias bk has no effect and its gradient is exactly 0
+  //   (it stays a parameter: checkpoints keep proj_kv.weight [2C, C] and proj_kv.bias [2C]);
+  //   y_h = sum_t p_t (Wv_h yt_t + bv_h) = Wv_h z_h + bv_h with z_h = sum_t p_t yt_t, as sum_t p_t = 1.
+  const auto wk = proj_kv->weight.narrow(0, 0, C).view({h, d, C});
+  const auto wv = proj_kv->weight.narrow(0, C, C).view({h, d, C});
+  const auto a = torch::bmm(qt.view({R, h, d}).transpose(0, 1), wk);  // [h, R, C]: a_h = q_h Wk_h
+  // One read of yt per token: z [h, R, C] and the variance [R, C] (population, over T).
+  const auto pool = ops::trajectory_pool(yt.reshape({R, T, C}), a.to(yt.scalar_type()), 1.0 / std::sqrt(double(d)));
+  // [h, R, d]: z_h Wv_h^T + bv_h, the bias in the GEMM (and in bf16 under autocast, like the GEMM).
+  const auto bv = proj_kv->bias.narrow(0, C, C).view({h, 1, d});
+  const auto y = torch::baddbmm(bv, pool.z, wv.transpose(1, 2)).transpose(0, 1).reshape({B, N, C});
+  return {linear(y, proj), linear(pool.var.view({B, N, C}), var_proj)};
 }
 
 TrajectoryAttentionOutput trajectory_attention_reference(TrajectoryAttentionImpl& attn, const torch::Tensor& x,

@@ -12,10 +12,13 @@
 //     the full key/value gradients once per frame.
 //   stage 2 (time, per token): qt = proj_q(ytilde[n, t(n)]) (the query's own frame), kt, vt =
 //     proj_kv(ytilde[n, t']); y_n = sum_t' softmax_t'(qt.kt / sqrt(d)) vt per head; out = proj(y).
-//     The per-token softmax over T runs in the trajectory_temporal kernel op, which reads proj_kv's
-//     output [B, N, T, 2C] in place (trajectory_temporal_packed).
-//   variance: var_t'(ytilde[n, t', c]) per channel (population variance over the T frames; the
-//     trajectory_variance kernel op), then var_proj (Linear C -> C): how much a token's content
+//     Computed factored through proj_kv's key and value halves (exact algebra, only rounding
+//     differs): a_h = Wk_h^T qt_h, p = softmax_t'(a_h . ytilde_t' / sqrt(d)) (the key bias cancels),
+//     z_h = sum_t' p ytilde_t', y_h = Wv_h z_h + bv_h. The keys and values [B, N, T, 2C] are never
+//     formed: two small GEMMs batched over heads and the trajectory_pool kernel op, which reads
+//     ytilde once per token.
+//   variance: var_t'(ytilde[n, t', c]) per channel (population variance over the T frames, from
+//     the same trajectory_pool pass), then var_proj (Linear C -> C): how much a token's content
 //     moves along its trajectory.
 #pragma once
 #include <torch/torch.h>
@@ -48,7 +51,8 @@ class TrajectoryAttentionImpl : public torch::nn::Module {
 TORCH_MODULE(TrajectoryAttention);
 
 // The plainest version: full N x N logits per head, softmax per frame slice, explicit loops for
-// the diagonal query and the temporal softmax. Same weights as `attn`. For tests only (memory
+// the diagonal query and the temporal softmax over proj_kv's keys and values (the unfactored
+// definition of stage 2). Same weights as `attn`. For tests only (memory
 // O(B h N^2)).
 TrajectoryAttentionOutput trajectory_attention_reference(TrajectoryAttentionImpl& attn, const torch::Tensor& x,
                                                          int64_t frames);

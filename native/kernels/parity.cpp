@@ -11,7 +11,7 @@
 #include "kernels/masked_mse_op.h"
 #include "kernels/patchify_op.h"
 #include "kernels/ppo_loss_op.h"
-#include "kernels/trajectory_temporal_op.h"
+#include "kernels/trajectory_pool_op.h"
 
 namespace tats::ops {
 
@@ -56,8 +56,8 @@ const std::vector<std::pair<std::string, ParityFn>>& parity_registry() {
       {"gather_visible", gather_visible_parity},
       {"decoder_assemble", decoder_assemble_parity},
       {"ppo_loss", ppo_loss_parity},
-      {"trajectory_temporal", trajectory_temporal_parity},
       {"budget_shift", budget_shift_parity},
+      {"trajectory_pool", trajectory_pool_parity},
   };
   return registry;
 }
@@ -69,8 +69,8 @@ const std::vector<std::pair<std::string, ParityFn>>& check_registry() {
       {"gather_visible", gather_visible_check},
       {"decoder_assemble", decoder_assemble_check},
       {"ppo_loss", ppo_loss_check},
-      {"trajectory_temporal", trajectory_temporal_check},
       {"budget_shift", budget_shift_check},
+      {"trajectory_pool", trajectory_pool_check},
   };
   return registry;
 }

@@ -20,6 +20,8 @@ describe.skipIf(Boolean(reason))(`TATS sampler on ${i.device}`, () => {
     expect(r.yMaxAbsDiff).toBeLessThan(1e-4);
     expect(r.varianceMaxAbsDiff).toBeLessThan(1e-4);
     expect(r.gradMaxAbsDiff).toBeLessThan(2e-4);
+    expect(r.paramGradMaxAbsDiff).toBeLessThan(1e-5 * r.paramGradMaxAbs);
+    expect(r.keyBiasGradMaxAbs).toBe(0);
   });
 
   it('PPO teaches TATS the bandit on CUDA (ratio 0.9)', async () => {

@@ -28,6 +28,9 @@ class TrajectoryAttentionCheckWorker : public PromiseWorker {
     o.Set("varianceMaxAbsDiff", c_.variance_max_abs_diff);
     o.Set("gradMaxAbsDiff", c_.grad_max_abs_diff);
     o.Set("yMaxAbs", c_.y_max_abs);
+    o.Set("paramGradMaxAbsDiff", c_.param_grad_max_abs_diff);
+    o.Set("paramGradMaxAbs", c_.param_grad_max_abs);
+    o.Set("keyBiasGradMaxAbs", c_.key_bias_grad_max_abs);
     return o;
   }
 

@@ -1,5 +1,6 @@
 #include "core/testing/sampler_checks.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/adamae_sampler.h"
@@ -19,7 +20,7 @@ double max_abs(const torch::Tensor& t) { return t.abs().max().item<double>(); }
 
 TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed, const torch::Device& device) {
   torch::manual_seed(seed);
-  TrajectoryAttentionCheck c{2, 24, 4, 32, 4, 0, 0, 0, 0};
+  TrajectoryAttentionCheck c{2, 24, 4, 32, 4, 0, 0, 0, 0, 0, 0, 0};
   TrajectoryAttention attn(c.dim, c.heads);
   {
     // Larger weights than the default init, so the softmaxes are far from uniform.
@@ -34,6 +35,17 @@ TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed, const torch::
   const auto x1 = x.clone().requires_grad_(true);
   const auto got = attn->forward(x1, c.frames);
   ((got.y * w).sum() + (got.variance * u).sum()).backward();
+  // The key half of proj_kv.bias cancels in the softmax over frames: its gradient is exactly 0.
+  TORCH_CHECK(attn->proj_kv->bias.grad().defined(), "trajectory_attention_check: proj_kv.bias got no gradient");
+  c.key_bias_grad_max_abs = max_abs(attn->proj_kv->bias.grad().narrow(0, 0, c.dim));
+  // The module's parameter gradients, set aside: the reference uses the same parameters.
+  const auto params = attn->named_parameters();
+  std::vector<torch::Tensor> got_grads;
+  for (const auto& p : params) {
+    TORCH_CHECK(p.value().grad().defined(), "trajectory_attention_check: ", p.key(), " got no gradient");
+    got_grads.push_back(p.value().grad().clone());
+    p.value().mutable_grad() = torch::Tensor();
+  }
 
   const auto x2 = x.clone().requires_grad_(true);
   const auto want = trajectory_attention_reference(*attn, x2, c.frames);
@@ -43,6 +55,12 @@ TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed, const torch::
   c.variance_max_abs_diff = max_abs(got.variance - want.variance);
   c.grad_max_abs_diff = max_abs(x1.grad() - x2.grad());
   c.y_max_abs = max_abs(want.y);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto& ref = params[i].value().grad();
+    TORCH_CHECK(ref.defined(), "trajectory_attention_check: the reference gave ", params[i].key(), " no gradient");
+    c.param_grad_max_abs_diff = std::max(c.param_grad_max_abs_diff, max_abs(got_grads[i] - ref));
+    c.param_grad_max_abs = std::max(c.param_grad_max_abs, max_abs(ref));
+  }
   return c;
 }
 

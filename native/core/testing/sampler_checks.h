@@ -16,9 +16,14 @@ struct TrajectoryAttentionCheck {
   double variance_max_abs_diff;
   double grad_max_abs_diff;      // d(sum(w*y) + sum(u*var))/dx, chunked vs reference (autograd on both)
   double y_max_abs;              // scale of the outputs, for context
+  double param_grad_max_abs_diff;  // the same loss's gradients w.r.t. every parameter, max over all
+  double param_grad_max_abs;       // their scale (the reference's), for context
+  double key_bias_grad_max_abs;    // module: proj_kv.bias's key half (cancels in the softmax: exactly 0)
 };
 // B=2, T=4, S=6 (N=24), C=32, 4 heads, random weights and input from `seed`, on `device` (on CUDA
-// with libtorch 2.x the chunked version runs the fused SDPA kernels).
+// with libtorch 2.x the chunked version runs the fused SDPA kernels). The module computes stage 2
+// factored through proj_kv (the trajectory_pool kernel op); the reference projects every
+// trajectory token to its key and value.
 TrajectoryAttentionCheck trajectory_attention_check(uint64_t seed, const torch::Device& device);
 
 struct PpoGradCheck {
