@@ -1,6 +1,6 @@
-// Trajectory pooling: the temporal stage of the TATS sampler's trajectory attention (step 1 of the
-// sampler in native/core/tats_sampler.h) with the trajectory variance (step 2), from one read of
-// the trajectory tokens.
+// Trajectory pooling: the temporal stage of the TATS sampler's trajectory attention
+// (native/core/trajectory_attention.h) with the trajectory variance its actor reads, from one read
+// of the trajectory tokens.
 //
 // Why this op exists. Motionformer's temporal stage projects every trajectory token to a key and
 // a value (proj_kv: [B, N, T, C] -> [B, N, T, 2C], 2*N*T*C*2C FLOPs a clip, ~40% of the sampler
@@ -50,9 +50,11 @@ void trajectory_pool_backward_cpu(const float* yt, const float* a, const float* 
 
 #ifdef TATS_WITH_CUDA
 // One warp per row; `bf16` selects bf16 storage for every tensor. What still round-trips through
-// HBM: yt (written by stage 1's attention call, which runs per frame and head, read here once in
-// the forward and once in the backward), a and z (each [H, R, C], written/read by the batched
-// GEMMs on either side: fusing those GEMMs in would need the GEMM's weights here too), var [R, C].
+// HBM: yt [R, T, C] (stage 1's attention call writes it, per frame and head, and the backward
+// needs it; fusing stage 1 in would mean one kernel holding a token's T per-frame softmaxes over S
+// keys, out of scope), read once here in the forward and once in the backward; a and z (each
+// [H, R, C]) between this op and the GEMMs on either side (a = q_h Wk_h, y = z_h Wv_h^T: fusing
+// them would put a C x C weight slice per head in this kernel), and var [R, C].
 void trajectory_pool_cuda(const void* yt, const void* a, void* z, void* var, bool bf16, const TrajectoryPoolShape& s,
                           void* stream);
 void trajectory_pool_backward_cuda(const void* yt, const void* a, const void* dz, const void* dvar, void* dyt,
