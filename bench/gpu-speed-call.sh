@@ -16,7 +16,7 @@
 # Usage there:  source .gpu/remote-env.sh && bash bench/gpu-speed-call.sh       (carry [".gpu", ".ref"])
 # CPU check:    SMOKE=1 bash bench/gpu-speed-call.sh   (toy sizes on --device cpu; no torch: matmul and
 #               references write "not run (no torch/cuda)" lines)
-# Knobs: END_S (540), OURS_ROWS, TRACE_ROWS, REF_ROWS, TATS_COMMIT (the tree there has no git), REFERENCE_DIR ($PWD/.ref),
+# Knobs: END_S (540), OURS_ROWS (a line may end with flags: a comparison row, out of the targets), TRACE_ROWS, REF_ROWS, TATS_COMMIT (the tree there has no git), REFERENCE_DIR ($PWD/.ref),
 # PREWARM (1: while the native build runs, the compiled references run once in the background to fill
 # TorchInductor's caches, then are stopped before anything is timed; their output is discarded).
 set -uo pipefail
@@ -153,13 +153,15 @@ if [ "$SMOKE" = 1 ]; then
 else
   shape=(--device cuda --model base --frames 16 --size 224 --steps 10 --warmup 3)
 fi
-while read -r strat ratio b; do
+while read -r strat ratio b flags; do
   [ -z "$strat" ] && continue
   [ "$SMOKE" = 1 ] && b=$((b / 16))
   ratio_flag=()
   [ "$ratio" = - ] || ratio_flag=(--mask-ratio "$ratio")
-  row "ours-$strat-b$b" "$([ "$SMOKE" = 1 ] && echo 10 || echo 30)" 150 "{\"row\":\"tats\",\"strategy\":\"$strat\",\"batch\":$b}" \
-    node dist/cli/tats.js bench --json "${shape[@]}" --strategy "$strat" "${ratio_flag[@]}" --batch-size "$b"
+  # Flags (e.g. --set runtime.graph=false) make a comparison row: tagged, left out of the targets.
+  tag="{\"row\":\"tats\",\"strategy\":\"$strat\",\"batch\":$b${flags:+,\"flags\":\"$flags\"}}"
+  row "ours-$strat-b$b${flags:+-$(echo "$flags" | tr -c 'a-zA-Z0-9=.\n' _)}" "$([ "$SMOKE" = 1 ] && echo 10 || echo 30)" 150 "$tag" \
+    node dist/cli/tats.js bench --json "${shape[@]}" --strategy "$strat" "${ratio_flag[@]}" --batch-size "$b" ${flags:-}
 done <<< "$OURS_ROWS"
 
 # 2b. Profiles: one traced step of ours per strategy in TRACE_ROWS (TATS_TRACE, native/core/step_trace.h),

@@ -61,8 +61,9 @@ class MaskSampler {
   // embeds only the visible patches (VideoMAE::forward): Nv/N of the patch embedding's work.
   virtual bool reads_tokens() const { return learned(); }
   // Whether the MAE's forward/backward/update may be captured in a CUDA graph with this sampler's
-  // masks copied in: true unless the sampler adds to the MAE's loss (joint_loss) or needs the
-  // MAE's live embeddings.
+  // masks drawn eagerly before it and copied in: true unless the sampler adds to the MAE's loss
+  // (joint_loss) or needs the MAE's live (not detached) embeddings. Fixed strategies and TATS are;
+  // AdaMAE is not.
   virtual bool graphable() const { return !learned(); }
 
   // Extra state for checkpoints: weights (saved as sampler.<name>) and optimizer state (saved as

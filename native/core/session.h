@@ -3,7 +3,7 @@
 // sampler that reads them] -> draw masks -> encoder on visible tokens (embedding only the visible
 // patches when nothing embedded them all) -> decoder -> loss on masked tokens -> backward -> AdamW -> sampler
 // update, with a single host sync at the end (the metrics). That step is one function in three
-// phases (train_step.cpp); where runtime.graph allows it (on by default: CUDA, a fixed strategy),
+// phases (train_step.cpp); where runtime.graph allows it (on by default: CUDA, a fixed strategy or TATS),
 // its middle phase is captured once as a CUDA graph and replayed. Not thread-safe: callers serialise.
 #pragma once
 #include <torch/torch.h>
@@ -110,7 +110,8 @@ class Session {
   StepMetrics end_step(const StepIO& io, const torch::Tensor& motion, bool stop,
                        std::chrono::steady_clock::time_point t0, bool graphed);
   // The step runs as a CUDA graph when runtime.graph is set (lib/config's default: on) and the
-  // step allows it: a graphable sampler (masks drawn without the embeddings, no joint loss), the
+  // step allows it: a graphable sampler (masks drawn before the step from detached embeddings or
+  // none, no joint loss: fixed strategies, TATS), the
   // fused AdamW, CUDA, libtorch >= 2, a single process. Otherwise eagerly.
   bool use_graph() const;
   // The MAE's per-token errors on the same clips and masks after its update: undefined unless the

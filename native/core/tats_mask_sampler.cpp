@@ -111,6 +111,8 @@ class TatsMaskSampler : public MaskSampler {
   }
 
   bool learned() const override { return true; }
+  // Detached embeddings and no joint loss: the session draws before the captured MAE step.
+  bool graphable() const override { return true; }
 
   std::vector<std::pair<std::string, torch::Tensor>> weights() const override {
     auto out = module_tensors(*ppo_->sampler());

@@ -80,7 +80,23 @@ Session::StepIO Session::begin_step(const torch::Tensor& clips, bool graphed) {
   if (graphed) {
     io = graph_io_;
     io.clips = upload_.upload(clips, device_);
-    const auto draw = draw_masks({}, clips.size(0), gen_);  // graphable: reads no embeddings
+    // The masks are drawn here, eagerly, and copied into the captured step's static buffers. A
+    // sampler that reads the embeddings (TATS: detached, no joint loss) gets them from an eager
+    // patchify + embed without grad; the captured forward then embeds only the visible patches.
+    torch::Tensor tokens;
+    if (sampler_->reads_tokens()) {
+      TATS_SCOPE("tats.sample");
+      const torch::NoGradGuard no_grad;
+      const AutocastScope autocast(autocast_);
+      tokens = sampler_tokens(ops::patchify(io.clips, cfg_.model.tubelet, cfg_.model.patch, patch_dtype_,
+                                            /*want_patches=*/true, /*want_targets=*/false)
+                                  .patches);
+    }
+    MaskDraw draw;
+    {
+      TATS_SCOPE("tats.sample");
+      draw = draw_masks(tokens, clips.size(0), gen_);
+    }
     io.draw.visible.copy_(draw.visible, /*non_blocking=*/true);
     io.draw.masked.copy_(draw.masked, /*non_blocking=*/true);
     io.draw.policy = draw.policy;
@@ -105,7 +121,8 @@ void Session::mae_step(StepIO& io, bool capturable) {
   torch::Tensor total;
   {
     AutocastScope autocast(autocast_, /*cache=*/!capturable);
-    const auto tokens = sampler_tokens(pt.patches);  // undefined unless the sampler reads them
+    // Undefined unless the sampler reads them and has not drawn yet (begin_step draws when graphed).
+    const auto tokens = io.draw.masked.defined() ? torch::Tensor() : sampler_tokens(pt.patches);
     if (!io.draw.masked.defined()) {
       TATS_SCOPE("tats.sample");
       io.draw = draw_masks(tokens, io.clips.size(0), gen_);

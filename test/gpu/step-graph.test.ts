@@ -1,4 +1,4 @@
-// One training step, two ways of running it (issue 17): Session::train_step runs the same phases
+// One training step, two ways of running it (issues 17, 19): Session::train_step runs the same phases
 // eagerly (runtime.graph false) or hands them to StepGraph, which captures the MAE step once and
 // replays it (native/core/session.cpp). From one seed and the same clips, the graphed run must train
 // like the eager one: fp32 to float noise, bf16 to bf16 noise. Each run is a child process with
@@ -37,8 +37,12 @@ s.dispose();
 console.log(JSON.stringify(losses));
 `;
 
-function run(precision: 'fp32' | 'bf16', graph: boolean): { losses: number[]; stderr: string } {
-  const cfg = sessionConfig({ device: 'cuda', precision, graph, strategy: 'tube', batchSize: 4, lr: 1e-3, warmupSteps: 1, seed: 7 });
+type Strategy = 'tube' | 'tats';
+
+function run(strategy: Strategy, precision: 'fp32' | 'bf16', graph: boolean): { losses: number[]; stderr: string } {
+  const cfg = sessionConfig({ device: 'cuda', precision, graph, strategy, batchSize: 4, lr: 1e-3, warmupSteps: 1, seed: 7 });
+  // TATS: the default reward, so the PPO update reads what the replayed step wrote each time.
+  if (strategy === 'tats') cfg.sampler.reward = 'negError';
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify(cfg), String(STEPS)], {
     cwd: process.cwd(),
     encoding: 'utf8',
@@ -49,10 +53,17 @@ function run(precision: 'fp32' | 'bf16', graph: boolean): { losses: number[]; st
 }
 
 describe.skipIf(Boolean(reason))(`training step, eager and CUDA-graphed, on ${i.device}`, () => {
-  for (const [precision, rel] of [['fp32', 1e-3], ['bf16', 2e-2]] as const) {
-    it(`tiny, tube 0.9, ${precision}: the graphed step trains like the eager one`, () => {
-      const eager = run(precision, false), graphed = run(precision, true);
-      console.log(JSON.stringify({ test: 'step-graph', precision, eager: eager.losses, graphed: graphed.losses }));
+  // TATS: the masks are drawn eagerly before the captured MAE step and the PPO update runs eagerly
+  // after it (train_step.cpp); the graphed forward embeds only the visible patches.
+  for (const [strategy, precision, rel] of [
+    ['tube', 'fp32', 1e-3],
+    ['tube', 'bf16', 2e-2],
+    ['tats', 'fp32', 1e-3],
+    ['tats', 'bf16', 2e-2],
+  ] as const) {
+    it(`tiny, ${strategy} 0.9, ${precision}: the graphed step trains like the eager one`, () => {
+      const eager = run(strategy, precision, false), graphed = run(strategy, precision, true);
+      console.log(JSON.stringify({ test: 'step-graph', strategy, precision, eager: eager.losses, graphed: graphed.losses }));
       // The graph ran (every step of the graphed session says so) and its capture did not fail.
       expect(graphed.stderr).not.toMatch(/capture of the training step failed/);
       expect(graphed.stderr.match(/^tats: step \d+ \(graph\)/gm)?.length).toBe(STEPS);
