@@ -96,6 +96,7 @@ export interface NativeSessionConfig {
     sdpa: 'auto' | 'flash' | 'efficient' | 'cudnn' | 'math';
     layerNormBf16: boolean;
     legacyAdamw: boolean;
+    rolloutGraph: boolean;
   };
   /** The CUDA device index (LOCAL_RANK under data parallelism). Optional: 0 when absent. */
   deviceIndex?: number;

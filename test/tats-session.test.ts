@@ -140,6 +140,27 @@ describe('sampler.reward: what the TATS sampler is rewarded with on the masked t
     }
   });
 
+  it('runtime.rolloutGraph false (the first PPO epoch runs its own forward) trains exactly like true', async () => {
+    const run = async (rolloutGraph: boolean) => {
+      const c = config('tats', 0.9);
+      c.runtime = { ...c.runtime, rolloutGraph };
+      const s = await Session.create(c);
+      try {
+        return await steps(s, 0, 4);
+      } finally {
+        s.dispose();
+      }
+    };
+    const kept = await run(true), recomputed = await run(false);
+    // The same theta and state: the recomputed forward gives the same values, so the same updates.
+    kept.forEach((m, k) => {
+      for (const key of ['loss', 'kl', 'samplerLoss', 'entropy', 'maskedMovingShare'] as const) {
+        expect(recomputed[k]![key], `step ${k} ${key}`).toBeCloseTo(m[key]!, 6);
+      }
+    });
+    expect(kept.at(-1)!.kl).toBeGreaterThan(0); // the policy moved, so the comparison can fail
+  });
+
   it('the native layer refuses an unknown reward with the field named', async () => {
     const c = config('tats') as unknown as { sampler: Record<string, unknown> };
     c.sampler.reward = 'loss';

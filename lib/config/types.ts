@@ -245,6 +245,14 @@ export interface RuntimeConfig {
    * too, and the CUDA graph needs the fused one. Defaults to false.
    */
   legacyAdamw: boolean;
+  /**
+   * TATS: the sampling forward keeps its autograd graph for the first PPO epoch, which then runs no
+   * forward of its own (one sampler forward fewer per step); its activations stay alive through the
+   * MAE's forward and backward, so the step's peak memory holds both. false: the first epoch runs
+   * its own forward after the MAE step (the same values, less peak memory, more time). No effect
+   * on other strategies. Defaults to true.
+   */
+  rolloutGraph: boolean;
 }
 /** What a run does with a damaged shard clip (`data.onDamaged`). */
 export const ON_DAMAGED_CHOICES = ['stop', 'skip'] as const;

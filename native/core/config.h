@@ -57,6 +57,7 @@ struct RuntimeConfig {
   std::string sdpa;              // runtime.sdpa: auto | flash | efficient | cudnn | math (configure_sdpa)
   bool layer_norm_bf16 = false;  // runtime.layerNormBf16: LayerNorm on bf16 input under bf16 autocast (vit.h)
   bool legacy_adamw = false;     // runtime.legacyAdamw: torch::optim::AdamW instead of the fused one (optim.h)
+  bool rollout_graph = false;    // runtime.rolloutGraph: TATS's first PPO epoch reuses act()'s forward (ppo.h)
 };
 
 struct SessionConfig {

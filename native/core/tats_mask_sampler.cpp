@@ -30,7 +30,8 @@ class TatsMaskSampler : public MaskSampler {
   explicit TatsMaskSampler(const SamplerContext& ctx)
       : precision_bf16_(ctx.config.precision == "bf16"),
         masked_(masked_count("tats", ctx.config.masking.ratio, ctx.grid)),
-        reward_(ctx.config.sampler.reward) {
+        reward_(ctx.config.sampler.reward),
+        rollout_graph_(ctx.config.runtime.rollout_graph) {
     const auto& s = ctx.config.sampler;
     TORCH_CHECK(reward_ == "error" || reward_ == "negError" || reward_ == "progress",
                 "tats sampler: config.sampler.reward must be 'error', 'negError' or 'progress', got '", reward_, "'");
@@ -62,8 +63,9 @@ class TatsMaskSampler : public MaskSampler {
   MaskDraw sample(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) override {
     TORCH_CHECK(tokens.size(0) == batch, "tats sampler: tokens hold ", tokens.size(0), " clips, expected ", batch);
     torch::Tensor visible;
-    // Training: act()'s forward keeps its graph for the first PPO epoch (one sampler forward fewer).
-    const auto rollout = ppo_->act(tokens, gen, &visible, /*keep_graph=*/training_);
+    // Training with runtime.rolloutGraph: act()'s forward keeps its graph for the first PPO epoch
+    // (one sampler forward fewer; its activations live through the MAE step).
+    const auto rollout = ppo_->act(tokens, gen, &visible, /*keep_graph=*/training_ && rollout_graph_);
     MaskDraw draw;
     draw.visible = visible;
     draw.masked = rollout.masked;
@@ -175,6 +177,7 @@ class TatsMaskSampler : public MaskSampler {
   bool precision_bf16_;
   int64_t masked_;
   std::string reward_;  // config.sampler.reward
+  bool rollout_graph_;  // config.runtime.rolloutGraph
   std::unique_ptr<PpoTrainer> ppo_;
   torch::Device device_{torch::kCPU};
   bool training_ = true;
