@@ -83,18 +83,17 @@ Session::StepIO Session::begin_step(const torch::Tensor& clips, bool graphed) {
     // The masks are drawn here, eagerly, and copied into the captured step's static buffers. A
     // sampler that reads the embeddings (TATS: detached, no joint loss) gets them from an eager
     // patchify + embed without grad; the captured forward then embeds only the visible patches.
-    torch::Tensor tokens;
-    if (sampler_->reads_tokens()) {
-      TATS_SCOPE("tats.sample");
-      const torch::NoGradGuard no_grad;
-      const AutocastScope autocast(autocast_);
-      tokens = sampler_tokens(ops::patchify(io.clips, cfg_.model.tubelet, cfg_.model.patch, patch_dtype_,
-                                            /*want_patches=*/true, /*want_targets=*/false)
-                                  .patches);
-    }
     MaskDraw draw;
     {
       TATS_SCOPE("tats.sample");
+      const AutocastScope autocast(autocast_);  // the sampler draws under autocast, as in mae_step
+      torch::Tensor tokens;
+      if (sampler_->reads_tokens()) {
+        const torch::NoGradGuard no_grad;
+        tokens = sampler_tokens(ops::patchify(io.clips, cfg_.model.tubelet, cfg_.model.patch, patch_dtype_,
+                                              /*want_patches=*/true, /*want_targets=*/false)
+                                    .patches);
+      }
       draw = draw_masks(tokens, clips.size(0), gen_);
     }
     io.draw.visible.copy_(draw.visible, /*non_blocking=*/true);
