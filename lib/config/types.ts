@@ -214,8 +214,8 @@ export interface RuntimeConfig {
    * Capture the training step as one CUDA graph and replay it (native/core/session.h): fewer host
    * launches per step. Taken only where it can be: CUDA, a fixed masking strategy (random, tube,
    * frame) or TATS (its masks drawn eagerly before the captured MAE step, its PPO update eager
-   * after it; not AdaMAE, whose loss joins the MAE's), the fused AdamW (`legacyAdamw` false), a single process; elsewhere the eager step
-   * runs. Defaults to true.
+   * after it; not AdaMAE, whose loss joins the MAE's), the fused AdamW (`legacyAdamw` false), a
+   * single process; elsewhere the eager step runs. Defaults to true.
    */
   graph: boolean;
   /**

@@ -111,8 +111,8 @@ class Session {
                        std::chrono::steady_clock::time_point t0, bool graphed);
   // The step runs as a CUDA graph when runtime.graph is set (lib/config's default: on) and the
   // step allows it: a graphable sampler (masks drawn before the step from detached embeddings or
-  // none, no joint loss: fixed strategies, TATS), the
-  // fused AdamW, CUDA, libtorch >= 2, a single process. Otherwise eagerly.
+  // none, no joint loss: fixed strategies, TATS), the fused AdamW, CUDA, libtorch >= 2, a single
+  // process. Otherwise eagerly.
   bool use_graph() const;
   // The MAE's per-token errors on the same clips and masks after its update: undefined unless the
   // sampler wants them (TATS's progress reward); one more forward, no graph kept.
