@@ -27,7 +27,7 @@ export const RETIRED_ENV: Readonly<Record<string, Retired>> = {
   TATS_PPO_GRAPH: {
     field: null,
     value: (raw) => raw,
-    note: 'unset: the captured PPO update it turned on was removed with TATS revision 2 (docs/tats.md); the TATS step always runs eagerly',
+    note: 'unset: the captured PPO update it turned on was removed with TATS revision 2 (docs/tats.md); the PPO update always runs eagerly',
   },
 };
 
