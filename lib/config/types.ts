@@ -249,7 +249,8 @@ export interface RuntimeConfig {
    * TATS: the sampling forward keeps its autograd graph for the first PPO epoch, which then runs no
    * forward of its own (one sampler forward fewer per step); its activations stay alive through the
    * MAE's forward and backward, so the step's peak memory holds both. false: the first epoch runs
-   * its own forward after the MAE step (the same values, less peak memory, more time). No effect
+   * its own forward after the MAE step (the same values and more time; meant to lower the peak, not
+   * yet measured on a GPU). No effect
    * on other strategies. Defaults to true.
    */
   rolloutGraph: boolean;
