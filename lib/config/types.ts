@@ -250,8 +250,7 @@ export interface RuntimeConfig {
    * forward of its own (one sampler forward fewer per step); its activations stay alive through the
    * MAE's forward and backward, so the step's peak memory holds both. false: the first epoch runs
    * its own forward after the MAE step (the same values and more time; meant to lower the peak, not
-   * yet measured on a GPU). No effect
-   * on other strategies. Defaults to true.
+   * yet measured on a GPU). No effect on other strategies. Defaults to true.
    */
   rolloutGraph: boolean;
 }
