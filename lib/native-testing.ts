@@ -93,6 +93,8 @@ export interface NativeSamplerBenchOptions {
   steps: number;
   ratio: number;
   bf16?: boolean;
+  /** The PPO update as a CUDA graph (runtime.ppoGraph); CUDA only. Default false. */
+  graph?: boolean;
 }
 
 /** The addon's `testing` object, typed once. */

@@ -97,6 +97,7 @@ export interface NativeSessionConfig {
     layerNormBf16: boolean;
     legacyAdamw: boolean;
     rolloutGraph: boolean;
+    ppoGraph: boolean;
   };
   /** The CUDA device index (LOCAL_RANK under data parallelism). Optional: 0 when absent. */
   deviceIndex?: number;

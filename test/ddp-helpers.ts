@@ -33,7 +33,7 @@ export function config(strategy: 'tube' | 'tats' | 'adamae', globalBatch: number
     device,
     seed: 7,
     precision: 'fp32',
-    runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true },
+    runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true, ppoGraph: true },
   };
 }
 

@@ -159,7 +159,7 @@ describe('the runtime section: a former switch is recorded in config.json', () =
     const legacy = await pretrain({ ...tiny, runtime: { legacyAdamw: true }, out: join(root, 'legacy') }, cpu);
     const a = JSON.parse(readFileSync(runPaths(join(root, 'fused')).config, 'utf8'));
     const b = JSON.parse(readFileSync(runPaths(join(root, 'legacy')).config, 'utf8'));
-    expect(a.runtime).toEqual({ graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true });
+    expect(a.runtime).toEqual({ graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true, ppoGraph: true });
     expect(b.runtime).toEqual({ ...a.runtime, legacyAdamw: true });
     // Nothing else differs but the run directory.
     expect({ ...b, out: a.out, runtime: a.runtime }).toEqual(a);

@@ -25,7 +25,7 @@ const cfg = (m = {}, top = {}) => ({ model: { ...model, ...m }, masking: { strat
   sampler: { dim: 24, heads: 3, temperature: 1, ppoEpochs: 1, clipEps: 0.2, valueCoef: 0.5, beta: 1, betaStart: 1, betaSteps: 0, reward: 'error', targetKl: 0.01, lr: 1e-4, warmupSteps: 0, clipGrad: 1,
     weightDecay: 0.05, detachInput: true, adamaeWeight: 1e-4 },
   optim, batchSize: 1, device: 'cpu', seed: 1, precision: 'fp32',
-  runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true }, ...top });
+  runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true, ppoGraph: true }, ...top });
 const { decoderDim, decoderDepth, decoderHeads, ...encoder } = model;
 const ccfg = (m = {}) => ({ model: { ...encoder, ...m }, classes: 3, dropPath: 0, linearProbe: false, layerDecay: 1,
   labelSmoothing: 0, mixup: 0, cutmix: 0, mixupProb: 0, switchProb: 0, optim, batchSize: 1, device: 'cpu', seed: 1, precision: 'fp32' });

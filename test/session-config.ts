@@ -68,6 +68,6 @@ export function sessionConfig(o: TestConfigOptions = {}): NativeSessionConfig {
     device: o.device ?? 'cpu',
     seed: o.seed ?? 1,
     precision: o.precision ?? 'fp32',
-    runtime: { graph: o.graph ?? true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: o.legacyAdamw ?? false, rolloutGraph: true },
+    runtime: { graph: o.graph ?? true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: o.legacyAdamw ?? false, rolloutGraph: true, ppoGraph: true },
   };
 }

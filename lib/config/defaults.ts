@@ -65,7 +65,7 @@ export const DEFAULTS = {
     onDamaged: 'stop',
   },
   /** RuntimeConfig (types.ts): today's fast paths on, the unfused AdamW off. */
-  runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true },
+  runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true, ppoGraph: true },
   dataset: 'synthetic',
   steps: 1000,
   epochs: null,

@@ -45,7 +45,7 @@ const SECTION_KEYS = {
   ],
   optim: ['baseLr', 'lr', 'minLr', 'warmupSteps', 'totalSteps', 'weightDecay', 'beta1', 'beta2', 'clipGrad'],
   data: ['syntheticClips', 'stride', 'syntheticStyle', 'prefetch', 'workers', 'onDamaged'],
-  runtime: ['graph', 'staging', 'sdpa', 'layerNormBf16', 'legacyAdamw', 'rolloutGraph'],
+  runtime: ['graph', 'staging', 'sdpa', 'layerNormBf16', 'legacyAdamw', 'rolloutGraph', 'ppoGraph'],
 } as const;
 const TOP_KEYS = [
   ...Object.keys(SECTION_KEYS),
@@ -296,6 +296,7 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
     layerNormBf16: boolean('runtime.layerNormBf16', pick(rt.layerNormBf16, DEFAULTS.runtime.layerNormBf16)),
     legacyAdamw: boolean('runtime.legacyAdamw', pick(rt.legacyAdamw, DEFAULTS.runtime.legacyAdamw)),
     rolloutGraph: boolean('runtime.rolloutGraph', pick(rt.rolloutGraph, DEFAULTS.runtime.rolloutGraph)),
+    ppoGraph: boolean('runtime.ppoGraph', pick(rt.ppoGraph, DEFAULTS.runtime.ppoGraph)),
   };
 
   const out = nonEmptyString('out', pick(o.out, DEFAULTS.out));

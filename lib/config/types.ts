@@ -213,8 +213,8 @@ export interface RuntimeConfig {
   /**
    * Capture the training step as one CUDA graph and replay it (native/core/session.h): fewer host
    * launches per step. Taken only where it can be: CUDA, a fixed masking strategy (random, tube,
-   * frame) or TATS (its masks drawn eagerly before the captured MAE step, its PPO update eager
-   * after it; not AdaMAE, whose loss joins the MAE's), the fused AdamW (`legacyAdamw` false), a
+   * frame) or TATS (its masks drawn eagerly before the captured MAE step, its PPO update after it,
+   * a graph of its own: `ppoGraph`; not AdaMAE, whose loss joins the MAE's), the fused AdamW (`legacyAdamw` false), a
    * single process; elsewhere the eager step runs. Defaults to true.
    */
   graph: boolean;
@@ -250,9 +250,18 @@ export interface RuntimeConfig {
    * forward of its own (one sampler forward fewer per step); its activations stay alive through the
    * MAE's forward and backward, so the step's peak memory holds both. false: the first epoch runs
    * its own forward after the MAE step (the same values and more time; meant to lower the peak, not
-   * yet measured on a GPU). No effect on other strategies. Defaults to true.
+   * yet measured on a GPU). Applies to eager PPO updates only: a graphed one (ppoGraph) runs its own
+   * first forward. No effect on other strategies. Defaults to true.
    */
   rolloutGraph: boolean;
+  /**
+   * TATS: the PPO update (its epochs and the KL forward) captured once as a CUDA graph and
+   * replayed, where it can be (CUDA, the fused AdamW, one process, beta constant: during a beta
+   * curriculum the update runs eagerly). The same computation as the eager update, launched in
+   * one call instead of thousands; its graph keeps its own memory pool. No effect on other
+   * strategies or on a CPU. Defaults to true.
+   */
+  ppoGraph: boolean;
 }
 /** What a run does with a damaged shard clip (`data.onDamaged`). */
 export const ON_DAMAGED_CHOICES = ['stop', 'skip'] as const;

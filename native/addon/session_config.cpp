@@ -47,6 +47,7 @@ core::SessionConfig read_session_config(const Napi::Object& c) {
   cfg.runtime.layer_norm_bf16 = get_bool(r, "layerNormBf16", "config.runtime");
   cfg.runtime.legacy_adamw = get_bool(r, "legacyAdamw", "config.runtime");
   cfg.runtime.rollout_graph = get_bool(r, "rolloutGraph", "config.runtime");
+  cfg.runtime.ppo_graph = get_bool(r, "ppoGraph", "config.runtime");
   // Optional (single process on device 0 when absent): lib/config always sets them.
   cfg.device_index = get_int_or(c, "deviceIndex", 0, "config");
   const Napi::Value dp = c.Get("dataParallel");

@@ -58,6 +58,7 @@ struct RuntimeConfig {
   bool layer_norm_bf16 = false;  // runtime.layerNormBf16: LayerNorm on bf16 input under bf16 autocast (vit.h)
   bool legacy_adamw = false;     // runtime.legacyAdamw: torch::optim::AdamW instead of the fused one (optim.h)
   bool rollout_graph = false;    // runtime.rolloutGraph: TATS's first PPO epoch reuses act()'s forward (ppo.h)
+  bool ppo_graph = false;        // runtime.ppoGraph: TATS's PPO update as one CUDA graph where it can be (ppo.h)
 };
 
 struct SessionConfig {

@@ -12,6 +12,7 @@ namespace tats::core {
 namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kAdamEps = 1e-8;  // VideoMAE's opt_eps
+constexpr int64_t kSkipSlot = 4;      // kernels/adamw.h: scalars[4], the skip flag
 }  // namespace
 
 double scheduled_lr(const OptimConfig& cfg, int64_t step) {
@@ -126,10 +127,14 @@ void MaeOptimizer::set_skip(const torch::Tensor& flag) {
     skip_ = flag.defined() ? flag.detach() : torch::Tensor();
     return;
   }
+  if (flag.defined()) set_skip(flag, scalars_);
+  else scalars_.narrow(0, kSkipSlot, 1).zero_();
+}
+
+void MaeOptimizer::set_skip(const torch::Tensor& flag, const torch::Tensor& row) const {
+  TORCH_CHECK(fused_ && flag.defined(), "MaeOptimizer::set_skip(flag, row): fused optimiser and a flag only");
   torch::NoGradGuard no_grad;
-  auto slot = scalars_.narrow(0, 4, 1);
-  if (flag.defined()) slot.copy_(flag.detach().reshape({1}));
-  else slot.zero_();
+  row.narrow(0, kSkipSlot, 1).copy_(flag.detach().reshape({1}));
 }
 
 torch::Tensor MaeOptimizer::apply(const torch::Tensor& scalars) {

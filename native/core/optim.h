@@ -67,6 +67,8 @@ class MaeOptimizer {
   // into the AdamW scalars on the device (kernels/adamw.h, scalars[4]; no host sync); legacy: it is
   // read on the host at step(). PPO's early stop on KL sets it; an undefined flag clears it.
   void set_skip(const torch::Tensor& flag);
+  // Fused only: the same flag written into one row of scalar_rows() (a device copy, capturable).
+  void set_skip(const torch::Tensor& flag, const torch::Tensor& row) const;
   bool fused() const { return fused_; }
   // Data parallel: every gradient <- its mean over the group's ranks (the loss is a mean over the
   // batch, so the mean of the ranks' gradients is the gradient of the global batch). Fused: one

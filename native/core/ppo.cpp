@@ -145,37 +145,70 @@ PpoRollout PpoTrainer::act(const torch::Tensor& state, at::Generator& gen, torch
   return r;
 }
 
+void PpoTrainer::set_graph(bool on) {
+  graph_on_ = on;
+  if (!on) graph_.reset();
+}
+
+bool PpoTrainer::graph_possible() const {
+  const auto device = optimizer_->fused() ? sampler_->parameters().front().device() : torch::Device(torch::kCPU);
+  return graph_on_ && StepGraph::supported() && device.is_cuda() && optimizer_->fused() && !group_;
+}
+
+bool PpoTrainer::graphs_next_update() const {
+  // A captured update bakes beta in.
+  return graph_possible() && (options_.beta_steps == 0 || updates_ >= options_.beta_steps);
+}
+
 PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_rewards) {
   TORCH_CHECK(raw_rewards.sizes() == rollout.masked.sizes(), "PpoTrainer::update: rewards must be [B, k] = ",
               rollout.masked.sizes(), ", got ", raw_rewards.sizes());
   const int64_t N = rollout.action.size(1);
   const double beta = scheduled_beta(options_, updates_);
-  torch::Tensor advantages, targets;
+  EpochInputs in{rollout.state, rollout.z_old, rollout.action, {}, {}, rollout.live};
   {
     torch::NoGradGuard ng;
     const auto returns = rewards_.update_and_normalize(raw_rewards.detach(), group_.get());  // [B, k]
-    targets = returns.mean(1);                                                               // [B]
-    advantages = ppo_advantages(returns, rollout.masked, rollout.value_old, N, group_.get());
+    in.targets = returns.mean(1);                                                            // [B]
+    in.advantages = ppo_advantages(returns, rollout.masked, rollout.value_old, N, group_.get());
   }
   sampler_->train();
   PpoStats s;
+  if (graphs_next_update()) {
+    s = epochs_graphed(in, beta);
+  } else {
+    if (optimizer_->fused()) {
+      if (!rows_.defined()) rows_ = optimizer_->scalar_rows(options_.epochs);
+      optimizer_->prepare_rows(updates_, rows_);
+    }
+    s = epochs(in, beta, optimizer_->fused() ? rows_ : torch::Tensor());
+  }
   s.beta = beta;
+  optimizer_->zero_grad();
+  ++updates_;
+  s.reward = raw_rewards.detach().to(torch::kFloat).mean();
+  return s;
+}
+
+PpoStats PpoTrainer::epochs(const EpochInputs& in, double beta, const torch::Tensor& rows) {
+  PpoStats s;
   auto acc = [](torch::Tensor& sum, const torch::Tensor& x) { sum = sum.defined() ? sum + x : x; };
-  torch::Tensor stop = torch::zeros({}, rollout.z_old.options());  // 1 once an epoch passed the KL limit
-  torch::Tensor taken = torch::zeros({}, rollout.z_old.options());
-  optimizer_->set_skip(stop);
+  torch::Tensor stop = torch::zeros({}, in.z_old.options());  // 1 once an epoch passed the KL limit
+  torch::Tensor taken = torch::zeros({}, in.z_old.options());
+  if (!rows.defined()) optimizer_->set_skip(stop);
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
     SamplerOutput out;
     PpoLoss terms;
     {
       TATS_SCOPE("tats.ppo_forward");
-      if (epoch == 0 && rollout.live.logits.defined() && rollout.live.logits.requires_grad()) {
-        out = rollout.live;  // theta is still theta_old: act()'s forward, graph included
+      if (epoch == 0 && in.live.logits.defined() && in.live.logits.requires_grad()) {
+        out = in.live;  // theta is still theta_old: act()'s forward, graph included
       } else {
-        AutocastScope autocast(autocast_);
-        out = sampler_->forward(rollout.state);
+        // No autocast cache: a capture must not keep cached casts in its pool (autocast.h).
+        AutocastScope autocast(autocast_, /*cache=*/false);
+        out = sampler_->forward(in.state);
       }
-      terms = ppo_loss(log_odds(out), out.values, rollout.z_old, rollout.action, advantages, targets, beta, rho_,
+      terms = ppo_loss(log_odds(out), out.values, in.z_old, in.action, in.advantages, in.targets, beta, rho_,
                        options_);
     }
     if (epoch > 0) {
@@ -184,7 +217,7 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
       auto kl = terms.kl.detach().to(torch::kFloat).clone();
       if (group_ && group_->world_size() > 1) group_->all_reduce_mean_(kl);
       stop = torch::maximum(stop, (kl > kKlStopFactor * options_.target_kl).to(stop.scalar_type()));
-      optimizer_->set_skip(stop);
+      if (!rows.defined()) optimizer_->set_skip(stop);
     }
     {
       TATS_SCOPE("tats.ppo_backward");
@@ -194,7 +227,13 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
     {
       TATS_SCOPE("tats.ppo_optimizer");
       if (group_) optimizer_->all_reduce_grads(*group_);
-      optimizer_->step(updates_);
+      if (rows.defined()) {
+        const auto row = rows.select(0, epoch);
+        optimizer_->set_skip(stop, row);
+        optimizer_->apply(row);
+      } else {
+        optimizer_->step(updates_);
+      }
     }
     const auto keep = 1.0 - stop;  // this epoch's terms count when its step was taken
     acc(taken, keep);
@@ -207,22 +246,57 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
       s.prior = terms.prior.detach();
     }
   }
-  optimizer_->set_skip({});
+  if (!rows.defined()) optimizer_->set_skip({});
   for (auto* t : {&s.loss, &s.policy_loss, &s.value_loss, &s.clip_frac}) *t = *t / taken;  // taken >= 1
   s.epochs = taken;
   {
     // The update's exact KL: one more forward of the new theta.
     torch::NoGradGuard ng;
-    AutocastScope autocast(autocast_);
-    const auto z = log_odds(sampler_->forward(rollout.state)).to(torch::kFloat);
+    AutocastScope autocast(autocast_, /*cache=*/false);
+    const auto z = log_odds(sampler_->forward(in.state)).to(torch::kFloat);
     const auto lq = torch::log_sigmoid(z), l1q = torch::log_sigmoid(-z);
-    const auto lq_o = torch::log_sigmoid(rollout.z_old), l1q_o = torch::log_sigmoid(-rollout.z_old);
-    const auto q_o = torch::sigmoid(rollout.z_old);
+    const auto lq_o = torch::log_sigmoid(in.z_old), l1q_o = torch::log_sigmoid(-in.z_old);
+    const auto q_o = torch::sigmoid(in.z_old);
     s.kl = (q_o * (lq_o - lq) + (1 - q_o) * (l1q_o - l1q)).mean();
   }
-  optimizer_->zero_grad();
-  ++updates_;
-  s.reward = raw_rewards.detach().to(torch::kFloat).mean();
+  return s;
+}
+
+PpoStats PpoTrainer::epochs_graphed(const EpochInputs& in, double beta) {
+  if (!graph_ || !graph_->in.state.sizes().equals(in.state.sizes()) ||
+      graph_->in.state.scalar_type() != in.state.scalar_type()) {
+    graph_ = std::make_unique<GraphState>();
+    auto& g = *graph_;
+    g.graph = std::make_unique<StepGraph>(in.state.device(), /*warmup=*/2);
+    g.in = EpochInputs{torch::empty_like(in.state),      torch::empty_like(in.z_old),
+                       torch::empty_like(in.action),     torch::empty_like(in.advantages),
+                       torch::empty_like(in.targets),    {}};
+    g.rows = optimizer_->scalar_rows(options_.epochs);
+    g.stats = torch::zeros({8}, in.z_old.options().dtype(torch::kFloat));
+  }
+  auto& g = *graph_;
+  PpoStats s;
+  g.graph->run(
+      [&] {  // eager: this update's inputs into the static buffers, the AdamW scalars onto the device
+        g.in.state.copy_(in.state);
+        g.in.z_old.copy_(in.z_old);
+        g.in.action.copy_(in.action);
+        g.in.advantages.copy_(in.advantages);
+        g.in.targets.copy_(in.targets);
+        optimizer_->prepare_rows(updates_, g.rows);
+      },
+      [&] {  // captured once, then replayed: K epochs and the KL forward on the static buffers
+        const auto r = epochs(g.in, beta, g.rows);
+        torch::NoGradGuard ng;
+        g.stats.copy_(torch::stack({r.loss, r.policy_loss, r.value_loss, r.clip_frac, r.kl, r.entropy, r.prior,
+                                    r.epochs})
+                          .to(torch::kFloat));
+      },
+      [&] {  // eager: a copy of the statistics, which the next replay overwrites
+        const auto c = g.stats.clone();
+        s.loss = c[0], s.policy_loss = c[1], s.value_loss = c[2], s.clip_frac = c[3];
+        s.kl = c[4], s.entropy = c[5], s.prior = c[6], s.epochs = c[7];
+      });
   return s;
 }
 

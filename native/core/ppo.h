@@ -20,12 +20,17 @@
 // the epochs one forward without grad measures the update's exact KL.
 // beta: constant, or log-linear from betaStart to beta over betaSteps updates (a curriculum from
 // near-random masking to motion-centric).
+// Graphed (set_graph, runtime.ppoGraph: CUDA, the fused AdamW, one process, beta constant from
+// here on): the rewards' statistics and advantages run eagerly, then the K epochs and the KL
+// forward are one CUDA graph (StepGraph) over static copies of the rollout; AdamW takes one row of
+// device scalars per epoch (MaeOptimizer::prepare_rows). The eager update runs the same code.
 #pragma once
 #include <torch/torch.h>
 
 #include <memory>
 
 #include "core/optim.h"
+#include "core/step_graph.h"
 #include "core/tats_sampler.h"
 
 namespace tats::core {
@@ -121,6 +126,14 @@ class PpoTrainer {
   // bf16 autocast for the forward passes of update() (CUDA sessions in bf16); act() runs under
   // the caller's autocast.
   void set_autocast(bool on) { autocast_ = on; }
+  // runtime.ppoGraph: update() captures its epochs once as a CUDA graph and replays them, where it
+  // can (graph_possible()). Turning it off, or reset_graph(), drops a captured graph.
+  void set_graph(bool on);
+  bool graph_possible() const;
+  // Whether the next update() runs graphed: graph_possible() and beta constant from that update on.
+  bool graphs_next_update() const;
+  // Drops the captured update (after a load or a move: its buffers may have been replaced).
+  void reset_graph() { graph_.reset(); }
   // Data parallel: act() keys each clip's noise by its global row, update() uses the global
   // batch's reward statistics and advantages and averages theta's gradients over the group.
   void set_group(std::shared_ptr<Collective> group) { group_ = std::move(group); }
@@ -145,6 +158,25 @@ class PpoTrainer {
   bool autocast_ = false;
   int64_t updates_ = 0;
   std::shared_ptr<Collective> group_;
+  bool graph_on_ = false;
+
+  // One update's inputs to its epochs (the rollout's, or their static copies when graphed).
+  struct EpochInputs {
+    torch::Tensor state, z_old, action, advantages, targets;
+    SamplerOutput live;  // eager only: act()'s forward for epoch 0
+  };
+  // The K epochs and the KL forward: the same code eager and captured. rows: fused AdamW's scalars,
+  // one row per epoch (prepare_rows done); undefined: the legacy optimiser's step().
+  PpoStats epochs(const EpochInputs& in, double beta, const torch::Tensor& rows);
+  PpoStats epochs_graphed(const EpochInputs& in, double beta);
+  struct GraphState {
+    std::unique_ptr<StepGraph> graph;
+    EpochInputs in;      // static copies of the update's inputs
+    torch::Tensor rows;  // [K, 8] AdamW scalars
+    torch::Tensor stats;  // [8] fp32: the PpoStats the captured epochs write
+  };
+  std::unique_ptr<GraphState> graph_;
+  torch::Tensor rows_;  // eager, fused: [K, 8] AdamW scalars
 };
 
 // The samplers' own AdamW: the MAE's optimiser class (same parameter groups: no weight decay on

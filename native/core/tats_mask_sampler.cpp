@@ -57,6 +57,7 @@ class TatsMaskSampler : public MaskSampler {
     po.legacy_adamw = ctx.config.runtime.legacy_adamw;
     ppo_ = std::make_unique<PpoTrainer>(TatsSampler(so), po, masked_);
     if (ctx.group) ppo_->set_group(ctx.group);
+    ppo_->set_graph(ctx.config.runtime.ppo_graph);
     to_device(ctx.device);
   }
 
@@ -64,8 +65,10 @@ class TatsMaskSampler : public MaskSampler {
     TORCH_CHECK(tokens.size(0) == batch, "tats sampler: tokens hold ", tokens.size(0), " clips, expected ", batch);
     torch::Tensor visible;
     // Training with runtime.rolloutGraph: act()'s forward keeps its graph for the first PPO epoch
-    // (one sampler forward fewer; its activations live through the MAE step).
-    const auto rollout = ppo_->act(tokens, gen, &visible, /*keep_graph=*/training_ && rollout_graph_);
+    // (one sampler forward fewer; its activations live through the MAE step). A graphed update
+    // (runtime.ppoGraph) runs its own first forward on its static copy of the state.
+    const bool keep_graph = training_ && rollout_graph_ && !ppo_->graphs_next_update();
+    const auto rollout = ppo_->act(tokens, gen, &visible, keep_graph);
     MaskDraw draw;
     draw.visible = visible;
     draw.masked = rollout.masked;
@@ -152,6 +155,7 @@ class TatsMaskSampler : public MaskSampler {
     if (const auto it = weights.find(kUpdates); it != weights.end())
       ppo_->updates() = it->second.to(torch::kCPU, torch::kLong).item<int64_t>();
     load_optimizer_tensors(ppo_->optimizer(), optimizer_state, strict);
+    ppo_->reset_graph();  // never replay over tensors the load may have replaced
   }
 
   void broadcast_weights(Collective& group) override { ppo_->optimizer().broadcast_params(group); }
@@ -163,6 +167,7 @@ class TatsMaskSampler : public MaskSampler {
 
   void to_device(const torch::Device& device) override {
     device_ = device;
+    ppo_->reset_graph();
     ppo_->sampler()->to(device);  // in place: the optimiser's parameter handles stay valid
     ppo_->optimizer().to_device(device);  // its flat buffers and gradient views follow
     ppo_->set_autocast(device.is_cuda() && precision_bf16_);

@@ -70,7 +70,7 @@ const sessionCfg = (strategy = 'tube', batchSize = 1) => ({
   sampler: { dim: 24, heads: 3, temperature: 1, ppoEpochs: 1, clipEps: 0.2, valueCoef: 0.5, beta: 1, betaStart: 1, betaSteps: 0,
     reward: 'error', targetKl: 0.01, lr: 1e-4, warmupSteps: 0, clipGrad: 1, weightDecay: 0.05, detachInput: true, adamaeWeight: 1e-4 },
   optim: { ...optim }, batchSize, device: 'cpu', seed: 1, precision: 'fp32',
-  runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true },
+  runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true, ppoGraph: true },
 });
 const { decoderDim: _d, decoderDepth: _dd, decoderHeads: _dh, ...encoder } = model;
 const classifierCfg = (batchSize = 1) => ({ model: { ...encoder }, classes: 3, dropPath: 0.1, linearProbe: false, layerDecay: 0.75,

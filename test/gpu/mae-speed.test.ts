@@ -25,7 +25,7 @@ interface Variant {
   batchSize?: number;
 }
 
-const EAGER: SessionConfig['runtime'] = { legacyAdamw: false, staging: true, graph: false, sdpa: 'auto', layerNormBf16: false, rolloutGraph: true };
+const EAGER: SessionConfig['runtime'] = { legacyAdamw: false, staging: true, graph: false, sdpa: 'auto', layerNormBf16: false, rolloutGraph: true, ppoGraph: false };
 const GRAPH: SessionConfig['runtime'] = { ...EAGER, graph: true };
 // The CUDA graph's capture creates the capturing thread's cuBLAS/cuDNN handles first (steps run on
 // libuv pool threads; a handle created inside the capture failed it before).

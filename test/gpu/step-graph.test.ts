@@ -26,21 +26,30 @@ const cfg = JSON.parse(process.argv[1]);
 const steps = Number(process.argv[2]);
 const n = cfg.batchSize * cfg.model.frames * cfg.model.size * cfg.model.size * 3;
 const s = await Session.create(cfg);
-const losses = [];
+const losses = [], kls = [];
 let x = 12345;
 for (let k = 0; k < steps; k++) {
   const clips = new Uint8Array(n);
   for (let j = 0; j < n; j++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; clips[j] = x >>> 24; }
-  losses.push((await s.trainStep(clips)).loss);
+  const m = await s.trainStep(clips);
+  losses.push(m.loss);
+  if (m.kl !== undefined) kls.push(m.kl);
 }
 s.dispose();
-console.log(JSON.stringify(losses));
+console.log(JSON.stringify({ losses, kls }));
 `;
 
 type Strategy = 'tube' | 'tats';
 
-function run(strategy: Strategy, precision: 'fp32' | 'bf16', graph: boolean): { losses: number[]; stderr: string } {
+interface Run {
+  losses: number[];
+  kls: number[];  // TATS: the exact KL of each PPO update (the sampler's own training)
+  stderr: string;
+}
+
+function run(strategy: Strategy, precision: 'fp32' | 'bf16', graph: boolean, ppoGraph = graph): Run {
   const cfg = sessionConfig({ device: 'cuda', precision, graph, strategy, batchSize: 4, lr: 1e-3, warmupSteps: 1, seed: 7 });
+  cfg.runtime.ppoGraph = ppoGraph;
   // TATS: the default reward, so the PPO update reads what the replayed step wrote each time.
   if (strategy === 'tats') cfg.sampler.reward = 'negError';
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify(cfg), String(STEPS)], {
@@ -49,12 +58,13 @@ function run(strategy: Strategy, precision: 'fp32' | 'bf16', graph: boolean): { 
     env: { ...process.env, TATS_STEP_TIMING: '1' },
   });
   if (r.status !== 0) throw new Error(`child (${precision}, graph ${graph}) exited ${r.status}:\n${r.stderr}`);
-  return { losses: JSON.parse(r.stdout.trim().split('\n').at(-1)!) as number[], stderr: r.stderr };
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { losses: number[]; kls: number[] };
+  return { ...out, stderr: r.stderr };
 }
 
 describe.skipIf(Boolean(reason))(`training step, eager and CUDA-graphed, on ${i.device}`, () => {
-  // TATS: the masks are drawn eagerly before the captured MAE step and the PPO update runs eagerly
-  // after it (train_step.cpp); the graphed forward embeds only the visible patches.
+  // TATS: the masks are drawn eagerly before the captured MAE step; the PPO update after it is a
+  // graph of its own (runtime.ppoGraph, ppo.h); the graphed forward embeds only the visible patches.
   for (const [strategy, precision, rel] of [
     ['tube', 'fp32', 1e-3],
     ['tube', 'bf16', 2e-2],
@@ -74,6 +84,39 @@ describe.skipIf(Boolean(reason))(`training step, eager and CUDA-graphed, on ${i.
         expect(Number.isFinite(graphed.losses[k]!)).toBe(true);
         expect(Math.abs(graphed.losses[k]! - l)).toBeLessThan(rel * Math.abs(l) + 1e-4);
       });
+      if (strategy === 'tats') {
+        // The PPO update's own result: each update's exact KL, eager against graphed.
+        expect(graphed.kls).toHaveLength(STEPS);
+        eager.kls.forEach((kl, k) => expect(Math.abs(graphed.kls[k]! - kl)).toBeLessThan(0.05 * Math.abs(kl) + 1e-7));
+      }
+    });
+  }
+
+  // The PPO update alone, eager (ppoGraph false) against graphed, both with the MAE step graphed:
+  // its 2 eager warm-up updates, the capture on the 3rd, replays after; 12 steps for the replays
+  // to carry the sampler's AdamW state and the KL early stop through several updates.
+  for (const precision of ['fp32', 'bf16'] as const) {
+    it(`tiny, tats, ${precision}: the graphed PPO update trains the sampler like the eager one`, () => {
+      const steps = 12;
+      const go = (ppoGraph: boolean) => {
+        const cfg = sessionConfig({ device: 'cuda', precision, graph: true, strategy: 'tats', batchSize: 4, lr: 1e-3, warmupSteps: 1, seed: 11 });
+        cfg.runtime.ppoGraph = ppoGraph;
+        const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify(cfg), String(steps)], {
+          cwd: process.cwd(), encoding: 'utf8', env: { ...process.env },
+        });
+        if (r.status !== 0) throw new Error(`child (${precision}, ppoGraph ${ppoGraph}) exited ${r.status}:\n${r.stderr}`);
+        expect(r.stderr).not.toMatch(/capture of the training step failed/);
+        return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { losses: number[]; kls: number[] };
+      };
+      const eager = go(false), graphed = go(true);
+      console.log(JSON.stringify({ test: 'ppo-graph', precision, eager, graphed }));
+      expect(graphed.kls).toHaveLength(steps);
+      const rel = precision === 'fp32' ? 1e-3 : 5e-2;
+      eager.kls.forEach((kl, k) => {
+        expect(Number.isFinite(graphed.kls[k]!)).toBe(true);
+        expect(Math.abs(graphed.kls[k]! - kl)).toBeLessThan(rel * Math.abs(kl) + 1e-7);
+      });
+      eager.losses.forEach((l, k) => expect(Math.abs(graphed.losses[k]! - l)).toBeLessThan(rel * Math.abs(l) + 1e-4));
     });
   }
 });

@@ -39,10 +39,13 @@ describe.skipIf(Boolean(reason))(`TATS sampler on ${i.device}`, () => {
 
   it.each([0.9, 0.95])('sampler cost at the base setting (B 32, 16x224, C 384, K 4, rho %f)', async (ratio) => {
     const opts = { batch: 32, slots: 8, perSlot: 196, inputDim: 768, dim: 384, heads: 6, epochs: 4, steps: 8, ratio };
-    const r = await native().testing.samplerBench({ ...opts, bf16: true }, 'cuda');
-    console.log(JSON.stringify({ bench: 'samplerOnly', precision: 'bf16', ...opts, ...r }));
-    expect(r.actMs).toBeGreaterThan(0);
-    expect(r.updateMs).toBeGreaterThan(0);
+    // The update eager (as before runtime.ppoGraph) and as a CUDA graph (its default).
+    for (const graph of [false, true]) {
+      const r = await native().testing.samplerBench({ ...opts, bf16: true, graph }, 'cuda');
+      console.log(JSON.stringify({ bench: 'samplerOnly', precision: 'bf16', graph, ...opts, ...r }));
+      expect(r.actMs).toBeGreaterThan(0);
+      expect(r.updateMs).toBeGreaterThan(0);
+    }
   });
 
   describe('joint training steps, base preset, batch 32, 16x224, K 4, bf16', () => {

@@ -47,6 +47,7 @@ Napi::Value SamplerBenchFn(const Napi::CallbackInfo& info) {
   o.steps = get_int(opts, "steps", "options");
   o.ratio = get_number(opts, "ratio", "options");
   o.bf16 = get_bool_or(opts, "bf16", false, "options");
+  o.graph = get_bool_or(opts, "graph", false, "options");
   const torch::Device device = arg_device(info, 1);
   // Upper bounds too: steps and epochs are loop counts (an unbounded one hangs the worker).
   const bool ok = o.batch >= 1 && o.batch <= 1024 && o.slots >= 1 && o.slots <= 64 && o.per_slot >= 1 &&

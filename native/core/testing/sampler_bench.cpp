@@ -46,6 +46,7 @@ SamplerBenchResult sampler_bench(const SamplerBenchOptions& o, const torch::Devi
   const int64_t M = masked_count("tats", o.ratio, TokenGrid{o.slots, o.per_slot});
   PpoTrainer ppo(sampler, po, M);
   ppo.set_autocast(o.bf16);
+  ppo.set_graph(o.graph);
   // The sampler's LayerNorms as a pretraining session runs them with runtime.layerNormBf16 on (its
   // default): on bf16 input under bf16 autocast (vit.h).
   const LayerNormBf16Scope ln_bf16(/*enabled=*/true);
@@ -62,7 +63,7 @@ SamplerBenchResult sampler_bench(const SamplerBenchOptions& o, const torch::Devi
     PpoRollout rollout;
     {
       AutocastScope autocast(o.bf16);
-      rollout = ppo.act(x, gen, nullptr, /*keep_graph=*/true);
+      rollout = ppo.act(x, gen, nullptr, /*keep_graph=*/!ppo.graphs_next_update());
     }
     sync(device);
     const auto t1 = std::chrono::steady_clock::now();

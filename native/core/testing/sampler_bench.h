@@ -13,6 +13,7 @@ struct SamplerBenchOptions {
   int64_t batch = 0, slots = 0, per_slot = 0, input_dim = 0, dim = 0, heads = 0, epochs = 0, steps = 0;
   double ratio = 0;
   bool bf16 = false;  // bf16 autocast (CUDA only)
+  bool graph = false;  // the PPO update as a CUDA graph where it can be (runtime.ppoGraph; CUDA only)
 };
 
 struct SamplerBenchResult {
