@@ -1,17 +1,18 @@
 // CUDA version of trajectory_pool.h.
-// One warp per row (token), 4 rows a block. Lane l holds channels l, l+32, ... of all T frames of
-// the token's trajectory row in registers (y[kT][kCPL], compile-time sized so it stays in
-// registers: the smallest of the instantiations below that holds T x C), read from global memory
-// once, coalesced along the channels. Heads are a runtime loop: per head the warp loads a[h] (or
-// dz[h]) for its channels, forms the T logits with warp-shuffle sums, takes the softmax (every
-// lane holds every p[t]) and writes z[h] for its channels.
+// One block of four warps per row (token). The row's channels come in chunks of 32; warp w takes
+// chunks w, w+4, w+8, ..., lane l channel l of each, and holds those channels of all T frames of
+// the trajectory row in registers (y[kT][kCPL], compile-time sized so it stays in registers: the
+// smallest of the instantiations below that holds T frames of its quarter of C). Four warps a row,
+// rather than one, cut the registers a thread needs (backward, T 8, C 384: 107 against 176), so
+// that more rows are resident to hide the loads' latency: one warp a row ran the H100's backward
+// at 3.5 ms for 50k rows, several times slower than its traffic needs.
+// Per head, each warp sums its share of the T logits (and, backward, of g[t]) by warp shuffles;
+// the shares meet in shared memory (one __syncthreads a head, double-buffered by head parity).
 // Forward traffic per row: T*C + H*C elements in, H*C + C out (the [T, 2C] keys and values the
-// unfactored stage read and wrote are gone). Shuffles: T*5 per head.
-// Backward, pass 1 (per head): p and g[t] = dz[h] . yt_t by shuffle sums, ds = p (g - D); p and ds
-// of every head go to the warp's slice of shared memory (2*H*kT floats). Pass 2 (per channel of
-// the lane, all heads): dyt for that channel over every frame and da[h] for that channel, so only
-// kT accumulators are live beside the row; a and dz are read a second time (L1/L2 hits).
-// Backward traffic per row: T*C + 2*H*C + C in (plus the re-read of a and dz), T*C + H*C out.
+// unfactored stage read and wrote are gone).
+// Backward, one pass over the heads: p and ds of head h, then its da[h] and its share of dyt,
+// accumulated in registers (acc[kT][kCPL]); dyt is written once, after the last head.
+// Traffic per row: T*C + 2*H*C + C in, T*C + H*C out.
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -30,7 +31,7 @@ using cuda::from_f32;
 using cuda::to_f32;
 using cuda::warp_sum;
 
-constexpr int kWarpsPerBlock = 4;
+constexpr int kWarpsPerRow = 4;  // a block is one row
 
 struct PoolArgs {
   int64_t rows;
@@ -38,40 +39,62 @@ struct PoolArgs {
   float scale;
 };
 
-// y[t][k] = yt[r, t, lane + 32k]; 0 for t >= T or a channel >= C (so padded terms add nothing).
+// This lane's channel of its warp's k-th chunk: chunk w + 2k, channel 32 * chunk + lane.
+__device__ __forceinline__ int channel_of(int warp, int lane, int k) { return 32 * (warp + kWarpsPerRow * k) + lane; }
+
+// y[t][k] = yt[r, t, channel_of(k)]; 0 for t >= T or a channel >= C (so padded terms add nothing).
 template <int kT, int kCPL, typename T>
-__device__ __forceinline__ void load_row(const T* __restrict__ yt, int64_t r, const PoolArgs& g, int lane,
+__device__ __forceinline__ void load_row(const T* __restrict__ yt, int64_t r, const PoolArgs& g, int warp, int lane,
                                          float (&y)[kT][kCPL]) {
   const T* row = yt + r * g.frames * g.channels;
 #pragma unroll
   for (int t = 0; t < kT; ++t)
 #pragma unroll
     for (int k = 0; k < kCPL; ++k) {
-      const int c = lane + 32 * k;
+      const int c = channel_of(warp, lane, k);
       y[t][k] = (t < g.frames && c < g.channels) ? to_f32(row[(int64_t)t * g.channels + c]) : 0.f;
     }
 }
 
-// v[k] = src[lane + 32k], 0 past the channels.
+// v[k] = src[channel_of(k)], 0 past the channels.
 template <int kCPL, typename T>
-__device__ __forceinline__ void load_channels(const T* __restrict__ src, int channels, int lane, float (&v)[kCPL]) {
+__device__ __forceinline__ void load_channels(const T* __restrict__ src, int channels, int warp, int lane,
+                                              float (&v)[kCPL]) {
 #pragma unroll
   for (int k = 0; k < kCPL; ++k) {
-    const int c = lane + 32 * k;
+    const int c = channel_of(warp, lane, k);
     v[k] = c < channels ? to_f32(src[c]) : 0.f;
   }
 }
 
-// out[t] = mul * (v . y[t]), summed over the warp (every lane gets every value); 0 for t >= T.
+// out[t] = v . y[t] over this warp's channels, summed over the warp (every lane gets every value).
 template <int kT, int kCPL>
-__device__ __forceinline__ void warp_dots(const float (&v)[kCPL], const float (&y)[kT][kCPL], int frames, float mul,
-                                          float (&out)[kT]) {
+__device__ __forceinline__ void warp_dots(const float (&v)[kCPL], const float (&y)[kT][kCPL], float (&out)[kT]) {
 #pragma unroll
   for (int t = 0; t < kT; ++t) {
     float acc = 0.f;
 #pragma unroll
     for (int k = 0; k < kCPL; ++k) acc += v[k] * y[t][k];
-    out[t] = t < frames ? warp_sum(acc) * mul : 0.f;  // `frames` is warp-uniform: every lane shuffles
+    out[t] = warp_sum(acc);
+  }
+}
+
+// The row's warps' shares of kN sums meet: every thread gets x[i] summed over the warps.
+// slot: this head's [kWarpsPerRow][kN] floats of shared memory (the caller alternates two slots, so
+// one barrier a call suffices: a slot is written again only after the next call's barrier).
+template <int kN>
+__device__ __forceinline__ void join_warps(float (&x)[kN], float* slot, int warp, int lane) {
+  if (lane == 0) {
+#pragma unroll
+    for (int i = 0; i < kN; ++i) slot[warp * kN + i] = x[i];
+  }
+  __syncthreads();
+#pragma unroll
+  for (int i = 0; i < kN; ++i) {
+    float v = 0.f;
+#pragma unroll
+    for (int w = 0; w < kWarpsPerRow; ++w) v += slot[w * kN + i];
+    x[i] = v;
   }
 }
 
@@ -94,25 +117,28 @@ __device__ __forceinline__ void softmax_frames(float (&s)[kT], int frames) {
 }
 
 template <typename T, int kT, int kCPL>
-__global__ void __launch_bounds__(32 * kWarpsPerBlock)
+__global__ void __launch_bounds__(32 * kWarpsPerRow)
     pool_forward_kernel(const T* __restrict__ yt, const T* __restrict__ a, T* __restrict__ z, T* __restrict__ var,
                         PoolArgs g) {
-  const int lane = threadIdx.x & 31;
-  const int64_t r = blockIdx.x * (int64_t)kWarpsPerBlock + (threadIdx.x >> 5);
-  if (r >= g.rows) return;  // whole warps exit together; no block-level sync below
+  __shared__ float slots[2][kWarpsPerRow * kT];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int64_t r = blockIdx.x;  // one row a block: every thread reaches every barrier
   const int C = g.channels;
   float y[kT][kCPL];
-  load_row(yt, r, g, lane, y);
+  load_row(yt, r, g, warp, lane, y);
   const int64_t head_stride = g.rows * C;  // a, z: [H, R, C]
   for (int h = 0; h < g.heads; ++h) {
     const int64_t off = h * head_stride + r * C;
     float av[kCPL], p[kT];
-    load_channels(a + off, C, lane, av);
-    warp_dots(av, y, g.frames, g.scale, p);
+    load_channels(a + off, C, warp, lane, av);
+    warp_dots(av, y, p);
+    join_warps(p, slots[h & 1], warp, lane);
+#pragma unroll
+    for (int t = 0; t < kT; ++t) p[t] *= g.scale;
     softmax_frames(p, g.frames);
 #pragma unroll
     for (int k = 0; k < kCPL; ++k) {
-      const int c = lane + 32 * k;
+      const int c = channel_of(warp, lane, k);
       float acc = 0.f;
 #pragma unroll
       for (int t = 0; t < kT; ++t) acc += p[t] * y[t][k];
@@ -122,7 +148,7 @@ __global__ void __launch_bounds__(32 * kWarpsPerBlock)
   const float inv_t = 1.f / g.frames;
 #pragma unroll
   for (int k = 0; k < kCPL; ++k) {
-    const int c = lane + 32 * k;
+    const int c = channel_of(warp, lane, k);
     float mean = 0.f;
 #pragma unroll
     for (int t = 0; t < kT; ++t) mean += y[t][k];
@@ -138,76 +164,69 @@ __global__ void __launch_bounds__(32 * kWarpsPerBlock)
 }
 
 template <typename T, int kT, int kCPL>
-__global__ void __launch_bounds__(32 * kWarpsPerBlock)
+__global__ void __launch_bounds__(32 * kWarpsPerRow)
     pool_backward_kernel(const T* __restrict__ yt, const T* __restrict__ a, const T* __restrict__ dz,
                          const T* __restrict__ dvar, T* __restrict__ dyt, T* __restrict__ da, PoolArgs g) {
-  extern __shared__ float4 smem4[];  // per warp: p[H][kT] then ds[H][kT]; float4 for aligned vector reads
+  __shared__ float slots[2][kWarpsPerRow * 2 * kT];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int64_t r = blockIdx.x * (int64_t)kWarpsPerBlock + warp;
-  if (r >= g.rows) return;  // whole warps exit together; only __syncwarp below
-  const int C = g.channels, H = g.heads;
-  float* sp = reinterpret_cast<float*>(smem4) + (int64_t)warp * 2 * H * kT;
-  float* sds = sp + H * kT;
-  float y[kT][kCPL];
-  load_row(yt, r, g, lane, y);
+  const int64_t r = blockIdx.x;  // one row a block: every thread reaches every barrier
+  const int C = g.channels;
+  float y[kT][kCPL], acc[kT][kCPL];
+  load_row(yt, r, g, warp, lane, y);
+#pragma unroll
+  for (int t = 0; t < kT; ++t)
+#pragma unroll
+    for (int k = 0; k < kCPL; ++k) acc[t][k] = 0.f;
   const int64_t head_stride = g.rows * C;  // a, z, dz, da: [H, R, C]
-  // Pass 1: per head, p (recomputed) and ds[t] = p[t] (g[t] - D), g[t] = dz[h] . yt_t.
-  for (int h = 0; h < H; ++h) {
+  for (int h = 0; h < g.heads; ++h) {
     const int64_t off = h * head_stride + r * C;
-    float av[kCPL], dzv[kCPL], p[kT], gt[kT];
-    load_channels(a + off, C, lane, av);
-    load_channels(dz + off, C, lane, dzv);
-    warp_dots(av, y, g.frames, g.scale, p);
-    softmax_frames(p, g.frames);
-    warp_dots(dzv, y, g.frames, 1.f, gt);
+    float av[kCPL], dzv[kCPL], sg[2 * kT];  // sg: the logits s[t], then g[t] = dz[h] . yt_t
+    load_channels(a + off, C, warp, lane, av);
+    load_channels(dz + off, C, warp, lane, dzv);
+    {
+      float s[kT], gt[kT];
+      warp_dots(av, y, s);
+      warp_dots(dzv, y, gt);
+#pragma unroll
+      for (int t = 0; t < kT; ++t) sg[t] = s[t], sg[kT + t] = gt[t];
+    }
+    join_warps(sg, slots[h & 1], warp, lane);
+    float p[kT], ds[kT];
+#pragma unroll
+    for (int t = 0; t < kT; ++t) p[t] = sg[t] * g.scale;
+    softmax_frames(p, g.frames);  // entries t >= T are 0, and so are their ds
     float D = 0.f;
 #pragma unroll
-    for (int t = 0; t < kT; ++t) D += p[t] * gt[t];
-    if (lane == 0) {
+    for (int t = 0; t < kT; ++t) D += p[t] * sg[kT + t];
 #pragma unroll
-      for (int t = 0; t < kT; ++t) {  // entries t >= T are 0 (p is)
-        sp[h * kT + t] = p[t];
-        sds[h * kT + t] = p[t] * (gt[t] - D);
+    for (int t = 0; t < kT; ++t) ds[t] = p[t] * (sg[kT + t] - D) * g.scale;
+    // da[h] = scale sum_t ds y_t; dyt_t += p[t] dz[h] + scale ds[t] a[h] (scale is inside ds here).
+#pragma unroll
+    for (int k = 0; k < kCPL; ++k) {
+      const int c = channel_of(warp, lane, k);
+      float dacc = 0.f;
+#pragma unroll
+      for (int t = 0; t < kT; ++t) {
+        dacc += ds[t] * y[t][k];
+        acc[t][k] += p[t] * dzv[k] + ds[t] * av[k];
       }
+      if (c < C) da[off + c] = from_f32<T>(dacc);
     }
   }
-  __syncwarp();
-  // Pass 2: for each channel of this lane, dyt over every frame and da of every head.
   const float inv_t = 1.f / g.frames;
 #pragma unroll
   for (int k = 0; k < kCPL; ++k) {
-    const int c = lane + 32 * k;
-    if (c >= C) continue;  // no shuffles in pass 2: lanes may diverge
+    const int c = channel_of(warp, lane, k);
+    if (c >= C) continue;
     float mean = 0.f;
 #pragma unroll
     for (int t = 0; t < kT; ++t) mean += y[t][k];
     mean *= inv_t;
     const float gv = to_f32(dvar[r * C + c]) * 2.f * inv_t;
-    float acc[kT];
-#pragma unroll
-    for (int t = 0; t < kT; ++t) acc[t] = gv * (y[t][k] - mean);
-    for (int h = 0; h < H; ++h) {
-      const int64_t o = h * head_stride + r * C + c;
-      const float av = to_f32(a[o]) * g.scale, dzv = to_f32(dz[o]);
-      const float4* p4 = reinterpret_cast<const float4*>(sp + h * kT);
-      const float4* s4 = reinterpret_cast<const float4*>(sds + h * kT);
-      float dacc = 0.f;
-#pragma unroll
-      for (int i = 0; i < kT / 4; ++i) {
-        const float4 pv = p4[i], sv = s4[i];
-        const float pt[4] = {pv.x, pv.y, pv.z, pv.w}, st[4] = {sv.x, sv.y, sv.z, sv.w};
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          acc[4 * i + j] += pt[j] * dzv + st[j] * av;
-          dacc += st[j] * y[4 * i + j][k];
-        }
-      }
-      da[o] = from_f32<T>(dacc * g.scale);
-    }
     T* out = dyt + r * g.frames * C + c;
 #pragma unroll
     for (int t = 0; t < kT; ++t)
-      if (t < g.frames) out[(int64_t)t * C] = from_f32<T>(acc[t]);
+      if (t < g.frames) out[(int64_t)t * C] = from_f32<T>(acc[t][k] + gv * (y[t][k] - mean));
   }
 }
 
@@ -221,32 +240,31 @@ void check_shape(const TrajectoryPoolShape& s, const char* what) {
 template <int N>
 using Int = std::integral_constant<int, N>;
 
-// Calls f(Int<kT>{}, Int<kCPL>{}) with the smallest register tile that holds T frames of C
-// channels (kCPL channels a lane); trajectory_pool_cuda_fits has been checked.
+// Calls f(Int<kT>{}, Int<kCPL>{}) with the smallest register tile that holds T frames of a warp's
+// half of C (kCPL chunks of 32 channels a warp); trajectory_pool_cuda_fits has been checked.
 template <typename F>
 void with_tile(const TrajectoryPoolShape& s, F&& f) {
   const int64_t C = s.channels;
   if (s.frames <= 8) {
-    if (C <= 128) f(Int<8>{}, Int<4>{});
-    else if (C <= 256) f(Int<8>{}, Int<8>{});
-    else if (C <= 384) f(Int<8>{}, Int<12>{});
-    else f(Int<8>{}, Int<16>{});
+    if (C <= 128) f(Int<8>{}, Int<1>{});
+    else if (C <= 256) f(Int<8>{}, Int<2>{});
+    else if (C <= 384) f(Int<8>{}, Int<3>{});
+    else f(Int<8>{}, Int<4>{});
   } else {
-    if (C <= 128) f(Int<16>{}, Int<4>{});
-    else f(Int<16>{}, Int<8>{});
+    if (C <= 128) f(Int<16>{}, Int<1>{});
+    else f(Int<16>{}, Int<2>{});
   }
 }
 
 PoolArgs args(const TrajectoryPoolShape& s) {
   return {s.rows, (int)s.frames, (int)s.channels, (int)s.heads, (float)s.scale};
 }
-unsigned row_blocks(int64_t rows) { return (unsigned)((rows + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 
 template <typename T>
 void forward(const void* yt, const void* a, void* z, void* var, const TrajectoryPoolShape& s, cudaStream_t st) {
   with_tile(s, [&](auto kt, auto cpl) {
     constexpr int kT = decltype(kt)::value, kCPL = decltype(cpl)::value;
-    pool_forward_kernel<T, kT, kCPL><<<row_blocks(s.rows), 32 * kWarpsPerBlock, 0, st>>>(
+    pool_forward_kernel<T, kT, kCPL><<<(unsigned)s.rows, 32 * kWarpsPerRow, 0, st>>>(
         static_cast<const T*>(yt), static_cast<const T*>(a), static_cast<T*>(z), static_cast<T*>(var), args(s));
   });
 }
@@ -255,10 +273,8 @@ template <typename T>
 void backward(const void* yt, const void* a, const void* dz, const void* dvar, void* dyt, void* da,
               const TrajectoryPoolShape& s, cudaStream_t st) {
   with_tile(s, [&](auto kt, auto cpl) {
-    constexpr int kT = decltype(kt)::value;
-    // At most 4 warps x 2 x 64 heads x 16 frames x 4 bytes = 32 KiB, under the 48 KiB default.
-    const size_t smem = sizeof(float) * kWarpsPerBlock * 2 * s.heads * kT;
-    pool_backward_kernel<T, kT, decltype(cpl)::value><<<row_blocks(s.rows), 32 * kWarpsPerBlock, smem, st>>>(
+    constexpr int kT = decltype(kt)::value, kCPL = decltype(cpl)::value;
+    pool_backward_kernel<T, kT, kCPL><<<(unsigned)s.rows, 32 * kWarpsPerRow, 0, st>>>(
         static_cast<const T*>(yt), static_cast<const T*>(a), static_cast<const T*>(dz), static_cast<const T*>(dvar),
         static_cast<T*>(dyt), static_cast<T*>(da), args(s));
   });

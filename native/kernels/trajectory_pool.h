@@ -35,9 +35,9 @@ struct TrajectoryPoolShape {
   double scale;                           // multiplies the logits a . yt
 };
 
-// The CUDA kernels keep one token's T x C trajectory row in the registers of one warp (up to 128
-// floats a lane), so T and C are bounded; the backward keeps p and ds of every head in shared
-// memory (2*H*16 floats a warp), so H is too.
+// The CUDA kernels keep one token's T x C trajectory row in the registers of one block of four
+// warps (up to 32 floats a lane, and as many accumulators in the backward), so T and C are bounded;
+// H is bounded to keep the per-head loop's bounds checked.
 constexpr int64_t kTrajectoryPoolMaxHeads = 64;
 inline bool trajectory_pool_cuda_fits(int64_t frames, int64_t channels, int64_t heads) {
   return heads >= 1 && heads <= kTrajectoryPoolMaxHeads && frames >= 1 && channels >= 1 &&
@@ -49,7 +49,7 @@ void trajectory_pool_backward_cpu(const float* yt, const float* a, const float* 
                                   float* da, const TrajectoryPoolShape& s);
 
 #ifdef TATS_WITH_CUDA
-// One warp per row; `bf16` selects bf16 storage for every tensor. What still round-trips through
+// One block of four warps per row; `bf16` selects bf16 storage for every tensor. What still round-trips through
 // HBM: yt [R, T, C] (stage 1's attention call writes it, per frame and head, and the backward
 // needs it; fusing stage 1 in would mean one kernel holding a token's T per-frame softmaxes over S
 // keys, out of scope), read once here in the forward and once in the backward; a and z (each

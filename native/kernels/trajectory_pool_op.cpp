@@ -186,7 +186,7 @@ std::vector<ParityReport> trajectory_pool_parity(uint64_t seed) {
   torch::Generator gen = at::detail::createCPUGenerator(seed);
   std::vector<ParityReport> r;
   const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA);
-  // The base sampler (T 8, H 6, C 384: 12 channels a lane), then every register tile of the
+  // The base sampler (T 8, H 6, C 384: 3 chunks of 32 channels a warp), then every register tile of the
   // kernel with C not a multiple of 32, T below the tile, T = 1, the most heads (64); last, two
   // shapes past the tile (T 20; C 640), which run as composed libtorch ops on CUDA.
   const PoolCase cases[] = {{{2, 196}, 8, 6, 384}, {{37}, 5, 3, 100}, {{3, 3}, 16, 4, 256}, {{5}, 12, 2, 33},
