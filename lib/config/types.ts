@@ -249,9 +249,9 @@ export interface RuntimeConfig {
    * TATS: the sampling forward keeps its autograd graph for the first PPO epoch, which then runs no
    * forward of its own (one sampler forward fewer per step); its activations stay alive through the
    * MAE's forward and backward, so the step's peak memory holds both. false: the first epoch runs
-   * its own forward after the MAE step (the same values and more time; meant to lower the peak, not
-   * yet measured on a GPU). Applies to eager PPO updates only: a graphed one (ppoGraph) runs its own
-   * first forward. No effect on other strategies. Defaults to true.
+   * its own forward after the MAE step (the same values, ~4% more time, a lower peak: 8.72 -> 6.47
+   * GiB at base 16x224 batch 32 on an H100). Applies to eager PPO updates only: a graphed one
+   * (ppoGraph) runs its own first forward. No effect on other strategies. Defaults to true.
    */
   rolloutGraph: boolean;
   /**
