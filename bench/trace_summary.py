@@ -31,7 +31,8 @@ by_op = collections.defaultdict(lambda: [0, 0.0])
 for k in kernels:
     ph = phase_of(k)
     by_phase[ph][0] += 1; by_phase[ph][1] += k['dur']
-    name = re.sub(r'<.*', '', re.sub(r'\(.*', '', k['name']))[:90]
+    # The function's name: '(anonymous namespace)::' would cut it at its '(' (tats and ATen kernels).
+    name = re.sub(r'<.*', '', re.sub(r'\(.*', '', k['name'].replace('(anonymous namespace)::', '')))[:90]
     by_name[name][0] += 1; by_name[name][1] += k['dur']
     op = ops.get(k.get('args', {}).get('External id'), '?')
     by_op[op][0] += 1; by_op[op][1] += k['dur']
