@@ -47,18 +47,27 @@ interface Run {
   stderr: string;
 }
 
-function run(strategy: Strategy, precision: 'fp32' | 'bf16', graph: boolean, ppoGraph = graph): Run {
-  const cfg = sessionConfig({ device: 'cuda', precision, graph, strategy, batchSize: 4, lr: 1e-3, warmupSteps: 1, seed: 7 });
+interface RunOptions {
+  graph: boolean;
+  ppoGraph?: boolean;  // default: graph
+  steps?: number;      // default: STEPS
+  seed?: number;       // default: 7
+  reward?: 'error' | 'negError' | 'progress';  // TATS; default: the config's
+}
+
+function run(strategy: Strategy, precision: 'fp32' | 'bf16', o: RunOptions): Run {
+  const { graph, ppoGraph = graph, steps = STEPS, seed = 7 } = o;
+  const cfg = sessionConfig({ device: 'cuda', precision, graph, strategy, batchSize: 4, lr: 1e-3, warmupSteps: 1, seed });
   cfg.runtime.ppoGraph = ppoGraph;
-  // TATS: the default reward, so the PPO update reads what the replayed step wrote each time.
-  if (strategy === 'tats') cfg.sampler.reward = 'negError';
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify(cfg), String(STEPS)], {
+  if (o.reward) cfg.sampler.reward = o.reward;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify(cfg), String(steps)], {
     cwd: process.cwd(),
     encoding: 'utf8',
     env: { ...process.env, TATS_STEP_TIMING: '1' },
   });
-  if (r.status !== 0) throw new Error(`child (${precision}, graph ${graph}) exited ${r.status}:\n${r.stderr}`);
+  if (r.status !== 0) throw new Error(`child (${precision}, graph ${graph}, ppoGraph ${ppoGraph}) exited ${r.status}:\n${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { losses: number[]; kls: number[] };
+  expect(r.stderr).not.toMatch(/capture of the training step failed/);
   return { ...out, stderr: r.stderr };
 }
 
@@ -72,10 +81,11 @@ describe.skipIf(Boolean(reason))(`training step, eager and CUDA-graphed, on ${i.
     ['tats', 'bf16', 2e-2],
   ] as const) {
     it(`tiny, ${strategy} 0.9, ${precision}: the graphed step trains like the eager one`, () => {
-      const eager = run(strategy, precision, false), graphed = run(strategy, precision, true);
+      // TATS: reward negError, so the PPO update reads what the replayed step wrote each time.
+      const reward = strategy === 'tats' ? 'negError' : undefined;
+      const eager = run(strategy, precision, { graph: false, reward }), graphed = run(strategy, precision, { graph: true, reward });
       console.log(JSON.stringify({ test: 'step-graph', strategy, precision, eager: eager.losses, graphed: graphed.losses }));
-      // The graph ran (every step of the graphed session says so) and its capture did not fail.
-      expect(graphed.stderr).not.toMatch(/capture of the training step failed/);
+      // The graph ran (every step of the graphed session says so); run() checked its capture did not fail.
       expect(graphed.stderr.match(/^tats: step \d+ \(graph\)/gm)?.length).toBe(STEPS);
       expect(eager.stderr).not.toMatch(/\(graph\)/);
       expect(graphed.losses).toHaveLength(STEPS);
@@ -98,18 +108,9 @@ describe.skipIf(Boolean(reason))(`training step, eager and CUDA-graphed, on ${i.
   for (const precision of ['fp32', 'bf16'] as const) {
     it(`tiny, tats, ${precision}: the graphed PPO update trains the sampler like the eager one`, () => {
       const steps = 12;
-      const go = (ppoGraph: boolean) => {
-        const cfg = sessionConfig({ device: 'cuda', precision, graph: true, strategy: 'tats', batchSize: 4, lr: 1e-3, warmupSteps: 1, seed: 11 });
-        cfg.runtime.ppoGraph = ppoGraph;
-        const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify(cfg), String(steps)], {
-          cwd: process.cwd(), encoding: 'utf8', env: { ...process.env },
-        });
-        if (r.status !== 0) throw new Error(`child (${precision}, ppoGraph ${ppoGraph}) exited ${r.status}:\n${r.stderr}`);
-        expect(r.stderr).not.toMatch(/capture of the training step failed/);
-        return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { losses: number[]; kls: number[] };
-      };
+      const go = (ppoGraph: boolean) => run('tats', precision, { graph: true, ppoGraph, steps, seed: 11 });
       const eager = go(false), graphed = go(true);
-      console.log(JSON.stringify({ test: 'ppo-graph', precision, eager, graphed }));
+      console.log(JSON.stringify({ test: 'ppo-graph', precision, eager: { losses: eager.losses, kls: eager.kls }, graphed: { losses: graphed.losses, kls: graphed.kls } }));
       expect(graphed.kls).toHaveLength(steps);
       const rel = precision === 'fp32' ? 1e-3 : 5e-2;
       eager.kls.forEach((kl, k) => {
