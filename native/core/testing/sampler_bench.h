@@ -1,6 +1,6 @@
-// Timing of the TATS sampler alone (no MAE): one act (forward without grad + Gumbel-top-k) and
-// one PPO update (K epochs of forward + backward + AdamW) per step on random embeddings, with
-// a device sync bracketing each phase. For the GPU tests, through the addon's `testing` object (not
+// Timing of the TATS sampler alone (no MAE): one act (forward + the budgeted mask draw) and one
+// PPO update (K epochs of forward + backward + AdamW, then the KL forward; eager, or as a CUDA
+// graph with `graph`) per step on random embeddings, with a device sync bracketing each phase. For the GPU tests, through the addon's `testing` object (not
 // part of the training path: namespace tats::core::testing).
 #pragma once
 #include <torch/torch.h>
