@@ -197,7 +197,8 @@ async function lastPacketEnd(ffprobe: string, file: string, timeoutMs: number): 
 /**
  * The lines of an ffmpeg run at `-loglevel level+info` that report damage: errors, and the
  * decoder's concealment of broken macroblocks, which it logs at info level (at `-loglevel error`
- * a slice with garbage in it can decode with no word, up to ffmpeg 5.1.8). Tags removed.
+ * a slice with garbage in it can decode with no word, in ffmpeg builds before Debian's
+ * 5.1.9-0+deb12u1). Tags removed.
  */
 function damageLines(stderr: string): string {
   return stderr
