@@ -213,9 +213,10 @@ export interface RuntimeConfig {
   /**
    * Capture the training step as one CUDA graph and replay it (native/core/session.h): fewer host
    * launches per step. Taken only where it can be: CUDA, a fixed masking strategy (random, tube,
-   * frame) or TATS (its masks drawn eagerly before the captured MAE step, its PPO update after it,
-   * a graph of its own: `ppoGraph`; not AdaMAE, whose loss joins the MAE's), the fused AdamW (`legacyAdamw` false), a
-   * single process; elsewhere the eager step runs. Defaults to true.
+   * frame), TATS (its masks drawn eagerly before the captured MAE step, its PPO update after it,
+   * a graph of its own: `ppoGraph`) or AdaMAE (its sampler's forward, draw and joint loss captured
+   * with the MAE step, the draw keyed by a device scalar set before each replay), the fused AdamW
+   * (`legacyAdamw` false), a single process; elsewhere the eager step runs. Defaults to true.
    */
   graph: boolean;
   /**

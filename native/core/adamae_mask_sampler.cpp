@@ -1,7 +1,8 @@
 // masking.strategy 'adamae': AdaMAE's sampler behind the session's MaskSampler interface.
 //   sample():      p = softmax(g(x)); N_v = N - |M| VISIBLE tokens drawn from p without
-//                  replacement (Gumbel-top-k); the rest are masked. In training the logits keep
-//                  their graph for joint_loss().
+//                  replacement (Gumbel-top-k, keyed by the device key prepare_draw() set); the
+//                  rest are masked. In training the logits keep their graph for joint_loss().
+//                  A captured step holds sample() and joint_loss() (Capture::kInside).
 //   joint_loss():  adamaeWeight * L_s, L_s = -mean_b mean_{i in masked} log p_i * sg(e_i), added
 //                  to the MAE loss before its backward (AdaMAE's total loss). With detachInput
 //                  false the term also reaches the MAE's patch embedding, as in AdaMAE.
@@ -39,11 +40,13 @@ class AdaMaeMaskSampler : public MaskSampler {
     to_device(ctx.device);
   }
 
-  MaskDraw sample(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) override {
+  void prepare_draw(torch::Generator& gen) override { key_.next(gen, device_); }
+
+  MaskDraw sample(const torch::Tensor& tokens, int64_t batch, torch::Generator&) override {
     TORCH_CHECK(tokens.size(0) == batch, "adamae sampler: tokens hold ", tokens.size(0), " clips, expected ", batch);
     const auto logits = module_->forward(tokens).logits;  // graph kept when grad mode is on
     const int64_t row_base = group_ ? group_->rank() * batch : 0;  // noise keyed by the global row
-    const auto draw = gumbel_topk(logits.detach(), tokens_ - masked_, /*tau=*/1.0, gen, row_base);
+    const auto draw = gumbel_topk(logits.detach(), tokens_ - masked_, /*tau=*/1.0, key_, row_base);
     MaskDraw out;
     out.visible = draw.chosen;
     out.masked = draw.rest;
@@ -55,8 +58,11 @@ class AdaMaeMaskSampler : public MaskSampler {
   torch::Tensor joint_loss(const MaskDraw& draw, const torch::Tensor& errors) override {
     const auto& logits = draw.aux.at("logits");
     if (!training_ || !logits.requires_grad()) return {};
-    last_loss_ = adamae_sampling_loss(logits, draw.masked, errors);
-    return weight_ * last_loss_;
+    const auto loss = adamae_sampling_loss(logits, draw.masked, errors);
+    // Written in place: a captured step's replays must leave it where update() reads it.
+    if (!last_loss_.defined()) last_loss_ = torch::zeros({}, loss.options().dtype(torch::kFloat));
+    last_loss_.copy_(loss.detach());
+    return weight_ * loss;
   }
 
   SamplerMetrics update(const MaskDraw& draw, const torch::Tensor& errors, const torch::Tensor&) override {
@@ -68,12 +74,14 @@ class AdaMaeMaskSampler : public MaskSampler {
     SamplerMetrics m;
     m["entropy"] = -(p * torch::log(p.clamp_min(1e-30))).sum(1).mean();
     m["reward"] = errors.to(torch::kFloat).mean();
-    if (last_loss_.defined()) m["samplerLoss"] = last_loss_.detach();
-    last_loss_ = torch::Tensor();
+    if (last_loss_.defined()) m["samplerLoss"] = last_loss_.clone();
     return m;
   }
 
   bool learned() const override { return true; }
+  // Captured with the step only where its own AdamW is the fused one (its gradient buffer and
+  // scalars stay in place); the legacy optimiser steps eagerly.
+  Capture capture() const override { return optimizer_->fused() ? Capture::kInside : Capture::kNone; }
 
   std::vector<std::pair<std::string, torch::Tensor>> weights() const override {
     auto out = module_tensors(*module_);
@@ -96,6 +104,7 @@ class AdaMaeMaskSampler : public MaskSampler {
     module_->train(on);
   }
   void to_device(const torch::Device& device) override {
+    device_ = device;
     module_->to(device);
     optimizer_->to_device(device);  // its flat buffers and gradient views follow
   }
@@ -105,7 +114,9 @@ class AdaMaeMaskSampler : public MaskSampler {
   double weight_;
   AdaMaeSampler module_{nullptr};
   std::unique_ptr<MaeOptimizer> optimizer_;
-  torch::Tensor last_loss_;
+  torch::Tensor last_loss_;  // the last joint_loss() value (samplerLoss)
+  DrawKey key_;              // this step's noise key (prepare_draw)
+  torch::Device device_{torch::kCPU};
   std::shared_ptr<Collective> group_;
   int64_t steps_ = 0;
   bool training_ = true;

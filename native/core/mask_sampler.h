@@ -60,11 +60,22 @@ class MaskSampler {
   // N tokens). When it does not, the session passes an empty [B, N, 0] placeholder and the MAE
   // embeds only the visible patches (VideoMAE::forward): Nv/N of the patch embedding's work.
   virtual bool reads_tokens() const { return learned(); }
-  // Whether the MAE's forward/backward/update may be captured in a CUDA graph with this sampler's
-  // masks drawn eagerly before it and copied in: true unless the sampler adds to the MAE's loss
-  // (joint_loss) or needs the MAE's live (not detached) embeddings. Fixed strategies and TATS are;
-  // AdaMAE is not.
-  virtual bool graphable() const { return !learned(); }
+  // How a captured (CUDA graph) training step may hold this sampler (Session::use_graph).
+  enum class Capture {
+    kNone,    // not at all: the step runs eagerly
+    kBefore,  // masks drawn eagerly before the captured MAE step and copied into it: the sampler
+              // adds nothing to the MAE's loss and reads detached embeddings or none (fixed
+              // strategies, TATS)
+    kInside,  // sample() and joint_loss() captured with the step (AdaMAE: its loss backpropagates
+              // through the draw's logits). Its noise comes from a device key that prepare_draw()
+              // sets eagerly before each step, and update() reads only the draw's index lists and
+              // its policy [B, N] float, which the session keeps in static buffers.
+  };
+  virtual Capture capture() const { return learned() ? Capture::kNone : Capture::kBefore; }
+  // Eager, before each sample() of a sampler whose noise comes from a device key (kInside): the
+  // key from `gen`. Such a sampler's sample() ignores its `gen`; the others draw there and do
+  // nothing here.
+  virtual void prepare_draw(torch::Generator& gen) {}
 
   // Extra state for checkpoints: weights (saved as sampler.<name>) and optimizer state (saved as
   // sampler_optim.<name>). Fixed strategies have none.

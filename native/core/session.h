@@ -88,16 +88,19 @@ class Session {
   struct StepIO {
     torch::Tensor clips;  // uint8 [B, T, H, W, 3] on the device
     // Eager: undefined until mae_step draws the masks from the step's own embeddings. Graphed:
-    // drawn by begin_step, the index lists copied into static buffers.
+    // drawn by begin_step, the index lists copied into static buffers (Capture::kBefore), or drawn
+    // by the captured mae_step and copied there (kInside: index lists and policy).
     MaskDraw draw;
+    bool drawn = false;  // the masks were drawn before mae_step (graphed, kBefore)
     torch::Tensor loss, grad_norm, errors, errors_after;  // mae_step's outputs (errors_after: see below)
     double lr = 0;                                        // the optimiser's rate for this step
   };
   // The graph's static inputs and outputs (fixed shapes and addresses), allocated with the graph.
   StepIO graph_buffers(int64_t batch) const;
   // Eager, every step: the clips onto the device (graphed: always through the staging upload, the
-  // graph reads its fixed buffer); graphed: the masks drawn and copied into the static buffers;
-  // then the optimiser's host-valued scalars for this step (MaeOptimizer::prepare).
+  // graph reads its fixed buffer); graphed: the masks drawn and copied into the static buffers
+  // (kBefore) or the sampler's noise key set (kInside); then the optimiser's host-valued scalars
+  // for this step (MaeOptimizer::prepare).
   StepIO begin_step(const torch::Tensor& clips, bool graphed);
   // The step itself: patchify -> (eager: sampler_tokens, draw the masks) -> encoder/decoder
   // (VideoMAE::forward) -> loss (+ the sampler's joint loss) -> backward -> [all-reduce] -> AdamW (MaeOptimizer::apply) -> zero_grad ->
@@ -110,8 +113,8 @@ class Session {
   StepMetrics end_step(const StepIO& io, const torch::Tensor& motion, bool stop,
                        std::chrono::steady_clock::time_point t0, bool graphed);
   // The step runs as a CUDA graph when runtime.graph is set (lib/config's default: on) and the
-  // step allows it: a graphable sampler (masks drawn before the step from detached embeddings or
-  // none, no joint loss: fixed strategies, TATS), the fused AdamW, CUDA, libtorch >= 2, a single
+  // step allows it: a sampler that can be captured (MaskSampler::capture: fixed strategies and TATS
+  // draw before the step, AdaMAE inside it), the fused AdamW, CUDA, libtorch >= 2, a single
   // process. Otherwise eagerly.
   bool use_graph() const;
   // The MAE's per-token errors on the same clips and masks after its update: undefined unless the
@@ -123,8 +126,10 @@ class Session {
   // the visible patches.
   torch::Tensor sampler_tokens(const torch::Tensor& patches);
   // The sampler's draw from `tokens` (sampler_tokens; detached per sampler.detachInput), or from
-  // an empty [B, N, 0] placeholder when they are undefined.
-  MaskDraw draw_masks(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen);
+  // an empty [B, N, 0] placeholder when they are undefined. key_ready: a captured step's
+  // begin_step already set the sampler's noise key (MaskSampler::prepare_draw); otherwise it is set
+  // here from `gen`.
+  MaskDraw draw_masks(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen, bool key_ready = false);
   // Data parallel: the step's scalars averaged over the ranks (one all-reduce), plus the stop flag.
   void reduce_metrics(std::vector<std::string>& names, std::vector<torch::Tensor>& values, bool stop);
   void check_clips(const torch::Tensor& clips, const char* where) const;

@@ -117,7 +117,7 @@ class TatsMaskSampler : public MaskSampler {
 
   bool learned() const override { return true; }
   // Detached embeddings and no joint loss: the session draws before the captured MAE step.
-  bool graphable() const override { return true; }
+  Capture capture() const override { return Capture::kBefore; }
 
   std::vector<std::pair<std::string, torch::Tensor>> weights() const override {
     auto out = module_tensors(*ppo_->sampler());

@@ -68,6 +68,7 @@ Session::StepIO Session::graph_buffers(int64_t batch) const {
   StepIO io;  // clips: the staging upload's device buffer, fixed once allocated (step_buffers.h)
   io.draw.visible = torch::empty({batch, grid_.tokens() - nm}, lopts);
   io.draw.masked = torch::empty({batch, nm}, lopts);
+  if (sampler_->capture() == MaskSampler::Capture::kInside) io.draw.policy = torch::zeros({batch, grid_.tokens()}, fopts);
   io.loss = torch::zeros({}, fopts);
   io.grad_norm = torch::zeros({}, fopts);
   io.errors = torch::zeros({batch, nm}, fopts);
@@ -77,9 +78,14 @@ Session::StepIO Session::graph_buffers(int64_t batch) const {
 
 Session::StepIO Session::begin_step(const torch::Tensor& clips, bool graphed) {
   StepIO io;
-  if (graphed) {
+  if (graphed && sampler_->capture() == MaskSampler::Capture::kInside) {
     io = graph_io_;
     io.clips = upload_.upload(clips, device_);
+    sampler_->prepare_draw(gen_);  // the captured mae_step draws with this step's key
+  } else if (graphed) {
+    io = graph_io_;
+    io.clips = upload_.upload(clips, device_);
+    io.drawn = true;
     // The masks are drawn here, eagerly, and copied into the captured step's static buffers. A
     // sampler that reads the embeddings (TATS: detached, no joint loss) gets them from an eager
     // patchify + embed without grad; the captured forward then embeds only the visible patches.
@@ -120,11 +126,16 @@ void Session::mae_step(StepIO& io, bool capturable) {
   torch::Tensor total;
   {
     AutocastScope autocast(autocast_, /*cache=*/!capturable);
-    // Undefined unless the sampler reads them and has not drawn yet (begin_step draws when graphed).
-    const auto tokens = io.draw.masked.defined() ? torch::Tensor() : sampler_tokens(pt.patches);
-    if (!io.draw.masked.defined()) {
+    // Undefined unless the sampler reads them and has not drawn yet (begin_step draws when graphed
+    // with Capture::kBefore).
+    const auto tokens = io.drawn ? torch::Tensor() : sampler_tokens(pt.patches);
+    if (!io.drawn) {
       TATS_SCOPE("tats.sample");
-      io.draw = draw_masks(tokens, io.clips.size(0), gen_);
+      auto draw = draw_masks(tokens, io.clips.size(0), gen_, /*key_ready=*/capturable);
+      put(io.draw.visible, draw.visible);
+      put(io.draw.masked, draw.masked);
+      if (draw.policy.defined()) put(io.draw.policy, draw.policy);
+      io.draw.aux = std::move(draw.aux);
     }
     TATS_SCOPE("tats.mae_forward");
     const auto pred = model_->forward(pt.patches, tokens, io.draw.visible, io.draw.masked);
@@ -199,7 +210,8 @@ torch::Tensor Session::sampler_tokens(const torch::Tensor& patches) {
   return sampler_->reads_tokens() ? model_->embed(patches) : torch::Tensor();
 }
 
-MaskDraw Session::draw_masks(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen) {
+MaskDraw Session::draw_masks(const torch::Tensor& tokens, int64_t batch, torch::Generator& gen, bool key_ready) {
+  if (!key_ready) sampler_->prepare_draw(gen);
   if (!tokens.defined())
     return sampler_->sample(torch::empty({batch, grid_.tokens(), 0}, torch::TensorOptions().dtype(torch::kFloat).device(device_)),
                             batch, gen);
@@ -209,7 +221,7 @@ MaskDraw Session::draw_masks(const torch::Tensor& tokens, int64_t batch, torch::
 bool Session::use_graph() const {
   // Not under data parallelism yet: the graph's step has no all-reduce.
   return cfg_.runtime.graph && StepGraph::supported() && device_.is_cuda() && optimizer_->fused() &&
-         sampler_->graphable() && !group_;
+         sampler_->capture() != MaskSampler::Capture::kNone && !group_;
 }
 
 void Session::reduce_metrics(std::vector<std::string>& names, std::vector<torch::Tensor>& values, bool stop) {

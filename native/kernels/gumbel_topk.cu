@@ -26,13 +26,13 @@ __device__ __forceinline__ bool before(double ka, int ia, double kb, int ib) {
 __global__ void gumbel_topk_kernel(const float* __restrict__ logits, int64_t* __restrict__ masked,
                                    int64_t* __restrict__ visible, int n, int n_pad, int k, double tau,
                                    unsigned long long seed, unsigned long long offset,
-                                   unsigned long long row_base, const int64_t* __restrict__ device_offset) {
+                                   unsigned long long row_base, const int64_t* __restrict__ device_seed) {
   extern __shared__ unsigned char smem[];
   double* key = reinterpret_cast<double*>(smem);          // [n_pad]
   int* idx = reinterpret_cast<int*>(key + n_pad);          // [n_pad]
   __shared__ int counts[kThreads];
   const int row = blockIdx.x, tid = threadIdx.x;
-  if (device_offset) offset += (unsigned long long)*device_offset;
+  if (device_seed) seed += (unsigned long long)*device_seed;
 
   for (int i = tid; i < n_pad; i += blockDim.x) {
     if (i < n) {
@@ -107,7 +107,7 @@ __global__ void gumbel_topk_kernel(const float* __restrict__ logits, int64_t* __
 }  // namespace
 
 void gumbel_topk_cuda(const float* logits, int64_t* masked, int64_t* visible, const GumbelTopkShape& s,
-                      const int64_t* device_offset, void* stream) {
+                      const int64_t* device_seed, void* stream) {
   if (s.tokens < 1 || s.tokens > kGumbelTopkMaxTokens || s.k < 0 || s.k > s.tokens || !(s.tau > 0))
     throw std::runtime_error("gumbel_topk_cuda: need 1 <= N <= " + std::to_string(kGumbelTopkMaxTokens) +
                              ", 0 <= k <= N, tau > 0 (N = " + std::to_string(s.tokens) + ", k = " +
@@ -121,7 +121,7 @@ void gumbel_topk_cuda(const float* logits, int64_t* masked, int64_t* visible, co
     cuda::check(cudaFuncSetAttribute(gumbel_topk_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
                 "gumbel_topk_cuda (shared memory limit)");
   gumbel_topk_kernel<<<(unsigned)s.batch, kThreads, smem, static_cast<cudaStream_t>(stream)>>>(
-      logits, masked, visible, (int)s.tokens, n_pad, (int)s.k, s.tau, s.seed, s.offset, s.row_base, device_offset);
+      logits, masked, visible, (int)s.tokens, n_pad, (int)s.k, s.tau, s.seed, s.offset, s.row_base, device_seed);
   cuda::check_launch("gumbel_topk_cuda");
 }
 

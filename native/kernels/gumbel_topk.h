@@ -35,10 +35,10 @@ void gumbel_topk_cpu(const float* logits, int64_t* masked, int64_t* visible, con
 
 #ifdef TATS_WITH_CUDA
 // One block per row: keys in shared memory, bitonic sort, then a block scan writes both lists.
-// `device_offset` (nullable): an int64 on the device added to s.offset when the kernel runs, so a
-// captured CUDA graph can draw anew on each replay by bumping it.
+// `device_seed` (nullable): an int64 on the device added to s.seed when the kernel runs, so a
+// captured CUDA graph draws anew on each replay once the seed has been written before it.
 void gumbel_topk_cuda(const float* logits, int64_t* masked, int64_t* visible, const GumbelTopkShape& s,
-                      const int64_t* device_offset, void* stream);
+                      const int64_t* device_seed, void* stream);
 #endif
 
 }  // namespace tats::kernels

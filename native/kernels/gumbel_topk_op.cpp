@@ -16,7 +16,7 @@ MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_
 }
 
 MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_t seed, uint64_t offset,
-                     const torch::Tensor& device_offset, uint64_t row_base) {
+                     const torch::Tensor& device_seed, uint64_t row_base) {
   TORCH_CHECK(logits.dim() == 2, "gumbel_topk: logits must be [B,N], got ", logits.sizes());
   TORCH_CHECK(logits.scalar_type() == torch::kFloat, "gumbel_topk: logits must be float32, got ",
               logits.scalar_type());
@@ -24,12 +24,12 @@ MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_
   TORCH_CHECK(N >= 1, "gumbel_topk: need at least one token per row");
   TORCH_CHECK(k >= 0 && k <= N, "gumbel_topk: k (", k, ") must be in [0, ", N, "]");
   TORCH_CHECK(tau > 0 && std::isfinite(tau), "gumbel_topk: tau must be positive and finite, got ", tau);
-  if (device_offset.defined()) {
-    TORCH_CHECK(device_offset.numel() == 1 && device_offset.scalar_type() == torch::kLong,
-                "gumbel_topk: device_offset must be one int64, got ", device_offset.scalar_type(), " ",
-                device_offset.sizes());
-    TORCH_CHECK(device_offset.device() == logits.device(), "gumbel_topk: device_offset must be on ", logits.device(),
-                ", got ", device_offset.device());
+  if (device_seed.defined()) {
+    TORCH_CHECK(device_seed.numel() == 1 && device_seed.scalar_type() == torch::kLong,
+                "gumbel_topk: device_seed must be one int64, got ", device_seed.scalar_type(), " ",
+                device_seed.sizes());
+    TORCH_CHECK(device_seed.device() == logits.device(), "gumbel_topk: device_seed must be on ", logits.device(),
+                ", got ", device_seed.device());
   }
   const auto src = logits.detach().contiguous();
   const auto opts = src.options().dtype(torch::kLong);
@@ -40,7 +40,7 @@ MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_
     TORCH_CHECK(N <= kernels::kGumbelTopkMaxTokens, "gumbel_topk: the CUDA kernel takes at most ",
                 kernels::kGumbelTopkMaxTokens, " tokens per row, got ", N);
     const c10::cuda::CUDAGuard guard(src.device());
-    const auto dev_off = device_offset.defined() ? device_offset.contiguous() : torch::Tensor();
+    const auto dev_off = device_seed.defined() ? device_seed.contiguous() : torch::Tensor();
     kernels::gumbel_topk_cuda(src.data_ptr<float>(), out.masked.data_ptr<int64_t>(),
                               out.visible.data_ptr<int64_t>(), shape,
                               dev_off.defined() ? dev_off.data_ptr<int64_t>() : nullptr,
@@ -51,7 +51,7 @@ MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_
     return out;
   }
   TORCH_CHECK(src.is_cpu(), "gumbel_topk: logits must be on CPU or CUDA");
-  if (device_offset.defined()) shape.offset += static_cast<uint64_t>(device_offset.item<int64_t>());
+  if (device_seed.defined()) shape.seed += static_cast<uint64_t>(device_seed.item<int64_t>());
   kernels::gumbel_topk_cpu(src.data_ptr<float>(), out.masked.data_ptr<int64_t>(), out.visible.data_ptr<int64_t>(),
                            shape);
   return out;
@@ -75,13 +75,13 @@ std::vector<ParityReport> gumbel_topk_parity(uint64_t seed) {
     if (c.k > 0) reports.push_back(compare("gumbel_topk", "masked_" + tag, got.masked, want.masked, 0, 0));
     if (c.k < c.N) reports.push_back(compare("gumbel_topk", "visible_" + tag, got.visible, want.visible, 0, 0));
   }
-  // The device-offset form draws what the host-offset form draws for offset + *device_offset.
+  // The device-seed form draws what the host-seed form draws for seed + *device_seed.
   const auto logits = torch::randn({2, 500}, gen);
-  const auto want = gumbel_topk(logits, 450, 1.0, seed, 10 + 7);
+  const auto want = gumbel_topk(logits, 450, 1.0, seed + 7, 10);
   const auto got = gumbel_topk(logits.to(torch::kCUDA), 450, 1.0, seed, 10,
                                torch::full({1}, 7, torch::dtype(torch::kLong).device(torch::kCUDA)));
-  reports.push_back(compare("gumbel_topk", "masked_device_offset", got.masked, want.masked, 0, 0));
-  reports.push_back(compare("gumbel_topk", "visible_device_offset", got.visible, want.visible, 0, 0));
+  reports.push_back(compare("gumbel_topk", "masked_device_seed", got.masked, want.masked, 0, 0));
+  reports.push_back(compare("gumbel_topk", "visible_device_seed", got.visible, want.visible, 0, 0));
   // A data-parallel slice: rows 3..4 of a 5-row draw, drawn alone with row_base 3 on the device.
   const auto whole = torch::randn({5, 700}, gen);
   const auto full = gumbel_topk(whole, 630, 1.0, seed, 3);

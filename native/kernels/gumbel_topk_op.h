@@ -19,11 +19,11 @@ struct MaskDraw {
 MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_t seed, uint64_t offset,
                      uint64_t row_base = 0);
 
-// The same draw with the offset read from an int64 scalar tensor on logits' device when the kernel
-// runs (draw number = offset + *device_offset): for CUDA graphs, whose replays must not bake in a
+// The same draw with part of the seed read from an int64 scalar tensor on logits' device when the
+// kernel runs (stream = seed + *device_seed): for CUDA graphs, whose replays must not bake in a
 // host value. On CPU the tensor is read directly.
 MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_t seed, uint64_t offset,
-                     const torch::Tensor& device_offset, uint64_t row_base = 0);
+                     const torch::Tensor& device_seed, uint64_t row_base = 0);
 
 // GPU kernel vs CPU reference (index sets must match exactly).
 std::vector<ParityReport> gumbel_topk_parity(uint64_t seed);

@@ -26,7 +26,7 @@ const cfg = JSON.parse(process.argv[1]);
 const steps = Number(process.argv[2]);
 const n = cfg.batchSize * cfg.model.frames * cfg.model.size * cfg.model.size * 3;
 const s = await Session.create(cfg);
-const losses = [], kls = [];
+const losses = [], kls = [], samplerLosses = [];
 let x = 12345;
 for (let k = 0; k < steps; k++) {
   const clips = new Uint8Array(n);
@@ -34,16 +34,18 @@ for (let k = 0; k < steps; k++) {
   const m = await s.trainStep(clips);
   losses.push(m.loss);
   if (m.kl !== undefined) kls.push(m.kl);
+  if (m.samplerLoss !== undefined) samplerLosses.push(m.samplerLoss);
 }
 s.dispose();
-console.log(JSON.stringify({ losses, kls }));
+console.log(JSON.stringify({ losses, kls, samplerLosses }));
 `;
 
-type Strategy = 'tube' | 'tats';
+type Strategy = 'tube' | 'tats' | 'adamae';
 
 interface Run {
   losses: number[];
   kls: number[];  // TATS: the exact KL of each PPO update (the sampler's own training)
+  samplerLosses: number[];  // AdaMAE: its joint loss term (and TATS's PPO loss), per step
   stderr: string;
 }
 
@@ -66,7 +68,7 @@ function run(strategy: Strategy, precision: 'fp32' | 'bf16', o: RunOptions): Run
     env: { ...process.env, TATS_STEP_TIMING: '1' },
   });
   if (r.status !== 0) throw new Error(`child (${precision}, graph ${graph}, ppoGraph ${ppoGraph}) exited ${r.status}:\n${r.stderr}`);
-  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { losses: number[]; kls: number[] };
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { losses: number[]; kls: number[]; samplerLosses: number[] };
   expect(r.stderr).not.toMatch(/capture of the training step failed/);
   return { ...out, stderr: r.stderr };
 }
@@ -74,11 +76,15 @@ function run(strategy: Strategy, precision: 'fp32' | 'bf16', o: RunOptions): Run
 describe.skipIf(Boolean(reason))(`training step, eager and CUDA-graphed, on ${i.device}`, () => {
   // TATS: the masks are drawn eagerly before the captured MAE step; the PPO update after it is a
   // graph of its own (runtime.ppoGraph, ppo.h); the graphed forward embeds only the visible patches.
+  // AdaMAE: its sampler's forward, Gumbel-top-k draw (keyed by a device scalar set before each
+  // replay) and joint loss are captured with the MAE step; its AdamW steps eagerly after it.
   for (const [strategy, precision, rel] of [
     ['tube', 'fp32', 1e-3],
     ['tube', 'bf16', 2e-2],
     ['tats', 'fp32', 1e-3],
     ['tats', 'bf16', 2e-2],
+    ['adamae', 'fp32', 1e-3],
+    ['adamae', 'bf16', 2e-2],
   ] as const) {
     it(`tiny, ${strategy} 0.9, ${precision}: the graphed step trains like the eager one`, () => {
       // TATS: reward negError, so the PPO update reads what the replayed step wrote each time.
@@ -98,6 +104,12 @@ describe.skipIf(Boolean(reason))(`training step, eager and CUDA-graphed, on ${i.
         // The PPO update's own result: each update's exact KL, eager against graphed.
         expect(graphed.kls).toHaveLength(STEPS);
         eager.kls.forEach((kl, k) => expect(Math.abs(graphed.kls[k]! - kl)).toBeLessThan(0.05 * Math.abs(kl) + 1e-7));
+      }
+      if (strategy === 'adamae') {
+        // The joint loss each replay wrote (samplerLoss), and so the masks it drew: a replay that
+        // reused the captured step's noise would draw the same masks every step.
+        expect(graphed.samplerLosses).toHaveLength(STEPS);
+        eager.samplerLosses.forEach((l, k) => expect(Math.abs(graphed.samplerLosses[k]! - l)).toBeLessThan(rel * Math.abs(l) + 1e-4));
       }
     });
   }
