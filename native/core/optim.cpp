@@ -12,7 +12,7 @@ namespace tats::core {
 namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kAdamEps = 1e-8;  // VideoMAE's opt_eps
-constexpr int64_t kSkipSlot = 4;      // kernels/adamw.h: scalars[4], the skip flag
+constexpr int64_t kSkipSlot = 4;    // kernels/adamw.h: scalars[4], the skip flag
 }  // namespace
 
 double scheduled_lr(const OptimConfig& cfg, int64_t step) {

@@ -151,8 +151,8 @@ void PpoTrainer::set_graph(bool on) {
 }
 
 bool PpoTrainer::graph_possible() const {
-  const auto device = optimizer_->fused() ? sampler_->parameters().front().device() : torch::Device(torch::kCPU);
-  return graph_on_ && StepGraph::supported() && device.is_cuda() && optimizer_->fused() && !group_;
+  return graph_on_ && StepGraph::supported() && optimizer_->fused() && !group_ &&
+         sampler_->parameters().front().is_cuda();
 }
 
 bool PpoTrainer::graphs_next_update() const {
@@ -173,16 +173,11 @@ PpoStats PpoTrainer::update(const PpoRollout& rollout, const torch::Tensor& raw_
     in.advantages = ppo_advantages(returns, rollout.masked, rollout.value_old, N, group_.get());
   }
   sampler_->train();
-  PpoStats s;
-  if (graphs_next_update()) {
-    s = epochs_graphed(in, beta);
-  } else {
-    if (optimizer_->fused()) {
-      if (!rows_.defined()) rows_ = optimizer_->scalar_rows(options_.epochs);
-      optimizer_->prepare_rows(updates_, rows_);
-    }
-    s = epochs(in, beta, optimizer_->fused() ? rows_ : torch::Tensor());
+  if (optimizer_->fused()) {  // this update's AdamW scalars, one row per epoch, eager or graphed
+    if (!rows_.defined()) rows_ = optimizer_->scalar_rows(options_.epochs);
+    optimizer_->prepare_rows(updates_, rows_);
   }
+  PpoStats s = graphs_next_update() ? epochs_graphed(in, beta) : epochs(in, beta, rows_);
   s.beta = beta;
   optimizer_->zero_grad();
   ++updates_;
@@ -271,22 +266,20 @@ PpoStats PpoTrainer::epochs_graphed(const EpochInputs& in, double beta) {
     g.in = EpochInputs{torch::empty_like(in.state),      torch::empty_like(in.z_old),
                        torch::empty_like(in.action),     torch::empty_like(in.advantages),
                        torch::empty_like(in.targets),    {}};
-    g.rows = optimizer_->scalar_rows(options_.epochs);
     g.stats = torch::zeros({8}, in.z_old.options().dtype(torch::kFloat));
   }
   auto& g = *graph_;
   PpoStats s;
   g.graph->run(
-      [&] {  // eager: this update's inputs into the static buffers, the AdamW scalars onto the device
+      [&] {  // eager: this update's inputs into the static buffers (update() wrote rows_)
         g.in.state.copy_(in.state);
         g.in.z_old.copy_(in.z_old);
         g.in.action.copy_(in.action);
         g.in.advantages.copy_(in.advantages);
         g.in.targets.copy_(in.targets);
-        optimizer_->prepare_rows(updates_, g.rows);
       },
       [&] {  // captured once, then replayed: K epochs and the KL forward on the static buffers
-        const auto r = epochs(g.in, beta, g.rows);
+        const auto r = epochs(g.in, beta, rows_);
         torch::NoGradGuard ng;
         g.stats.copy_(torch::stack({r.loss, r.policy_loss, r.value_loss, r.clip_frac, r.kl, r.entropy, r.prior,
                                     r.epochs})
@@ -294,8 +287,14 @@ PpoStats PpoTrainer::epochs_graphed(const EpochInputs& in, double beta) {
       },
       [&] {  // eager: a copy of the statistics, which the next replay overwrites
         const auto c = g.stats.clone();
-        s.loss = c[0], s.policy_loss = c[1], s.value_loss = c[2], s.clip_frac = c[3];
-        s.kl = c[4], s.entropy = c[5], s.prior = c[6], s.epochs = c[7];
+        s.loss = c[0];
+        s.policy_loss = c[1];
+        s.value_loss = c[2];
+        s.clip_frac = c[3];
+        s.kl = c[4];
+        s.entropy = c[5];
+        s.prior = c[6];
+        s.epochs = c[7];
       });
   return s;
 }

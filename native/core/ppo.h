@@ -132,8 +132,12 @@ class PpoTrainer {
   bool graph_possible() const;
   // Whether the next update() runs graphed: graph_possible() and beta constant from that update on.
   bool graphs_next_update() const;
-  // Drops the captured update (after a load or a move: its buffers may have been replaced).
-  void reset_graph() { graph_.reset(); }
+  // Drops the captured update and the AdamW scalar rows (after a load or a move: its buffers may
+  // have been replaced, the rows may sit on the old device).
+  void reset_graph() {
+    graph_.reset();
+    rows_ = torch::Tensor();
+  }
   // Data parallel: act() keys each clip's noise by its global row, update() uses the global
   // batch's reward statistics and advantages and averages theta's gradients over the group.
   void set_group(std::shared_ptr<Collective> group) { group_ = std::move(group); }
@@ -172,11 +176,13 @@ class PpoTrainer {
   struct GraphState {
     std::unique_ptr<StepGraph> graph;
     EpochInputs in;      // static copies of the update's inputs
-    torch::Tensor rows;  // [K, 8] AdamW scalars
     torch::Tensor stats;  // [8] fp32: the PpoStats the captured epochs write
   };
   std::unique_ptr<GraphState> graph_;
-  torch::Tensor rows_;  // eager, fused: [K, 8] AdamW scalars
+  // Fused AdamW: [K, 8] scalars, one row per epoch (prepare_rows), read by the eager epochs and by
+  // the captured ones at this address; dropped with the graph (reset_graph) so a device move
+  // allocates them anew.
+  torch::Tensor rows_;
 };
 
 // The samplers' own AdamW: the MAE's optimiser class (same parameter groups: no weight decay on

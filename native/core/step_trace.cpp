@@ -40,7 +40,8 @@ StepTrace::StepTrace(int64_t step) {
   namespace prof = torch::profiler::impl;
   std::set<prof::ActivityType> activities{prof::ActivityType::CPU};
   if (torch::cuda::is_available()) activities.insert(prof::ActivityType::CUDA);
-  const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+  // Input shapes and dtypes on every op: which copies and casts a step makes (bench/trace_summary.py).
+  const prof::ProfilerConfig config(prof::ProfilerState::KINETO, /*report_input_shapes=*/true);
   torch::autograd::profiler::prepareProfiler(config, activities);
   torch::autograd::profiler::enableProfiler(config, activities);
   active_ = true;
