@@ -78,13 +78,16 @@ Session::StepIO Session::graph_buffers(int64_t batch) const {
 
 Session::StepIO Session::begin_step(const torch::Tensor& clips, bool graphed) {
   StepIO io;
-  if (graphed && sampler_->capture() == MaskSampler::Capture::kInside) {
+  if (graphed) {
     io = graph_io_;
     io.clips = upload_.upload(clips, device_);
+  } else {
+    // Pinned staging + reused device buffer (runtime.staging false: the pageable copy).
+    io.clips = device_.is_cuda() && cfg_.runtime.staging ? upload_.upload(clips, device_) : to_device_clips(clips);
+  }
+  if (graphed && sampler_->capture() == MaskSampler::Capture::kInside) {
     sampler_->prepare_draw(gen_);  // the captured mae_step draws with this step's key
   } else if (graphed) {
-    io = graph_io_;
-    io.clips = upload_.upload(clips, device_);
     io.drawn = true;
     // The masks are drawn here, eagerly, and copied into the captured step's static buffers. A
     // sampler that reads the embeddings (TATS: detached, no joint loss) gets them from an eager
@@ -106,9 +109,6 @@ Session::StepIO Session::begin_step(const torch::Tensor& clips, bool graphed) {
     io.draw.masked.copy_(draw.masked, /*non_blocking=*/true);
     io.draw.policy = draw.policy;
     io.draw.aux = draw.aux;
-  } else {
-    // Pinned staging + reused device buffer (runtime.staging false: the pageable copy).
-    io.clips = device_.is_cuda() && cfg_.runtime.staging ? upload_.upload(clips, device_) : to_device_clips(clips);
   }
   io.lr = optimizer_->prepare(step_);
   return io;
