@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { isModelWeight } from '../lib/checkpoint/checkpoint.js';
 import { Session } from '../lib/session.js';
+import { tatsSamplerLinearMacs } from '../lib/train/flops.js';
 import { randomBytes } from './helpers.js';
 import { presets, sessionConfig, type Preset } from './session-config.js';
 
@@ -81,4 +82,20 @@ describe('VideoMAE model', () => {
       }
     });
   }
+
+  it("the FLOP count's TATS sampler linear maps are the sampler's own weight matrices, one multiply-add each per token", async () => {
+    // Every 2-D weight of the sampler is applied once per token (proj_kv through its two halves,
+    // native/core/trajectory_attention.h); pos_embed [1, N, C] is an addition, not a map.
+    const config = sessionConfig({ preset: 'tiny', frames: 4, size: 32, batchSize: 1, strategy: 'tats' });
+    const session = await Session.create(config);
+    try {
+      const state = await session.stateDict();
+      const matrices = Object.entries(state).filter(([name, t]) => name.startsWith('sampler.') && t.shape.length === 2);
+      expect(matrices.map(([name]) => name)).toContain('sampler.mlp.0.weight');
+      const weights = matrices.reduce((a, [, t]) => a + t.shape[0]! * t.shape[1]!, 0);
+      expect(weights).toBe(tatsSamplerLinearMacs(config.model.encoderDim, config.sampler.dim));
+    } finally {
+      session.dispose();
+    }
+  });
 });

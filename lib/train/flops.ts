@@ -14,12 +14,10 @@
  *   qkv 3D^2 + proj D^2 + MLP 2rD^2 multiply-adds, plus attention QK^T and AV: 2LD.
  *
  * TATS sampler (native/core/tats_sampler.h), at width C over the T' = T/tubelet token frames and S tokens a frame:
- *   input projection Dm->C on N; q, k, v and output projections 4C^2 on N; stage 1: per query,
- *   one softmax per frame over S keys: QK and AV 2*N*T'*S*C = 2 N^2 C; stage 2 over T' factored
- *   through the key and value projections (native/core/trajectory_attention.h): the query pulled
- *   back to channel space per head and the pooled trajectory projected to values, 2*N*C^2, and the
- *   per-head logits and pooling over the raw trajectory tokens 2*N*h*T'*C; variance projection C^2
- *   and actor/critic MLPs (2C->C->1 each) ~ 2*(2C^2 + C) on N. One forward without grad to sample,
+ *   its linear maps on every one of the N tokens (tatsSamplerLinearMacs: one multiply-add per weight
+ *   of each Linear, which the tests check against the sampler's own weights); stage 1: per query,
+ *   one softmax per frame over S keys: QK and AV 2*N*T'*S*C = 2 N^2 C; stage 2's per-head logits
+ *   and pooling over the raw trajectory tokens 2*N*h*T'*C. One forward without grad to sample,
  *   then K PPO epochs of forward + backward: (1 + 3K) forwards.
  * AdaMAE sampler: one self-attention block at width C on N tokens, trained jointly (3 forwards).
  */
@@ -50,6 +48,27 @@ export interface FlopCount {
   decoder: number;
   sampler: number;
   total: number;
+}
+
+/** The TATS sampler's MLP ratio (native/core/tats_sampler.h, TatsSamplerOptions::mlp_ratio). */
+const TATS_SAMPLER_MLP_RATIO = 4;
+
+/**
+ * Multiply-adds per token of the TATS sampler's linear maps at width C over inputDim-wide inputs:
+ * the input embedding, q, k, v and output projections, proj_q, stage 2 factored through proj_kv's
+ * key and value halves (a_h = Wk_h^T q_h and y_h = Wv_h z_h: C^2 each, native/core/trajectory_attention.h),
+ * the variance projection, the MLP and the actor and critic MLPs (2C -> C -> 1 each).
+ */
+export function tatsSamplerLinearMacs(inputDim: number, C: number): number {
+  return (
+    inputDim * C + // embed
+    4 * C * C + // qkv, proj
+    C * C + // proj_q
+    2 * C * C + // stage 2 through proj_kv's halves
+    C * C + // var_proj
+    2 * TATS_SAMPLER_MLP_RATIO * C * C + // mlp
+    2 * (2 * C * C + C) // actor, critic
+  );
 }
 
 function blockMacs(tokens: number, dim: number, mlpRatio: number): number {
@@ -85,12 +104,9 @@ export function trainStepFlops(config: PretrainConfig): FlopCount {
   const C = config.sampler.dim;
   if (strategy === 'tats') {
     const forward =
-      N * D * C + // input projection
-      4 * N * C * C + // q, k, v, output
+      N * tatsSamplerLinearMacs(D, C) +
       2 * N * N * C + // stage 1: per-frame attention, all frames
-      2 * N * C * C + // stage 2: a_h = Wk_h^T q_h and y_h = Wv_h z_h
-      2 * N * config.sampler.heads * Tp * C + // stage 2: logits a_h . yt_t and z_h = sum_t p yt_t
-      N * (C * C + 2 * (2 * C * C + C)); // variance projection, actor and critic MLPs
+      2 * N * config.sampler.heads * Tp * C; // stage 2: logits a_h . yt_t and z_h = sum_t p yt_t
     sampler = forward * (1 + 3 * config.sampler.ppoEpochs);
   } else if (strategy === 'adamae') {
     sampler = (N * D * C + blockMacs(N, C, r) + N * C) * 3;
