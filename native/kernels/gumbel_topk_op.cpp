@@ -40,10 +40,10 @@ MaskDraw gumbel_topk(const torch::Tensor& logits, int64_t k, double tau, uint64_
     TORCH_CHECK(N <= kernels::kGumbelTopkMaxTokens, "gumbel_topk: the CUDA kernel takes at most ",
                 kernels::kGumbelTopkMaxTokens, " tokens per row, got ", N);
     const c10::cuda::CUDAGuard guard(src.device());
-    const auto dev_off = device_seed.defined() ? device_seed.contiguous() : torch::Tensor();
+    const auto dev_seed = device_seed.defined() ? device_seed.contiguous() : torch::Tensor();
     kernels::gumbel_topk_cuda(src.data_ptr<float>(), out.masked.data_ptr<int64_t>(),
                               out.visible.data_ptr<int64_t>(), shape,
-                              dev_off.defined() ? dev_off.data_ptr<int64_t>() : nullptr,
+                              dev_seed.defined() ? dev_seed.data_ptr<int64_t>() : nullptr,
                               at::cuda::getCurrentCUDAStream().stream());
 #else
     TORCH_CHECK(false, "gumbel_topk: this build has no CUDA kernels");

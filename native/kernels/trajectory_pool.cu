@@ -6,8 +6,10 @@
 // rather than one, cut the registers a thread needs (backward, T 8, C 384: 107 against 176), so
 // that more rows are resident to hide the loads' latency: one warp a row ran the H100's backward
 // at 3.5 ms for 50k rows, several times slower than its traffic needs.
-// Per head, each warp sums its share of the T logits (and, backward, of g[t]) by warp shuffles;
-// the shares meet in shared memory (one __syncthreads a head, double-buffered by head parity).
+// Per head, each warp sums its share of the T logits (and, backward, of g[t]) by warp shuffles,
+// all T (2T) at once by recursive halving (warp_sums: 9 shuffles for T = 8 rather than 40); the
+// shares meet in shared memory (one __syncthreads a head, double-buffered by head parity). The next
+// head's inputs are loaded while a head is computed.
 // Forward traffic per row: T*C + H*C elements in, H*C + C out (the [T, 2C] keys and values the
 // unfactored stage read and wrote are gone).
 // Backward, one pass over the heads: p and ds of head h, then its da[h] and its share of dyt,
@@ -29,7 +31,6 @@ namespace {
 
 using cuda::from_f32;
 using cuda::to_f32;
-using cuda::warp_sum;
 
 constexpr int kWarpsPerRow = 4;  // a block is one row
 
@@ -67,34 +68,57 @@ __device__ __forceinline__ void load_channels(const T* __restrict__ src, int cha
   }
 }
 
-// out[t] = v . y[t] over this warp's channels, summed over the warp (every lane gets every value).
+// out[t] = v . y[t] over this lane's channels: the lane's share, summed over the row by join_warps.
 template <int kT, int kCPL>
-__device__ __forceinline__ void warp_dots(const float (&v)[kCPL], const float (&y)[kT][kCPL], float (&out)[kT]) {
+__device__ __forceinline__ void lane_dots(const float (&v)[kCPL], const float (&y)[kT][kCPL], float (&out)[kT]) {
 #pragma unroll
   for (int t = 0; t < kT; ++t) {
     float acc = 0.f;
 #pragma unroll
     for (int k = 0; k < kCPL; ++k) acc += v[k] * y[t][k];
-    out[t] = warp_sum(acc);
+    out[t] = acc;
   }
 }
 
-// The row's warps' shares of kN sums meet: every thread gets x[i] summed over the warps.
+// kN values (a power of two, at most 32) summed over the warp by recursive halving: at each step a
+// lane keeps one half of its values and trades the other half with the lane across (xor), so the
+// kN sums take kN - 1 + log2(32 / kN) shuffles rather than 5 kN. Returns the total of value
+// lane / (32 / kN); x is left as scratch.
+template <int kN>
+__device__ __forceinline__ float warp_sums(float (&x)[kN], int lane) {
+  static_assert(kN >= 1 && kN <= 32 && (kN & (kN - 1)) == 0, "kN must be a power of two <= 32");
+#pragma unroll
+  for (int bit = 16; bit >= 32 / kN; bit /= 2) {
+    const int half = kN * bit / 32;
+    const bool upper = lane & bit;  // keeps values [half, 2 half) of the current 2 half
+#pragma unroll
+    for (int i = 0; i < half; ++i) {
+      const float keep = upper ? x[half + i] : x[i];
+      const float give = upper ? x[i] : x[half + i];
+      x[i] = keep + __shfl_xor_sync(0xffffffffu, give, bit);
+    }
+  }
+  float v = x[0];
+#pragma unroll
+  for (int bit = 16 / kN; bit >= 1; bit /= 2) v += __shfl_xor_sync(0xffffffffu, v, bit);
+  return v;
+}
+
+// The row's lanes' shares of kN sums meet: every thread gets x[i] summed over the row's four warps.
 // slot: this head's [kWarpsPerRow][kN] floats of shared memory (the caller alternates two slots, so
 // one barrier a call suffices: a slot is written again only after the next call's barrier).
 template <int kN>
 __device__ __forceinline__ void join_warps(float (&x)[kN], float* slot, int warp, int lane) {
-  if (lane == 0) {
-#pragma unroll
-    for (int i = 0; i < kN; ++i) slot[warp * kN + i] = x[i];
-  }
+  constexpr int kLanesPerValue = 32 / kN;
+  const float v = warp_sums(x, lane);
+  if (lane % kLanesPerValue == 0) slot[warp * kN + lane / kLanesPerValue] = v;
   __syncthreads();
 #pragma unroll
   for (int i = 0; i < kN; ++i) {
-    float v = 0.f;
+    float sum = 0.f;
 #pragma unroll
-    for (int w = 0; w < kWarpsPerRow; ++w) v += slot[w * kN + i];
-    x[i] = v;
+    for (int w = 0; w < kWarpsPerRow; ++w) sum += slot[w * kN + i];
+    x[i] = sum;
   }
 }
 
@@ -124,14 +148,19 @@ __global__ void __launch_bounds__(32 * kWarpsPerRow)
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int64_t r = blockIdx.x;  // one row a block: every thread reaches every barrier
   const int C = g.channels;
-  float y[kT][kCPL];
-  load_row(yt, r, g, warp, lane, y);
   const int64_t head_stride = g.rows * C;  // a, z: [H, R, C]
+  // Head h + 1's query is loaded while head h is computed (prefetch), so the loads of a head no
+  // longer wait for the previous head's reduction and barrier: one latency a row, not H.
+  float y[kT][kCPL], an[kCPL];
+  load_channels(a + r * C, C, warp, lane, an);
+  load_row(yt, r, g, warp, lane, y);
   for (int h = 0; h < g.heads; ++h) {
     const int64_t off = h * head_stride + r * C;
     float av[kCPL], p[kT];
-    load_channels(a + off, C, warp, lane, av);
-    warp_dots(av, y, p);
+#pragma unroll
+    for (int k = 0; k < kCPL; ++k) av[k] = an[k];
+    if (h + 1 < g.heads) load_channels(a + off + head_stride, C, warp, lane, an);
+    lane_dots(av, y, p);
     join_warps(p, slots[h & 1], warp, lane);
 #pragma unroll
     for (int t = 0; t < kT; ++t) p[t] *= g.scale;
@@ -171,24 +200,37 @@ __global__ void __launch_bounds__(32 * kWarpsPerRow)
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int64_t r = blockIdx.x;  // one row a block: every thread reaches every barrier
   const int C = g.channels;
-  float y[kT][kCPL], acc[kT][kCPL];
+  const int64_t head_stride = g.rows * C;  // a, z, dz, da: [H, R, C]
+  // As in the forward: head h + 1's a and dz are loaded while head h is computed.
+  float y[kT][kCPL], acc[kT][kCPL], an[kCPL], dzn[kCPL];
+  load_channels(a + r * C, C, warp, lane, an);
+  load_channels(dz + r * C, C, warp, lane, dzn);
   load_row(yt, r, g, warp, lane, y);
 #pragma unroll
   for (int t = 0; t < kT; ++t)
 #pragma unroll
     for (int k = 0; k < kCPL; ++k) acc[t][k] = 0.f;
-  const int64_t head_stride = g.rows * C;  // a, z, dz, da: [H, R, C]
   for (int h = 0; h < g.heads; ++h) {
     const int64_t off = h * head_stride + r * C;
     float av[kCPL], dzv[kCPL], sg[2 * kT];  // sg: the logits s[t], then g[t] = dz[h] . yt_t
-    load_channels(a + off, C, warp, lane, av);
-    load_channels(dz + off, C, warp, lane, dzv);
+#pragma unroll
+    for (int k = 0; k < kCPL; ++k) {
+      av[k] = an[k];
+      dzv[k] = dzn[k];
+    }
+    if (h + 1 < g.heads) {
+      load_channels(a + off + head_stride, C, warp, lane, an);
+      load_channels(dz + off + head_stride, C, warp, lane, dzn);
+    }
     {
       float s[kT], gt[kT];
-      warp_dots(av, y, s);
-      warp_dots(dzv, y, gt);
+      lane_dots(av, y, s);
+      lane_dots(dzv, y, gt);
 #pragma unroll
-      for (int t = 0; t < kT; ++t) sg[t] = s[t], sg[kT + t] = gt[t];
+      for (int t = 0; t < kT; ++t) {
+        sg[t] = s[t];
+        sg[kT + t] = gt[t];
+      }
     }
     join_warps(sg, slots[h & 1], warp, lane);
     float p[kT], ds[kT];
