@@ -3,7 +3,7 @@
 // chunks w, w+4, w+8, ..., lane l channel l of each, and holds those channels of all T frames of
 // the trajectory row in registers (y[kT][kCPL], compile-time sized so it stays in registers: the
 // smallest of the instantiations below that holds T frames of its quarter of C). Four warps a row,
-// rather than one, cut the registers a thread needs (backward, T 8, C 384: 107 against 176), so
+// rather than one, cut the registers a thread needs (backward, T 8, C 384: 96 against 176), so
 // that more rows are resident to hide the loads' latency: one warp a row ran the H100's backward
 // at 3.5 ms for 50k rows, several times slower than its traffic needs.
 // Per head, each warp sums its share of the T logits (and, backward, of g[t]) by warp shuffles,
