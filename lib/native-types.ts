@@ -73,6 +73,7 @@ export interface NativeSessionConfig {
     clipGrad: number;
     weightDecay: number;
     detachInput: boolean;
+    exactKl: boolean;
     adamaeWeight: number;
   };
   optim: {

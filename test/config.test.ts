@@ -44,7 +44,7 @@ describe('resolveConfig', () => {
     expect(c.sampler).toEqual({
       dim: 384, heads: 6, temperature: 1, ppoEpochs: 4, clipEps: 0.2, valueCoef: 0.5,
       beta: DEFAULTS.sampler.beta, betaStart: DEFAULTS.sampler.beta, betaSteps: 0, reward: DEFAULTS.sampler.reward, targetKl: 0.01,
-      lr: 1e-4, warmupSteps: 50, clipGrad: 1, weightDecay: 0.05, detachInput: true, adamaeWeight: 1e-4,
+      lr: 1e-4, warmupSteps: 50, clipGrad: 1, weightDecay: 0.05, detachInput: true, exactKl: false, adamaeWeight: 1e-4,
     });
     expect(c.optim.lr).toBeCloseTo((1.5e-4 * 8) / 256, 12);
     expect(c.optim.totalSteps).toBe(c.steps);

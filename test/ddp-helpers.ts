@@ -26,7 +26,7 @@ export function config(strategy: 'tube' | 'tats' | 'adamae', globalBatch: number
     sampler: {
       dim: 32, heads: 2, temperature: 1, ppoEpochs: 4, clipEps: 0.2, valueCoef: 0.5,
       beta: 1, betaStart: 1, betaSteps: 0, reward: 'error', targetKl: 0.01,
-      lr: 1e-3, warmupSteps: 1, clipGrad: 1, weightDecay: 0.05, detachInput: true, adamaeWeight: 1e-4,
+      lr: 1e-3, warmupSteps: 1, clipGrad: 1, weightDecay: 0.05, detachInput: true, exactKl: false, adamaeWeight: 1e-4,
     },
     optim: { lr: 1e-3, minLr: 1e-5, warmupSteps: 1, totalSteps: 10, weightDecay: 0.05, beta1: 0.9, beta2: 0.95, clipGrad: 1 },
     batchSize: globalBatch,

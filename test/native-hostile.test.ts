@@ -23,7 +23,7 @@ const model = { preset: 'tiny', frames: 4, size: 32, tubelet: 2, patch: 16, chan
 const optim = { lr: 1e-4, minLr: 1e-6, warmupSteps: 0, totalSteps: 10, weightDecay: 0.05, beta1: 0.9, beta2: 0.95, clipGrad: 0 };
 const cfg = (m = {}, top = {}) => ({ model: { ...model, ...m }, masking: { strategy: 'tube', ratio: 0.75 },
   sampler: { dim: 24, heads: 3, temperature: 1, ppoEpochs: 1, clipEps: 0.2, valueCoef: 0.5, beta: 1, betaStart: 1, betaSteps: 0, reward: 'error', targetKl: 0.01, lr: 1e-4, warmupSteps: 0, clipGrad: 1,
-    weightDecay: 0.05, detachInput: true, adamaeWeight: 1e-4 },
+    weightDecay: 0.05, detachInput: true, exactKl: false, adamaeWeight: 1e-4 },
   optim, batchSize: 1, device: 'cpu', seed: 1, precision: 'fp32',
   runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true, ppoGraph: true }, ...top });
 const { decoderDim, decoderDepth, decoderHeads, ...encoder } = model;

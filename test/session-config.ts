@@ -51,7 +51,7 @@ export function sessionConfig(o: TestConfigOptions = {}): NativeSessionConfig {
       warmupSteps: 0,
       clipGrad: 1,
       weightDecay: 0.05,
-      detachInput: true,
+      detachInput: true, exactKl: false,
       adamaeWeight: 1e-4,
     },
     optim: {

@@ -161,6 +161,34 @@ describe('sampler.reward: what the TATS sampler is rewarded with on the masked t
     expect(kept.at(-1)!.kl).toBeGreaterThan(0); // the policy moved, so the comparison can fail
   });
 
+  it('sampler.exactKl changes only the reported kl: the whole update\'s, or the last epoch\'s before its step', async () => {
+    const run = async (exactKl: boolean, ppoEpochs: number) => {
+      const c = config('tats', 0.9);
+      c.sampler = { ...c.sampler, exactKl, ppoEpochs };
+      const s = await Session.create(c);
+      try {
+        return await steps(s, 0, 3);
+      } finally {
+        s.dispose();
+      }
+    };
+    const exact = await run(true, 1), last = await run(false, 1);
+    exact.forEach((m, k) => {
+      for (const key of ['loss', 'samplerLoss', 'entropy', 'valueLoss', 'maskedMovingShare'] as const) {
+        expect(last[k]![key], `step ${k} ${key}`).toBe(m[key]);
+      }
+      expect(m.kl, `step ${k}: one step moved the policy`).toBeGreaterThan(0);
+      expect(last[k]!.kl, `step ${k}: the one epoch measured theta_old`).toBe(0);
+    });
+    // Two epochs: the last one's forward has taken one step, the update two.
+    const exact2 = await run(true, 2), last2 = await run(false, 2);
+    exact2.forEach((m, k) => {
+      expect(last2[k]!.loss, `step ${k} loss`).toBe(m.loss);
+      expect(last2[k]!.kl).toBeGreaterThan(0);
+      expect(last2[k]!.kl).toBeLessThan(m.kl!);
+    });
+  });
+
   it('the native layer refuses an unknown reward with the field named', async () => {
     const c = config('tats') as unknown as { sampler: Record<string, unknown> };
     c.sampler.reward = 'loss';

@@ -41,7 +41,7 @@ const SECTION_KEYS = {
   masking: ['strategy', 'ratio'],
   sampler: [
     'dim', 'heads', 'temperature', 'ppoEpochs', 'clipEps', 'valueCoef', 'beta', 'betaStart', 'betaSteps', 'reward', 'targetKl',
-    'lr', 'warmupSteps', 'clipGrad', 'weightDecay', 'detachInput', 'adamaeWeight',
+    'lr', 'warmupSteps', 'clipGrad', 'weightDecay', 'detachInput', 'exactKl', 'adamaeWeight',
   ],
   optim: ['baseLr', 'lr', 'minLr', 'warmupSteps', 'totalSteps', 'weightDecay', 'beta1', 'beta2', 'clipGrad'],
   data: ['syntheticClips', 'stride', 'syntheticStyle', 'prefetch', 'workers', 'onDamaged'],
@@ -258,6 +258,7 @@ export function resolveConfig(options: PretrainOptions = {}, ctx: ResolveContext
     clipGrad: number('sampler.clipGrad', pick(s.clipGrad, DEFAULTS.sampler.clipGrad), 0),
     weightDecay: number('sampler.weightDecay', pick(s.weightDecay, DEFAULTS.sampler.weightDecay), 0, 10),
     detachInput: boolean('sampler.detachInput', pick(s.detachInput, DEFAULTS.sampler.detachInput)),
+    exactKl: boolean('sampler.exactKl', pick(s.exactKl, DEFAULTS.sampler.exactKl)),
     adamaeWeight: number('sampler.adamaeWeight', pick(s.adamaeWeight, DEFAULTS.sampler.adamaeWeight), 0),
   };
   if (sampler.dim % sampler.heads !== 0) throw new ConfigError('sampler.dim', sampler.dim, `a multiple of sampler.heads (${sampler.heads})`);

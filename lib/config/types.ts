@@ -138,6 +138,13 @@ export interface SamplerConfig {
   weightDecay: number;
   /** Feed the sampler detached tubelet embeddings (no sampler gradient into the MAE). Defaults to true. */
   detachInput: boolean;
+  /**
+   * Telemetry `kl`: true runs one more sampler forward after the PPO epochs and reports the
+   * update's exact KL(q_old || q_new); false reports the KL the last epoch's forward measured,
+   * before that epoch's step (exact when the early stop fired; 0 when `ppoEpochs` is 1). Training
+   * is the same either way; true costs one no-grad sampler forward a step. Defaults to false.
+   */
+  exactKl: boolean;
   /** Weight of AdaMAE's REINFORCE loss (strategy `adamae` only). Number >= 0. Defaults to 1e-4. */
   adamaeWeight: number;
 }

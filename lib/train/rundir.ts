@@ -303,6 +303,8 @@ export const RESUMABLE_CHANGES = [
   'runtime',
   // What to do with a damaged shard clip: a run stopped by one may go on skipping it.
   'data.onDamaged',
+  // Telemetry only (which KL the metrics report); runs from before it have none recorded.
+  'sampler.exactKl',
   // How the ranks are started may change (torchrun instead of --nproc-per-node); their number (worldSize) may not.
   'nprocPerNode',
 ] as const;

@@ -59,7 +59,7 @@ function sessionFrom(json: Record<string, unknown> | undefined): NativeSessionCo
   // the fields that replaced it: reconstructing does not train, so the defaults do.
   const { entropyCoef: _e, ...stored } = c.sampler as Record<string, unknown>;
   const d = DEFAULTS.sampler;
-  const sampler = { beta: d.beta, betaStart: d.beta, betaSteps: d.betaSteps, reward: d.reward, targetKl: d.targetKl, warmupSteps: 0, clipGrad: d.clipGrad, ...stored };
+  const sampler = { beta: d.beta, betaStart: d.beta, betaSteps: d.betaSteps, reward: d.reward, targetKl: d.targetKl, exactKl: d.exactKl, warmupSteps: 0, clipGrad: d.clipGrad, ...stored };
   return {
     model: c.model,
     masking: c.masking,

@@ -34,6 +34,7 @@ core::SessionConfig read_session_config(const Napi::Object& c) {
   cfg.sampler.clip_grad = get_number(s, "clipGrad", "config.sampler");
   cfg.sampler.weight_decay = get_number(s, "weightDecay", "config.sampler");
   cfg.sampler.detach_input = get_bool(s, "detachInput", "config.sampler");
+  cfg.sampler.exact_kl = get_bool(s, "exactKl", "config.sampler");
   cfg.sampler.adamae_weight = get_number(s, "adamaeWeight", "config.sampler");
   cfg.optim = read_optim_config(get_object(c, "optim", "config"));
   cfg.batch_size = get_int(c, "batchSize", "config");

@@ -35,6 +35,7 @@ struct SamplerConfig {
   double lr = 0, clip_grad = 0, weight_decay = 0;
   int64_t warmup_steps = 0;
   bool detach_input = true;
+  bool exact_kl = false;  // telemetry kl: one more forward after the PPO epochs (PpoOptions::exact_kl)
   double adamae_weight = 0;
 };
 

@@ -240,11 +240,12 @@ PpoStats PpoTrainer::epochs(const EpochInputs& in, double beta, const torch::Ten
       s.entropy = terms.entropy.detach();  // epoch 0 runs theta_old: the policy that drew the masks
       s.prior = terms.prior.detach();
     }
+    if (epoch == options_.epochs - 1) s.kl = terms.kl.detach().to(torch::kFloat);  // before its step
   }
   if (!rows.defined()) optimizer_->set_skip({});
   for (auto* t : {&s.loss, &s.policy_loss, &s.value_loss, &s.clip_frac}) *t = *t / taken;  // taken >= 1
   s.epochs = taken;
-  {
+  if (options_.exact_kl) {
     // The update's exact KL: one more forward of the new theta.
     torch::NoGradGuard ng;
     AutocastScope autocast(autocast_, /*cache=*/false);

@@ -16,13 +16,14 @@
 //       per-token Bernoulli ratios + beta KL(q || rho), rho = k / N) + c_v mean_b (V(s_b) - R_b)^2
 // K epochs over the whole batch with the sampler's own AdamW (lr, warmup, gradient clipping).
 // Early stop: an epoch whose forward measures KL(q_old || q_theta) > 1.5 targetKl skips its
-// AdamW step and every later one, on the device (kernels/adamw.h scalars[4]; no host sync). After
-// the epochs one forward without grad measures the update's exact KL.
+// AdamW step and every later one, on the device (kernels/adamw.h scalars[4]; no host sync).
+// The reported KL (telemetry only): with exact_kl, one more forward without grad after the epochs
+// measures the update's exact KL; without, the last epoch's forward's KL, before its step.
 // beta: constant, or log-linear from betaStart to beta over betaSteps updates (a curriculum from
 // near-random masking to motion-centric).
 // Graphed (set_graph, runtime.ppoGraph: CUDA, the fused AdamW, one process, beta constant from
-// here on): the rewards' statistics and advantages run eagerly, then the K epochs and the KL
-// forward are one CUDA graph (StepGraph) over static copies of the rollout; AdamW takes one row of
+// here on): the rewards' statistics and advantages run eagerly, then the K epochs (and the KL
+// forward, with exact_kl) are one CUDA graph (StepGraph) over static copies of the rollout; AdamW takes one row of
 // device scalars per epoch (MaeOptimizer::prepare_rows). The eager update runs the same code.
 #pragma once
 #include <torch/torch.h>
@@ -51,6 +52,7 @@ struct PpoOptions {
   double clip_grad = 0;      // max global gradient norm (0: none)
   double weight_decay = 0;   // on weight matrices only (not biases, norms, position embedding)
   bool legacy_adamw = false;  // the sampler's AdamW unfused (runtime.legacyAdamw, OptimConfig::legacy_adamw)
+  bool exact_kl = false;      // PpoStats::kl from one more forward after the epochs (sampler.exactKl)
 };
 
 // beta for 0-based update t: beta_start * (beta / beta_start)^(t / beta_steps) while t < beta_steps,

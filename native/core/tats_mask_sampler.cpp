@@ -50,6 +50,7 @@ class TatsMaskSampler : public MaskSampler {
     po.beta_start = s.beta_start;
     po.beta_steps = s.beta_steps;
     po.target_kl = s.target_kl;
+    po.exact_kl = s.exact_kl;
     po.lr = s.lr;
     po.warmup_steps = s.warmup_steps;
     po.clip_grad = s.clip_grad;
