@@ -61,6 +61,9 @@ function run(strategy: Strategy, precision: 'fp32' | 'bf16', o: RunOptions): Run
   const { graph, ppoGraph = graph, steps = STEPS, seed = 7 } = o;
   const cfg = sessionConfig({ device: 'cuda', precision, graph, strategy, batchSize: 4, lr: 1e-3, warmupSteps: 1, seed });
   cfg.runtime.ppoGraph = ppoGraph;
+  // kl: the whole update's exact KL (one more forward, captured in the PPO graph too), so that the
+  // comparison covers every epoch's step.
+  cfg.sampler.exactKl = true;
   if (o.reward) cfg.sampler.reward = o.reward;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify(cfg), String(steps)], {
     cwd: process.cwd(),
