@@ -125,7 +125,7 @@ export interface NativeStepMetrics {
   stepMs: number;
   /** Learned samplers: mean per-token entropy of the mask distribution, nats per token. */
   entropy?: number;
-  /** TATS: exact mean per-token KL(old || new) between the mask distributions after the PPO update. */
+  /** TATS: exact mean per-token KL(old || new) between the mask distributions, as the last PPO epoch's forward measured it (before its step), or after the whole update with `sampler.exactKl`. */
   kl?: number;
   clipFrac?: number;
   valueLoss?: number;
