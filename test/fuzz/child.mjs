@@ -68,7 +68,7 @@ const sessionCfg = (strategy = 'tube', batchSize = 1) => ({
   model: { ...model },
   masking: { strategy, ratio: 0.75 },
   sampler: { dim: 24, heads: 3, temperature: 1, ppoEpochs: 1, clipEps: 0.2, valueCoef: 0.5, beta: 1, betaStart: 1, betaSteps: 0,
-    reward: 'error', targetKl: 0.01, lr: 1e-4, warmupSteps: 0, clipGrad: 1, weightDecay: 0.05, detachInput: true, adamaeWeight: 1e-4 },
+    reward: 'error', targetKl: 0.01, lr: 1e-4, warmupSteps: 0, clipGrad: 1, weightDecay: 0.05, detachInput: true, exactKl: false, adamaeWeight: 1e-4 },
   optim: { ...optim }, batchSize, device: 'cpu', seed: 1, precision: 'fp32',
   runtime: { graph: true, staging: true, sdpa: 'auto', layerNormBf16: true, legacyAdamw: false, rolloutGraph: true, ppoGraph: true },
 });
