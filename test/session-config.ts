@@ -51,7 +51,8 @@ export function sessionConfig(o: TestConfigOptions = {}): NativeSessionConfig {
       warmupSteps: 0,
       clipGrad: 1,
       weightDecay: 0.05,
-      detachInput: true, exactKl: false,
+      detachInput: true,
+      exactKl: false,
       adamaeWeight: 1e-4,
     },
     optim: {
